@@ -1,0 +1,73 @@
+//! What an emulator instance is: its address, storage, account and the keys it accepts.
+//!
+//! The same [`Config`] is filled by the CLI flags (each also a `VOD_EMULATOR_*` variable) and by
+//! [`crate::EmulatorBuilder`] for in-process use.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Port the binary listens on unless told otherwise (266 is VOD's product number).
+pub const DEFAULT_PORT: u16 = 9266;
+/// API SecretId accepted when none is configured.
+pub const DEFAULT_SECRET_ID: &str = "AKIDVODEMULATOR0000000000000000000000";
+/// API SecretKey accepted when none is configured.
+pub const DEFAULT_SECRET_KEY: &str = "vodemulatorsecretkey000000000000";
+/// Account AppId when none is configured (the one COS documentation examples use).
+pub const DEFAULT_APP_ID: u64 = 1_250_000_000;
+/// Default storage region, as the real service's default.
+pub const DEFAULT_REGION: &str = "ap-guangzhou";
+/// How long ApplyUpload's temporary credentials and session key stay valid by default.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(3600);
+
+/// Whether requests must carry valid signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// Verify TC3 and COS signatures, credential scope and expiry (the default).
+    #[default]
+    Verify,
+    /// Accept unsigned requests: for curl experiments and benchmarks only.
+    None,
+}
+
+/// Everything that configures one emulator instance.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Durable storage directory; `None` keeps everything in a temporary directory removed on exit.
+    pub data_dir: Option<PathBuf>,
+    /// The API SecretId the emulator accepts (full access to VOD and COS).
+    pub secret_id: String,
+    /// The API SecretKey that goes with `secret_id`.
+    pub secret_key: String,
+    /// Account AppId: the suffix of every bucket name.
+    pub app_id: u64,
+    /// Default storage region.
+    pub region: String,
+    /// Base of the URLs handed out (MediaUrl, CoverUrl); defaults to the listening address.
+    pub public_url: Option<String>,
+    /// Signature checking.
+    pub auth: AuthMode,
+    /// Lifetime of ApplyUpload's temporary credentials and session key.
+    pub session_ttl: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            data_dir: None,
+            secret_id: DEFAULT_SECRET_ID.to_owned(),
+            secret_key: DEFAULT_SECRET_KEY.to_owned(),
+            app_id: DEFAULT_APP_ID,
+            region: DEFAULT_REGION.to_owned(),
+            public_url: None,
+            auth: AuthMode::Verify,
+            session_ttl: DEFAULT_SESSION_TTL,
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! The COS XML API subset the upload SDKs use (shared/spec/cos-api.md §3).
+//!
+//! A request is classified into an [`Operation`], authorized (signature, temporary-credential
+//! scope), then handled. Every response carries `x-cos-request-id` and `Server: tencent-cos`;
+//! errors are XML documents with the code's HTTP status.
+
+mod auth;
+mod ingest;
+mod multipart;
+pub mod object;
+
+use crate::body::Body;
+use crate::error::{cos_error_response, CosCode, CosError};
+use crate::ids;
+use crate::router::CosAddress;
+use crate::state::AppState;
+use crate::vod::upload::region_of_bucket;
+use http::{HeaderValue, Method, Request, Response};
+use hyper::body::Incoming;
+use percent_encoding::percent_decode_str;
+
+/// Longest object key COS accepts, in UTF-8 bytes.
+const MAX_KEY_BYTES: usize = 850;
+
+/// A COS operation, as the credential policy and the fault engine name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// `PUT /{key}`.
+    PutObject,
+    /// `GET /{key}`.
+    GetObject,
+    /// `HEAD /{key}`.
+    HeadObject,
+    /// `DELETE /{key}`.
+    DeleteObject,
+    /// `HEAD /`.
+    HeadBucket,
+    /// `POST /{key}?uploads`.
+    InitiateMultipartUpload,
+    /// `PUT /{key}?partNumber&uploadId`.
+    UploadPart {
+        /// 1..=10000.
+        part_number: u32,
+        /// The upload.
+        upload_id: String,
+    },
+    /// `POST /{key}?uploadId`.
+    CompleteMultipartUpload {
+        /// The upload.
+        upload_id: String,
+    },
+    /// `DELETE /{key}?uploadId`.
+    AbortMultipartUpload {
+        /// The upload.
+        upload_id: String,
+    },
+    /// `GET /{key}?uploadId`.
+    ListParts {
+        /// The upload.
+        upload_id: String,
+    },
+    /// `GET /?uploads`.
+    ListMultipartUploads,
+}
+
+impl Operation {
+    /// The operation's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::PutObject => "PutObject",
+            Operation::GetObject => "GetObject",
+            Operation::HeadObject => "HeadObject",
+            Operation::DeleteObject => "DeleteObject",
+            Operation::HeadBucket => "HeadBucket",
+            Operation::InitiateMultipartUpload => "InitiateMultipartUpload",
+            Operation::UploadPart { .. } => "UploadPart",
+            Operation::CompleteMultipartUpload { .. } => "CompleteMultipartUpload",
+            Operation::AbortMultipartUpload { .. } => "AbortMultipartUpload",
+            Operation::ListParts { .. } => "ListParts",
+            Operation::ListMultipartUploads => "ListMultipartUploads",
+        }
+    }
+
+    /// Classifies a request by method, key and sub-resources.
+    fn classify(method: &Method, key: &str, query: &Query) -> Result<Self, CosError> {
+        let upload_id = query.get("uploadId").map(str::to_owned);
+        if key.is_empty() {
+            return match *method {
+                Method::GET if query.has("uploads") => Ok(Operation::ListMultipartUploads),
+                Method::HEAD => Ok(Operation::HeadBucket),
+                Method::GET => Err(CosError::with_message(
+                    CosCode::NotImplemented,
+                    "the emulator does not serve bucket listings (GET Bucket)",
+                )),
+                _ => Err(CosError::new(CosCode::MethodNotAllowed)),
+            };
+        }
+        match (method, upload_id) {
+            (&Method::PUT, Some(upload_id)) => {
+                let part_number = query
+                    .get("partNumber")
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .filter(|n| (1..=multipart::MAX_PARTS).contains(n))
+                    .ok_or_else(|| {
+                        CosError::with_message(
+                            CosCode::InvalidArgument,
+                            "partNumber must be an integer from 1 to 10000",
+                        )
+                    })?;
+                Ok(Operation::UploadPart {
+                    part_number,
+                    upload_id,
+                })
+            }
+            (&Method::PUT, None) if query.has("partNumber") => Err(CosError::with_message(
+                CosCode::InvalidArgument,
+                "partNumber requires uploadId",
+            )),
+            (&Method::PUT, None) => Ok(Operation::PutObject),
+            (&Method::POST, None) if query.has("uploads") => Ok(Operation::InitiateMultipartUpload),
+            (&Method::POST, Some(upload_id)) => {
+                Ok(Operation::CompleteMultipartUpload { upload_id })
+            }
+            (&Method::DELETE, Some(upload_id)) => Ok(Operation::AbortMultipartUpload { upload_id }),
+            (&Method::DELETE, None) => Ok(Operation::DeleteObject),
+            (&Method::GET, Some(upload_id)) => Ok(Operation::ListParts { upload_id }),
+            (&Method::GET, None) => Ok(Operation::GetObject),
+            (&Method::HEAD, _) => Ok(Operation::HeadObject),
+            _ => Err(CosError::new(CosCode::MethodNotAllowed)),
+        }
+    }
+}
+
+/// Decoded query parameters in request order; valueless parameters have value `""`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parses a raw query string. `+` stays `+`: COS clients encode spaces as `%20`.
+    pub fn parse(raw: Option<&str>) -> Self {
+        let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+        Query(
+            raw.unwrap_or("")
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once('=') {
+                    Some((k, v)) => (decode(k), decode(v)),
+                    None => (decode(p), String::new()),
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of `name` (case-sensitive, as COS sub-resources are).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first non-empty value of `name`: the Python SDK sends unset list options as `k=`.
+    pub fn get_nonempty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// Whether `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// All pairs.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+/// Serves one COS request.
+pub async fn handle(state: &AppState, req: Request<Incoming>, addr: CosAddress) -> Response<Body> {
+    let request_id = ids::cos_request_id();
+    let head = req.method() == Method::HEAD;
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let resource = format!("{}{}", crate::router::strip_port(&host), req.uri().path());
+    let mut resp = match serve(state, req, &addr).await {
+        Ok(resp) => resp,
+        Err(err) => cos_error_response(&err, &resource, &request_id, head),
+    };
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-cos-request-id", v);
+    }
+    headers.insert(
+        http::header::SERVER,
+        HeaderValue::from_static("tencent-cos"),
+    );
+    resp
+}
+
+async fn serve(
+    state: &AppState,
+    req: Request<Incoming>,
+    addr: &CosAddress,
+) -> Result<Response<Body>, CosError> {
+    let query = Query::parse(req.uri().query());
+    let op = Operation::classify(req.method(), &addr.key, &query)?;
+    let bucket_region = region_of_bucket(&addr.bucket, state.config().app_id);
+    let region_matches = match (&addr.region, bucket_region) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(host_region), Some(region)) => host_region == region,
+    };
+    if !region_matches {
+        return Err(CosError::with_message(
+            CosCode::NoSuchBucket,
+            format!(
+                "the bucket `{}` does not exist in this region; ApplyUpload's StorageBucket and StorageRegion name the buckets the emulator serves",
+                addr.bucket
+            ),
+        ));
+    }
+    if addr.key.len() > MAX_KEY_BYTES {
+        return Err(CosError::new(CosCode::KeyTooLong));
+    }
+    let principal = auth::authorize(state, &req, addr, &op, &query).await?;
+    tracing::debug!(op = op.name(), bucket = %addr.bucket, key = %addr.key, "cos request");
+    let (parts, body) = req.into_parts();
+    match op {
+        Operation::PutObject => object::put_object(state, addr, &parts.headers, body).await,
+        Operation::GetObject => {
+            object::get_object(state, addr, &parts.headers, &query, false).await
+        }
+        Operation::HeadObject => {
+            object::get_object(state, addr, &parts.headers, &query, true).await
+        }
+        Operation::DeleteObject => object::delete_object(state, addr).await,
+        Operation::HeadBucket => Ok(Response::new(crate::body::empty())),
+        Operation::InitiateMultipartUpload => {
+            multipart::initiate(state, addr, &parts.headers).await
+        }
+        Operation::UploadPart {
+            part_number,
+            upload_id,
+        } => {
+            multipart::upload_part(state, addr, &parts.headers, body, part_number, upload_id).await
+        }
+        Operation::CompleteMultipartUpload { upload_id } => {
+            multipart::complete(state, addr, body, upload_id).await
+        }
+        Operation::AbortMultipartUpload { upload_id } => {
+            multipart::abort(state, addr, upload_id).await
+        }
+        Operation::ListParts { upload_id } => {
+            multipart::list_parts(state, addr, &query, upload_id).await
+        }
+        Operation::ListMultipartUploads => {
+            multipart::list_uploads(state, addr, &query, &principal).await
+        }
+    }
+}
+
+/// An XML 200 response.
+fn xml_response<T: serde::Serialize>(value: &T) -> Result<Response<Body>, CosError> {
+    let xml = vod_client::wire::cos::to_xml(value).map_err(|e| {
+        tracing::error!(error = %e, "xml serialisation failed");
+        CosError::new(CosCode::InternalError)
+    })?;
+    let mut resp = Response::new(crate::body::full(xml));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    Ok(resp)
+}
+
+/// ISO 8601 with milliseconds, as COS XML bodies print times.
+fn iso_ms(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&fmt).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keeps_valueless_params_and_decodes_percent_only() {
+        let q = Query::parse(Some("uploads&prefix=a%2Fb+c&max-uploads=1000&delimiter="));
+        assert!(q.has("uploads"));
+        assert_eq!(q.get("uploads"), Some(""));
+        assert_eq!(q.get("prefix"), Some("a/b+c"));
+        assert_eq!(q.get_nonempty("delimiter"), None);
+    }
+
+    #[test]
+    fn operations_are_classified_by_method_and_subresource() {
+        let q = |s| Query::parse(Some(s));
+        assert_eq!(
+            Operation::classify(&Method::PUT, "k", &q("partNumber=2&uploadId=u")),
+            Ok(Operation::UploadPart {
+                part_number: 2,
+                upload_id: "u".into()
+            })
+        );
+        assert_eq!(
+            Operation::classify(&Method::PUT, "k", &q("partNumber=10001&uploadId=u"))
+                .map_err(|e| e.code),
+            Err(CosCode::InvalidArgument)
+        );
+        assert_eq!(
+            Operation::classify(&Method::GET, "", &q("uploads=&prefix=")),
+            Ok(Operation::ListMultipartUploads)
+        );
+        assert_eq!(
+            Operation::classify(&Method::POST, "k", &q("uploads")),
+            Ok(Operation::InitiateMultipartUpload)
+        );
+        assert_eq!(
+            Operation::classify(&Method::PATCH, "k", &q("")).map_err(|e| e.code),
+            Err(CosCode::MethodNotAllowed)
+        );
+    }
+
+    #[test]
+    fn iso_times_have_milliseconds() {
+        assert_eq!(iso_ms(1_557_989_151_123), "2019-05-16T06:45:51.123Z");
+    }
+}

@@ -1,0 +1,274 @@
+//! The one place wire errors become responses.
+//!
+//! Handlers return typed errors: [`VodError`] for the VOD API (rendered in the API 3.0 JSON
+//! envelope with HTTP 200, as the real service does) and [`CosError`] for the COS XML API
+//! (rendered as an `<Error>` document with the code's HTTP status). Internal failures are logged
+//! here and never leak their details into a response body.
+
+use crate::body::{self, Body};
+use crate::store::StoreError;
+use http::{header, HeaderValue, Response, StatusCode};
+use vod_client::wire;
+
+macro_rules! vod_codes {
+    ($($variant:ident => $code:literal),* $(,)?) => {
+        /// TC API 3.0 error codes the emulator answers with (shared/spec/vod-api.md §2.2, §2.3).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum VodCode { $(#[doc = $code] $variant),* }
+
+        impl VodCode {
+            /// The dotted code as it appears in `Response.Error.Code`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $code),* }
+            }
+        }
+    };
+}
+
+vod_codes! {
+    InvalidAuthorization => "AuthFailure.InvalidAuthorization",
+    SecretIdNotFound => "AuthFailure.SecretIdNotFound",
+    SignatureExpire => "AuthFailure.SignatureExpire",
+    SignatureFailure => "AuthFailure.SignatureFailure",
+    InvalidAction => "InvalidAction",
+    NoSuchVersion => "NoSuchVersion",
+    InvalidParameter => "InvalidParameter",
+    InvalidParameterValue => "InvalidParameterValue",
+    MissingParameter => "MissingParameter",
+    UnknownParameter => "UnknownParameter",
+    RequestSizeLimitExceeded => "RequestSizeLimitExceeded",
+    UnsupportedProtocol => "UnsupportedProtocol",
+    InternalError => "InternalError",
+    ResourceNotFound => "ResourceNotFound",
+    MediaType => "InvalidParameterValue.MediaType",
+    CoverType => "InvalidParameterValue.CoverType",
+    ExpireTime => "InvalidParameterValue.ExpireTime",
+    StorageRegion => "InvalidParameterValue.StorageRegion",
+    ClassId => "InvalidParameterValue.ClassId",
+    SubAppId => "InvalidParameterValue.SubAppId",
+    VodSessionKey => "InvalidParameterValue.VodSessionKey",
+    Procedure => "InvalidParameterValue.Procedure",
+    SessionContextTooLong => "InvalidParameterValue.SessionContextTooLong",
+    MediaStoragePath => "InvalidParameterValue.MediaStoragePath",
+}
+
+/// A VOD API failure: a code and a message for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct VodError {
+    /// What kind of failure.
+    pub code: VodCode,
+    /// Explanation for the caller.
+    pub message: String,
+}
+
+impl VodError {
+    /// An error with this code and message.
+    pub fn new(code: VodCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for VodError {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(error = %err, "store failure in vod api");
+        Self::new(
+            VodCode::InternalError,
+            "an internal error occurred, please retry",
+        )
+    }
+}
+
+/// Renders a VOD API error in the API 3.0 envelope.
+///
+/// HTTP 200 and `Content-Type: application/json` exactly: the Python SDK reads errors only that
+/// way and retries silently when `RequestId` is missing (shared/spec/vod-api.md §2.1).
+pub fn vod_error_response(err: &VodError, request_id: &str) -> Response<Body> {
+    if err.code == VodCode::InternalError {
+        tracing::warn!(code = err.code.as_str(), %request_id, "vod api internal error");
+    } else {
+        tracing::debug!(code = err.code.as_str(), message = %err.message, "vod api error");
+    }
+    let envelope = wire::vod::Envelope {
+        response: wire::vod::ErrorResponse {
+            error: wire::vod::ApiError {
+                code: err.code.as_str().to_owned(),
+                message: err.message.clone(),
+            },
+            request_id: request_id.to_owned(),
+        },
+    };
+    json_response(&envelope)
+}
+
+/// A 200 JSON response with the exact content type the TC SDKs expect.
+pub fn json_response<T: serde::Serialize>(value: &T) -> Response<Body> {
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "response serialisation failed");
+        br#"{"Response":{"Error":{"Code":"InternalError","Message":"serialisation failed"},"RequestId":""}}"#.to_vec()
+    });
+    let mut resp = Response::new(body::full(bytes));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+macro_rules! cos_codes {
+    ($($variant:ident => ($status:literal, $message:literal)),* $(,)?) => {
+        /// COS XML API error codes with their HTTP statuses (shared/spec/cos-api.md §5.3).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum CosCode { $(#[doc = $message] $variant),* }
+
+        impl CosCode {
+            /// The code as it appears in `<Code>`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => stringify!($variant)),* }
+            }
+
+            /// The HTTP status COS sends with this code.
+            pub fn status(self) -> StatusCode {
+                let code: u16 = match self { $(Self::$variant => $status),* };
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+
+            /// The default message for this code.
+            pub fn default_message(self) -> &'static str {
+                match self { $(Self::$variant => $message),* }
+            }
+        }
+    };
+}
+
+cos_codes! {
+    AccessDenied => (403, "Access Denied."),
+    SignatureDoesNotMatch => (403, "The Signature you specified is invalid."),
+    InvalidAccessKeyId => (403, "The access key Id you provided does not exist in our records."),
+    ExpiredToken => (400, "The provided token has expired."),
+    NoSuchBucket => (404, "The specified bucket does not exist."),
+    NoSuchKey => (404, "The specified key does not exist."),
+    NoSuchUpload => (404, "The specified multipart upload does not exist."),
+    InvalidArgument => (400, "Invalid Argument."),
+    InvalidDigest => (400, "The Content-MD5 you specified is not valid."),
+    BadDigest => (400, "The Content-MD5 you specified did not match what we received."),
+    EntityTooSmall => (400, "Your proposed upload is smaller than the minimum allowed object size."),
+    EntityTooLarge => (400, "Your proposed upload exceeds the maximum allowed object size."),
+    InvalidPart => (400, "One or more of the specified parts could not be found or its entity tag did not match."),
+    InvalidPartOrder => (400, "The list of parts was not in ascending order."),
+    KeyTooLong => (400, "Your key is too long."),
+    MalformedXML => (400, "The XML you provided was not well-formed or did not validate against our published schema."),
+    IncompleteBody => (400, "You did not provide the number of bytes specified by the Content-Length HTTP header."),
+    InvalidRange => (416, "The requested range is not satisfiable."),
+    PreconditionFailed => (412, "At least one of the preconditions you specified did not hold."),
+    MethodNotAllowed => (405, "The specified method is not allowed against this resource."),
+    NotImplemented => (501, "A header or operation you provided implies functionality that is not implemented."),
+    InternalError => (500, "We encountered an internal error. Please try again."),
+}
+
+/// A COS failure: a code and a message for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct CosError {
+    /// What kind of failure.
+    pub code: CosCode,
+    /// Explanation for the caller.
+    pub message: String,
+}
+
+impl CosError {
+    /// An error with the code's default message.
+    pub fn new(code: CosCode) -> Self {
+        Self {
+            code,
+            message: code.default_message().to_owned(),
+        }
+    }
+
+    /// An error with a specific message.
+    pub fn with_message(code: CosCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for CosError {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(error = %err, "store failure in cos api");
+        Self::new(CosCode::InternalError)
+    }
+}
+
+impl From<std::io::Error> for CosError {
+    fn from(err: std::io::Error) -> Self {
+        tracing::error!(error = %err, "i/o failure in cos api");
+        Self::new(CosCode::InternalError)
+    }
+}
+
+/// Renders a COS error document; HEAD responses carry no body, as COS sends them.
+pub fn cos_error_response(
+    err: &CosError,
+    resource: &str,
+    request_id: &str,
+    head: bool,
+) -> Response<Body> {
+    if err.code.status().is_server_error() {
+        tracing::warn!(code = err.code.as_str(), message = %err.message, "cos internal error");
+    } else {
+        tracing::debug!(code = err.code.as_str(), message = %err.message, "cos error");
+    }
+    let body = if head {
+        body::empty()
+    } else {
+        let doc = wire::cos::ErrorDocument {
+            code: err.code.as_str().to_owned(),
+            message: err.message.clone(),
+            resource: resource.to_owned(),
+            request_id: request_id.to_owned(),
+            trace_id: request_id.to_owned(),
+        };
+        match wire::cos::to_xml(&doc) {
+            Ok(xml) => body::full(xml),
+            Err(e) => {
+                tracing::error!(error = %e, "error document serialisation failed");
+                body::empty()
+            }
+        }
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = err.code.status();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cos_codes_map_to_their_statuses() {
+        assert_eq!(CosCode::NoSuchUpload.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            CosCode::SignatureDoesNotMatch.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(CosCode::InvalidRange.status().as_u16(), 416);
+        assert_eq!(CosCode::MalformedXML.as_str(), "MalformedXML");
+    }
+
+    #[test]
+    fn vod_errors_render_with_http_200_and_exact_content_type() {
+        let resp = vod_error_response(&VodError::new(VodCode::InvalidAction, "nope"), "rid");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+    }
+}

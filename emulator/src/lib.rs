@@ -1,0 +1,247 @@
+//! `vod-emulator`: a local emulator of Tencent Cloud VOD server-side upload.
+//!
+//! It speaks the VOD API (TC3-signed JSON: ApplyUpload, CommitUpload) and the COS XML API
+//! (PutObject, multipart, Head/Get/Delete) on one port, closely enough that the official,
+//! unmodified SDKs complete uploads against it; it stores what they upload and serves it back
+//! from the MediaUrl it hands out.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), vod_emulator::StartError> {
+//! let emu = vod_emulator::Emulator::builder().start().await?; // 127.0.0.1, any free port
+//! println!("VOD API and COS at {}", emu.endpoint());
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: what an instance is (address, storage, account, keys).
+//! - `server`: the accept loop; `router`: request → [`router::Endpoint`].
+//! - `vod`: the VOD API (envelope, TC3 verification, ApplyUpload, CommitUpload).
+//! - `cos`: the COS XML API (signature and credential scope, objects, multipart).
+//! - `media`: playback URLs; `admin`: `/_emulator/*`.
+//! - `store`: SQLite metadata and blob files; `error`: wire errors → responses, in one place.
+//! - [`clock`]: the emulator's movable clock; `ids`: identifiers it mints.
+
+pub mod clock;
+pub mod config;
+pub mod router;
+
+mod admin;
+mod body;
+mod cos;
+mod error;
+mod ids;
+mod media;
+mod server;
+mod state;
+mod store;
+mod vod;
+
+pub use config::{AuthMode, Config};
+
+use clock::Clock;
+use state::AppState;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Why an emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The storage could not be opened.
+    #[error("cannot open storage: {0}")]
+    Store(#[from] store::StoreError),
+}
+
+impl Emulator {
+    /// A builder with the defaults: 127.0.0.1, any free port, temporary storage, the default
+    /// key pair and AppId, region ap-guangzhou, signatures verified.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            config: Config::default(),
+        }
+    }
+}
+
+/// Configures an emulator before starting it.
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    config: Config,
+}
+
+impl EmulatorBuilder {
+    /// Starts from a complete configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Port to listen on (0 = any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    /// Keeps everything in `dir`, surviving restarts.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.data_dir = Some(dir.into());
+        self
+    }
+
+    /// The API key pair to accept.
+    pub fn credentials(
+        mut self,
+        secret_id: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.config.secret_id = secret_id.into();
+        self.config.secret_key = secret_key.into();
+        self
+    }
+
+    /// Account AppId.
+    pub fn app_id(mut self, app_id: u64) -> Self {
+        self.config.app_id = app_id;
+        self
+    }
+
+    /// Default storage region.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.config.region = region.into();
+        self
+    }
+
+    /// Base of the URLs handed out.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.config.public_url = Some(url.into());
+        self
+    }
+
+    /// Signature checking.
+    pub fn auth(mut self, auth: AuthMode) -> Self {
+        self.config.auth = auth;
+        self
+    }
+
+    /// Lifetime of temporary credentials and session keys.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.config.session_ttl = ttl;
+        self
+    }
+
+    /// Opens the storage, binds the port and starts serving.
+    ///
+    /// # Errors
+    /// The port cannot be bound or the storage cannot be opened.
+    pub async fn start(self) -> Result<Emulator, StartError> {
+        let config = self.config;
+        let addr = SocketAddr::new(config.bind, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let store = store::Store::open(config.data_dir.as_deref())?;
+        let endpoint = format!("http://{addr}");
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| endpoint.clone());
+        let clock = Clock::default();
+        let state = AppState::new(config.clone(), public_url, clock.clone(), store);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::run(listener, state, async {
+            let _ = rx.await;
+        }));
+        Ok(Emulator {
+            addr,
+            endpoint,
+            config,
+            clock,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running emulator, started with [`Emulator::builder`]. Dropping it stops the server; [`Emulator::shutdown`] also waits
+/// for in-flight requests to finish and the storage to be released.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    endpoint: String,
+    config: Config,
+    clock: Clock,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`: the VOD API endpoint and the COS endpoint (by Host or path style).
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The emulator's clock, which tests may move.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The environment `vod-emulator exec` gives its command: endpoint, host, port, AppId,
+    /// region and the API key pair (as `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY`).
+    pub fn exec_env(&self) -> Vec<(String, String)> {
+        [
+            ("VOD_EMULATOR_ENDPOINT", self.endpoint.clone()),
+            ("VOD_EMULATOR_HOST", self.addr.ip().to_string()),
+            ("VOD_EMULATOR_PORT", self.addr.port().to_string()),
+            ("VOD_EMULATOR_APP_ID", self.config.app_id.to_string()),
+            ("VOD_EMULATOR_REGION", self.config.region.clone()),
+            ("TENCENTCLOUD_SECRET_ID", self.config.secret_id.clone()),
+            ("TENCENTCLOUD_SECRET_KEY", self.config.secret_key.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and releases the storage (a temporary
+    /// directory is removed).
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

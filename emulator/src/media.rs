@@ -1,0 +1,40 @@
+//! Playback URLs (MediaUrl, CoverUrl): what a player or CDN would fetch, without a signature.
+
+use crate::body::{self, Body};
+use crate::cos::object::object_response;
+use crate::state::AppState;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+/// Serves GET/HEAD of `/media/{bucket}/{key}`, with Range and conditional requests.
+pub async fn handle(
+    state: &AppState,
+    bucket: String,
+    key: String,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response<Body> {
+    let found = match state.store().object(bucket, key).await {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::error!(error = %err, "store failure serving media");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
+        }
+    };
+    let Some(obj) = found else {
+        return plain(StatusCode::NOT_FOUND, "not found\n");
+    };
+    match object_response(state, &obj, headers, head) {
+        Ok(resp) => resp,
+        Err(err) => plain(err.code.status(), &format!("{}\n", err.message)),
+    }
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    let mut resp = Response::new(body::full(text.to_owned()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
