@@ -364,7 +364,7 @@ impl Store {
             let mut stmt = tx.prepare(
                 "SELECT upload_id, bucket, key, initiated_ms, headers, storage_class
                  FROM uploads WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2
-                 ORDER BY key, initiated_ms, upload_id",
+                 ORDER BY key, initiated_ms, rowid",
             )?;
             let rows = stmt.query_map(params![bucket, prefix], upload_row)?;
             let mut out = Vec::new();

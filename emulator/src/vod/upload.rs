@@ -267,10 +267,7 @@ pub async fn apply_upload(
 pub fn media_url(state: &AppState, bucket: &str, key: &str) -> String {
     let encoded: String = key
         .split('/')
-        .map(|seg| {
-            percent_encoding::utf8_percent_encode(seg, percent_encoding::NON_ALPHANUMERIC)
-                .to_string()
-        })
+        .map(vod_client::sign::cos::cos_encode)
         .collect::<Vec<_>>()
         .join("/");
     format!("{}/media/{bucket}/{encoded}", state.public_url())

@@ -1,0 +1,349 @@
+//! Signed raw requests to an emulator: the VOD API (TC3) and COS (sha1), built from the same
+//! signers the emulator verifies with, so tests can also send deliberately wrong requests.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+use vod_client::sign::{cos, tc3};
+use vod_emulator::Emulator;
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// A client bound to one emulator.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub endpoint: String,
+    pub host: String,
+    pub secret_id: String,
+    pub secret_key: String,
+    pub app_id: u64,
+    pub region: String,
+}
+
+/// One VOD API call; fields are public so tests can break them.
+pub struct VodCall {
+    pub action: String,
+    pub version: String,
+    pub body: Vec<u8>,
+    pub timestamp: i64,
+    pub secret_id: String,
+    pub secret_key: String,
+    pub content_type: String,
+    /// `None` sends no Authorization header.
+    pub sign: bool,
+}
+
+/// Credentials for COS requests.
+#[derive(Clone)]
+pub struct CosCreds {
+    pub secret_id: String,
+    pub secret_key: String,
+    pub token: Option<String>,
+}
+
+impl CosCreds {
+    /// The TempCertificate of an ApplyUpload response.
+    pub fn from_apply(apply: &Value) -> Self {
+        let cert = &apply["TempCertificate"];
+        Self {
+            secret_id: cert["SecretId"].as_str().expect("SecretId").to_owned(),
+            secret_key: cert["SecretKey"].as_str().expect("SecretKey").to_owned(),
+            token: Some(cert["Token"].as_str().expect("Token").to_owned()),
+        }
+    }
+}
+
+/// A COS response, read whole (tests use small bodies).
+pub struct CosReply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl CosReply {
+    /// Text of an element in the XML body (first occurrence).
+    pub fn xml(&self, element: &str) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.body);
+        let open = format!("<{element}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{element}>"))? + start;
+        Some(text[start..end].to_owned())
+    }
+
+    /// The `<Code>` of an error body.
+    pub fn code(&self) -> String {
+        self.xml("Code").unwrap_or_default()
+    }
+
+    /// A header as a string.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+impl Api {
+    pub fn new(emu: &Emulator) -> Self {
+        let c = emu.config();
+        Self {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("reqwest client"),
+            endpoint: emu.endpoint(),
+            host: emu.addr().to_string(),
+            secret_id: c.secret_id.clone(),
+            secret_key: c.secret_key.clone(),
+            app_id: c.app_id,
+            region: c.region.clone(),
+        }
+    }
+
+    /// A correctly signed call with this JSON body.
+    pub fn call(&self, action: &str, body: &Value) -> VodCall {
+        VodCall {
+            action: action.to_owned(),
+            version: "2018-07-17".to_owned(),
+            body: serde_json::to_vec(body).expect("json"),
+            timestamp: now(),
+            secret_id: self.secret_id.clone(),
+            secret_key: self.secret_key.clone(),
+            content_type: "application/json".to_owned(),
+            sign: true,
+        }
+    }
+
+    /// Sends a call and returns the HTTP response.
+    pub async fn send(&self, call: VodCall) -> Response {
+        let headers = [
+            ("content-type", call.content_type.as_str()),
+            ("host", self.host.as_str()),
+        ];
+        let input = tc3::CanonicalInput {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            payload_hash: &tc3::payload_hash(&call.body),
+        };
+        let mut req = self
+            .http
+            .post(format!("{}/", self.endpoint))
+            .header("Content-Type", &call.content_type)
+            .header("X-TC-Action", &call.action)
+            .header("X-TC-Version", &call.version)
+            .header("X-TC-Timestamp", call.timestamp.to_string())
+            .header("X-TC-Region", &self.region);
+        if call.sign {
+            req = req.header(
+                "Authorization",
+                tc3::authorization(
+                    &call.secret_id,
+                    &call.secret_key,
+                    "vod",
+                    call.timestamp,
+                    &input,
+                ),
+            );
+        }
+        req.body(call.body).send().await.expect("send vod call")
+    }
+
+    /// Sends a call and returns the `Response` object, checking the envelope rules that hold
+    /// for every answer: HTTP 200, exact content type, a RequestId.
+    pub async fn vod_call(&self, call: VodCall) -> Value {
+        let resp = self.send(call).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/json",
+            "content type must be exactly application/json"
+        );
+        let json: Value =
+            serde_json::from_slice(&resp.bytes().await.expect("body")).expect("json body");
+        let inner = json["Response"].clone();
+        assert!(
+            inner["RequestId"].as_str().is_some_and(|s| !s.is_empty()),
+            "no RequestId in {json}"
+        );
+        inner
+    }
+
+    /// A signed call; returns the `Response` object.
+    pub async fn vod(&self, action: &str, body: Value) -> Value {
+        self.vod_call(self.call(action, &body)).await
+    }
+
+    /// The error code of a VOD answer, or panics if it succeeded.
+    pub fn error_code(resp: &Value) -> &str {
+        resp["Error"]["Code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error, got {resp}"))
+    }
+
+    /// Asserts a VOD answer succeeded and returns it.
+    pub fn ok(resp: Value) -> Value {
+        assert!(resp.get("Error").is_none(), "unexpected error: {resp}");
+        resp
+    }
+
+    /// ApplyUpload for an mp4 (optionally with a jpg cover); panics on error.
+    pub async fn apply(&self, cover: bool) -> Value {
+        let mut body = serde_json::json!({"MediaType": "mp4", "MediaName": "demo"});
+        if cover {
+            body["CoverType"] = "jpg".into();
+        }
+        Self::ok(self.vod("ApplyUpload", body).await)
+    }
+
+    /// The emulator's own full-access key for COS.
+    pub fn owner(&self) -> CosCreds {
+        CosCreds {
+            secret_id: self.secret_id.clone(),
+            secret_key: self.secret_key.clone(),
+            token: None,
+        }
+    }
+
+    /// A signed COS request, virtual-host addressed (`Host: {bucket}.cos.{region}.myqcloud.com`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn cos(
+        &self,
+        creds: &CosCreds,
+        method: Method,
+        bucket: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> CosReply {
+        let host = format!("{bucket}.cos.{}.myqcloud.com", self.region);
+        let path = format!("/{key}");
+        self.cos_at(creds, method, &host, &path, query, headers, body)
+            .await
+    }
+
+    /// A signed COS request to an explicit Host and decoded path.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn cos_at(
+        &self,
+        creds: &CosCreds,
+        method: Method,
+        host: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> CosReply {
+        let len = body.len().to_string();
+        let mut signed: Vec<(&str, &str)> = vec![("host", host)];
+        if !body.is_empty() {
+            signed.push(("content-length", &len));
+        }
+        signed.extend_from_slice(headers);
+        if let Some(token) = &creds.token {
+            signed.push(("x-cos-security-token", token));
+        }
+        let t = now();
+        let auth = cos::authorization(
+            &creds.secret_id,
+            &creds.secret_key,
+            t - 60,
+            t + 3600,
+            &cos::CosSignInput {
+                method: method.as_str(),
+                path,
+                params: query,
+                headers: &signed,
+            },
+        );
+        self.cos_raw(method, host, path, query, &signed, Some(&auth), body)
+            .await
+    }
+
+    /// A COS request with exactly these headers and Authorization.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn cos_raw(
+        &self,
+        method: Method,
+        host: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        authorization: Option<&str>,
+        body: Vec<u8>,
+    ) -> CosReply {
+        let encoded_path: String = path
+            .split('/')
+            .map(cos::cos_encode)
+            .collect::<Vec<_>>()
+            .join("/");
+        let qs: Vec<String> = query
+            .iter()
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    cos::cos_encode(k)
+                } else {
+                    format!("{}={}", cos::cos_encode(k), cos::cos_encode(v))
+                }
+            })
+            .collect();
+        let mut url = format!("{}{}", self.endpoint, encoded_path);
+        if !qs.is_empty() {
+            url = format!("{url}?{}", qs.join("&"));
+        }
+        let mut req = self.http.request(method, url).header("Host", host);
+        for (k, v) in headers {
+            if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("content-length") {
+                req = req.header(*k, *v);
+            }
+        }
+        if let Some(auth) = authorization {
+            req = req.header("Authorization", auth);
+        }
+        let resp = req.body(body).send().await.expect("send cos request");
+        CosReply {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            body: resp.bytes().await.expect("cos body").to_vec(),
+        }
+    }
+
+    /// Plain GET of a URL; returns status and body.
+    pub async fn get(&self, url: &str) -> (StatusCode, Vec<u8>) {
+        let resp = self.http.get(url).send().await.expect("GET");
+        let status = resp.status();
+        (status, resp.bytes().await.expect("body").to_vec())
+    }
+}
+
+/// The object key of an ApplyUpload storage path (without the leading `/`).
+pub fn key_of(path: &Value) -> String {
+    path.as_str()
+        .expect("storage path")
+        .trim_start_matches('/')
+        .to_owned()
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as u8
+        })
+        .collect()
+}

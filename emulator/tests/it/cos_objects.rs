@@ -1,0 +1,402 @@
+//! COS simple objects: PutObject, GetObject (Range, conditionals), HeadObject, DeleteObject,
+//! checksums, error documents, addressing and `Expect: 100-continue`.
+
+use crate::common::api::{bytes, Api};
+use md5::{Digest, Md5};
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vod_client::checksum::crc64;
+use vod_emulator::Emulator;
+
+async fn setup() -> (Emulator, Api, String) {
+    let emu = Emulator::builder().start().await.expect("start");
+    let api = Api::new(&emu);
+    let bucket = format!("vod-ap-guangzhou-{}", api.app_id);
+    (emu, api, bucket)
+}
+
+/// A PUT returns the quoted MD5 ETag and the CRC-64/XZ; GET and HEAD return the bytes and the
+/// same metadata; DELETE removes it.
+#[tokio::test]
+async fn put_get_head_delete_round_trip_with_checksums() {
+    let (_emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    let data = bytes(100_000, 3);
+    let etag = format!("\"{}\"", hex::encode(Md5::digest(&data)));
+    let put = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "dir/a b+c.bin",
+            &[],
+            &[("content-type", "video/mp4"), ("x-cos-meta-who", "me")],
+            data.clone(),
+        )
+        .await;
+    assert_eq!(put.status, 200);
+    assert_eq!(put.header("etag"), Some(etag.clone()));
+    assert_eq!(
+        put.header("x-cos-hash-crc64ecma"),
+        Some(crc64(&data).to_string())
+    );
+    assert!(put
+        .header("x-cos-request-id")
+        .is_some_and(|v| !v.is_empty()));
+    let get = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "dir/a b+c.bin",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(get.status, 200);
+    assert_eq!(get.body, data);
+    assert_eq!(get.header("content-type").as_deref(), Some("video/mp4"));
+    assert_eq!(get.header("x-cos-meta-who").as_deref(), Some("me"));
+    assert_eq!(get.header("etag"), Some(etag));
+    let head = api
+        .cos(
+            &owner,
+            Method::HEAD,
+            &bucket,
+            "dir/a b+c.bin",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some(data.len().to_string()));
+    assert_eq!(
+        head.header("x-cos-hash-crc64ecma"),
+        Some(crc64(&data).to_string())
+    );
+    let del = api
+        .cos(
+            &owner,
+            Method::DELETE,
+            &bucket,
+            "dir/a b+c.bin",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(del.status, 204);
+    let gone = api
+        .cos(
+            &owner,
+            Method::HEAD,
+            &bucket,
+            "dir/a b+c.bin",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(gone.status, 404);
+    assert!(gone.body.is_empty(), "HEAD errors carry no body");
+    assert!(gone.header("x-cos-request-id").is_some());
+}
+
+/// Empty objects are legal.
+#[tokio::test]
+async fn zero_byte_objects_are_stored() {
+    let (_emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    let put = api
+        .cos(&owner, Method::PUT, &bucket, "empty", &[], &[], vec![])
+        .await;
+    assert_eq!(put.status, 200);
+    assert_eq!(put.header("x-cos-hash-crc64ecma").as_deref(), Some("0"));
+    let get = api
+        .cos(&owner, Method::GET, &bucket, "empty", &[], &[], vec![])
+        .await;
+    assert_eq!((get.status.as_u16(), get.body.len()), (200, 0));
+}
+
+/// Range GETs return 206 with Content-Range and the whole-object CRC; unsatisfiable → 416.
+#[tokio::test]
+async fn range_requests_return_partial_content() {
+    let (_emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    let data = bytes(1000, 4);
+    api.cos(&owner, Method::PUT, &bucket, "r", &[], &[], data.clone())
+        .await;
+    let r = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "r",
+            &[],
+            &[("range", "bytes=10-19")],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, data[10..20]);
+    assert_eq!(
+        r.header("content-range").as_deref(),
+        Some("bytes 10-19/1000")
+    );
+    assert_eq!(
+        r.header("x-cos-hash-crc64ecma"),
+        Some(crc64(&data).to_string())
+    );
+    let tail = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "r",
+            &[],
+            &[("range", "bytes=-5")],
+            vec![],
+        )
+        .await;
+    assert_eq!(tail.body, data[995..]);
+    let bad = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "r",
+            &[],
+            &[("range", "bytes=1000-")],
+            vec![],
+        )
+        .await;
+    assert_eq!(bad.status, 416);
+    assert_eq!(bad.code(), "InvalidRange");
+}
+
+/// If-Match / If-None-Match give 412 / 304.
+#[tokio::test]
+async fn conditional_requests_are_honoured() {
+    let (_emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    let put = api
+        .cos(&owner, Method::PUT, &bucket, "c", &[], &[], b"abc".to_vec())
+        .await;
+    let etag = put.header("etag").expect("etag");
+    let r = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "c",
+            &[],
+            &[("if-none-match", &etag)],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 304);
+    let r = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "c",
+            &[],
+            &[("if-match", "\"nope\"")],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 412);
+    assert_eq!(r.code(), "PreconditionFailed");
+}
+
+/// A wrong Content-MD5 is refused with BadDigest, a malformed one with InvalidDigest, and
+/// neither stores anything nor damages the existing object.
+#[tokio::test]
+async fn content_md5_is_checked_and_failures_store_nothing() {
+    let (_emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    api.cos(
+        &owner,
+        Method::PUT,
+        &bucket,
+        "m",
+        &[],
+        &[],
+        b"original".to_vec(),
+    )
+    .await;
+    let wrong = base64_md5(b"something else");
+    let r = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "m",
+            &[],
+            &[("content-md5", &wrong)],
+            b"new".to_vec(),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code().as_str()), (400, "BadDigest"));
+    let r = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "m",
+            &[],
+            &[("content-md5", "xyz")],
+            b"new".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (400, "InvalidDigest")
+    );
+    let get = api
+        .cos(&owner, Method::GET, &bucket, "m", &[], &[], vec![])
+        .await;
+    assert_eq!(get.body, b"original");
+    let right = base64_md5(b"new");
+    let r = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "m",
+            &[],
+            &[("content-md5", &right)],
+            b"new".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+fn base64_md5(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(Md5::digest(data))
+}
+
+/// Error bodies carry every field the Python SDK requires, and the status of their code.
+#[tokio::test]
+async fn errors_are_cos_xml_documents() {
+    let (_emu, api, bucket) = setup().await;
+    let r = api
+        .cos(
+            &api.owner(),
+            Method::GET,
+            &bucket,
+            "missing",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/xml"));
+    assert_eq!(r.code(), "NoSuchKey");
+    for field in ["Message", "Resource", "RequestId", "TraceId"] {
+        assert!(
+            r.xml(field).is_some_and(|v| !v.is_empty()),
+            "{field} missing"
+        );
+    }
+    assert_eq!(r.xml("RequestId"), r.header("x-cos-request-id"));
+    let r = api
+        .cos(
+            &api.owner(),
+            Method::GET,
+            "nobucket-1",
+            "k",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (404, "NoSuchBucket")
+    );
+    let long_key = "k".repeat(851);
+    let r = api
+        .cos(
+            &api.owner(),
+            Method::PUT,
+            &bucket,
+            &long_key,
+            &[],
+            &[],
+            b"x".to_vec(),
+        )
+        .await;
+    assert_eq!(r.code(), "KeyTooLong");
+}
+
+/// Path-style addressing on the emulator's own host works like the virtual host.
+#[tokio::test]
+async fn path_style_addressing_works() {
+    let (_emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    let host = api.host.clone();
+    let path = format!("/{bucket}/p/q.txt");
+    let put = api
+        .cos_at(
+            &owner,
+            Method::PUT,
+            &host,
+            &path,
+            &[],
+            &[],
+            b"path".to_vec(),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
+    let get = api
+        .cos(&owner, Method::GET, &bucket, "p/q.txt", &[], &[], vec![])
+        .await;
+    assert_eq!(get.body, b"path");
+}
+
+/// `Expect: 100-continue` gets an interim 100 before the body is sent.
+#[tokio::test]
+async fn expect_100_continue_is_honoured() {
+    let (emu, api, bucket) = setup().await;
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    let t = crate::common::api::now();
+    let auth = vod_client::sign::cos::authorization(
+        &api.secret_id,
+        &api.secret_key,
+        t - 60,
+        t + 600,
+        &vod_client::sign::cos::CosSignInput {
+            method: "PUT",
+            path: "/e",
+            params: &[],
+            headers: &[("host", &host)],
+        },
+    );
+    let mut sock = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("connect");
+    let head = format!(
+        "PUT /e HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    );
+    sock.write_all(head.as_bytes()).await.expect("write head");
+    let mut buf = vec![0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf))
+        .await
+        .expect("interim response in time")
+        .expect("read");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 100"));
+    sock.write_all(b"hello").await.expect("write body");
+    let mut rest = vec![0u8; 1024];
+    let n = sock.read(&mut rest).await.expect("read final");
+    assert!(String::from_utf8_lossy(&rest[..n]).starts_with("HTTP/1.1 200"));
+    let get = api
+        .cos(&api.owner(), Method::GET, &bucket, "e", &[], &[], vec![])
+        .await;
+    assert_eq!(get.body, b"hello");
+}

@@ -1,0 +1,18 @@
+//! Integration tests of the emulator: one test binary (STYLE habit 7), helpers in `common/`.
+//! Every test starts its own emulator in-process on port 0.
+//!
+//! Modules:
+//! - `vod_api` — envelope, TC3 verification, ApplyUpload validation.
+//! - `upload_flow` — ApplyUpload → COS → CommitUpload, and CommitUpload's refusals.
+//! - `cos_objects` — PutObject / GetObject / HeadObject / DeleteObject, checksums, errors.
+//! - `cos_multipart` — multipart uploads and their refusals.
+//! - `cos_auth` — COS signatures and temporary-credential scope.
+//! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
+
+mod common;
+mod cos_auth;
+mod cos_multipart;
+mod cos_objects;
+mod python;
+mod upload_flow;
+mod vod_api;

@@ -1,0 +1,250 @@
+//! The official Python SDKs (vod-python-sdk 1.4.4, tencentcloud-sdk-python-vod 3.1.194,
+//! cos-python-sdk-v5 1.9.44) work unmodified against the emulator.
+//!
+//! Each test starts its own emulator on port 0, runs `tests/sdk/python/sdk_flow.py` with the
+//! emulator's `exec` environment and checks what the SDK reported and what the emulator serves.
+//! The SDKs are installed once per run by [`crate::common::python`]; a failed install fails the
+//! tests (never skips them).
+
+use std::path::Path;
+
+use serde_json::Value;
+use vod_emulator::Emulator;
+
+use crate::common::python::{run_sdk_flow, write_test_media};
+
+/// cos-python-sdk-v5 switches from PutObject to multipart above this size (`PartSize=1` MiB).
+const COS_PART_SIZE: usize = 1024 * 1024;
+
+async fn start_emulator() -> Emulator {
+    Emulator::builder().start().await.expect("start emulator")
+}
+
+/// A string field of the script's JSON output; panics naming the field and the whole output.
+fn str_field<'a>(out: &'a Value, field: &str) -> &'a str {
+    out[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string in {out:#}"))
+}
+
+/// GET `url` from Rust (ignoring proxy settings); returns the status, ETag and body.
+async fn get(url: &str) -> (reqwest::StatusCode, Option<String>, Vec<u8>) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("build reqwest client");
+    let response = client.get(url).send().await.expect("GET media url");
+    let status = response.status();
+    let etag = response
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.bytes().await.expect("read media body").to_vec();
+    (status, etag, body)
+}
+
+/// Assert that `url` is served by the emulator and returns exactly `expected`; returns its ETag.
+async fn assert_serves(emu: &Emulator, url: &str, expected: &[u8]) -> Option<String> {
+    assert!(
+        url.starts_with(&emu.endpoint()),
+        "{url} does not start with the emulator endpoint {}",
+        emu.endpoint()
+    );
+    let (status, etag, body) = get(url).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "GET {url}");
+    assert_eq!(body.len(), expected.len(), "length of GET {url}");
+    assert!(body == expected, "GET {url} returned different bytes");
+    etag
+}
+
+fn assert_decimal_file_id(out: &Value) {
+    let file_id = str_field(out, "FileId");
+    assert!(
+        !file_id.is_empty() && file_id.bytes().all(|b| b.is_ascii_digit()),
+        "FileId {file_id:?} is not a decimal string"
+    );
+    assert!(
+        !str_field(out, "RequestId").is_empty(),
+        "no RequestId in {out:#}"
+    );
+}
+
+fn arg(path: &Path) -> String {
+    path.to_str().expect("utf-8 temp path").to_owned()
+}
+
+/// A 100 KiB mp4 goes through ApplyUpload, one COS PutObject and CommitUpload; MediaUrl serves it.
+#[tokio::test]
+async fn uploads_small_video_with_one_put() {
+    let emu = start_emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, bytes) = write_test_media(dir.path(), "clip.mp4", 100 * 1024, 1);
+
+    let out = run_sdk_flow(&emu, ["upload".to_owned(), "--media".into(), arg(&media)]).await;
+
+    assert_decimal_file_id(&out);
+    assert_eq!(
+        out["ApiCalls"],
+        serde_json::json!(["ApplyUpload", "CommitUpload"])
+    );
+    assert_eq!(out["CosCalls"], serde_json::json!({"put_object": 1}));
+    assert_serves(&emu, str_field(&out, "MediaUrl"), &bytes).await;
+    emu.shutdown().await;
+}
+
+/// A video with a jpg cover: both are PUT to COS, and MediaUrl and CoverUrl serve their bytes.
+#[tokio::test]
+async fn uploads_video_with_cover() {
+    let emu = start_emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, media_bytes) = write_test_media(dir.path(), "clip.mp4", 100 * 1024, 2);
+    let (cover, cover_bytes) = write_test_media(dir.path(), "poster.jpg", 20 * 1024 + 7, 3);
+
+    let out = run_sdk_flow(
+        &emu,
+        [
+            "upload".to_owned(),
+            "--media".into(),
+            arg(&media),
+            "--cover".into(),
+            arg(&cover),
+        ],
+    )
+    .await;
+
+    assert_decimal_file_id(&out);
+    assert_eq!(out["CosCalls"], serde_json::json!({"put_object": 2}));
+    assert_serves(&emu, str_field(&out, "MediaUrl"), &media_bytes).await;
+    let cover_url = str_field(&out, "CoverUrl");
+    assert!(!cover_url.is_empty(), "empty CoverUrl in {out:#}");
+    assert_serves(&emu, cover_url, &cover_bytes).await;
+    emu.shutdown().await;
+}
+
+/// A 5 MiB + 123 B file goes up as 6 COS parts, 4 at a time, and is served with a multipart ETag.
+#[tokio::test]
+async fn uploads_large_video_as_parallel_multipart() {
+    let emu = start_emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, bytes) = write_test_media(dir.path(), "long.mp4", 5 * COS_PART_SIZE + 123, 4);
+
+    let out = run_sdk_flow(
+        &emu,
+        [
+            "upload".to_owned(),
+            "--media".into(),
+            arg(&media),
+            "--threads".into(),
+            "4".into(),
+        ],
+    )
+    .await;
+
+    assert_decimal_file_id(&out);
+    assert_eq!(
+        out["CosCalls"],
+        serde_json::json!({
+            "create_multipart_upload": 1,
+            "upload_part": 6,
+            "complete_multipart_upload": 1,
+        })
+    );
+    let max_parallel = out["MaxConcurrentUploadParts"].as_u64().unwrap_or(0);
+    assert!(
+        (2..=4).contains(&max_parallel),
+        "parts were not uploaded in parallel (at most 4 at a time): {out:#}"
+    );
+    let etag = assert_serves(&emu, str_field(&out, "MediaUrl"), &bytes).await;
+    let etag = etag.expect("MediaUrl response has no ETag");
+    assert!(
+        etag.starts_with('"') && etag.ends_with("-6\""),
+        "ETag {etag} is not a 6-part multipart ETag"
+    );
+    emu.shutdown().await;
+}
+
+/// Python's own `requests.get` of MediaUrl and CoverUrl returns the uploaded bytes.
+#[tokio::test]
+async fn media_urls_download_in_python_match_the_upload() {
+    let emu = start_emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, _) = write_test_media(dir.path(), "clip.mp4", 3 * COS_PART_SIZE / 2, 5);
+    let (cover, _) = write_test_media(dir.path(), "poster.jpg", 4096, 6);
+
+    let out = run_sdk_flow(
+        &emu,
+        [
+            "upload".to_owned(),
+            "--media".into(),
+            arg(&media),
+            "--cover".into(),
+            arg(&cover),
+            "--fetch".into(),
+        ],
+    )
+    .await;
+
+    for fetch in ["MediaFetch", "CoverFetch"] {
+        assert_eq!(out[fetch]["Status"], 200, "{fetch} in {out:#}");
+        assert_eq!(out[fetch]["BytesMatch"], true, "{fetch} in {out:#}");
+    }
+    emu.shutdown().await;
+}
+
+/// CommitUpload of an unknown VodSessionKey raises TencentCloudSDKException with a RequestId.
+#[tokio::test]
+async fn commit_with_unknown_session_key_raises_sdk_error() {
+    let emu = start_emulator().await;
+
+    let out = run_sdk_flow(&emu, ["commit-unknown-session"]).await;
+
+    assert_eq!(
+        out["Error"]["Code"], "InvalidParameterValue.VodSessionKey",
+        "{out:#}"
+    );
+    assert!(
+        out["Error"]["RequestId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "no RequestId in the SDK exception: {out:#}"
+    );
+    emu.shutdown().await;
+}
+
+/// ApplyUpload of an `exe` is refused with InvalidParameterValue.MediaType, raised once (no retry).
+#[tokio::test]
+async fn apply_with_exe_media_type_raises_sdk_error() {
+    let emu = start_emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, _) = write_test_media(dir.path(), "setup.exe", 1024, 7);
+
+    let out = run_sdk_flow(
+        &emu,
+        [
+            "apply-media-type".to_owned(),
+            "--media".into(),
+            arg(&media),
+            "--media-type".into(),
+            "exe".into(),
+        ],
+    )
+    .await;
+
+    assert_eq!(
+        out["Error"]["Code"], "InvalidParameterValue.MediaType",
+        "{out:#}"
+    );
+    assert!(
+        out["Error"]["RequestId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "no RequestId in the SDK exception: {out:#}"
+    );
+    assert_eq!(
+        out["ApiCalls"],
+        serde_json::json!(["ApplyUpload"]),
+        "{out:#}"
+    );
+    emu.shutdown().await;
+}

@@ -1,0 +1,276 @@
+"""Drive the official, unmodified Tencent Cloud Python SDKs against a running VOD emulator.
+
+Used by emulator/tests/it/python.rs; runnable by hand too:
+
+    python sdk_flow.py upload --media video.mp4 [--cover cover.jpg] [--threads 4] [--fetch]
+    python sdk_flow.py commit-unknown-session
+    python sdk_flow.py apply-media-type --media video.exe --media-type exe
+
+The SDKs hard-code the cloud hosts, so this script redirects them the way spec vod-api.md §7.4
+describes, by patching names in the `qcloud_vod.vod_upload_client` namespace only:
+
+* `vod_client.VodClient` -> a subclass that always uses
+  `ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint="<host>:<port>"))`, so the
+  VOD API calls (and their TC3 `host:` line) go to the emulator;
+* `CosConfig` -> a factory adding `Scheme="http", IP=<host>, Port=<port>`, so COS requests go
+  to the emulator while keeping `Host: <bucket>.cos.<region>.myqcloud.com`.
+
+Environment (the emulator's documented `exec` variables): VOD_EMULATOR_ENDPOINT,
+VOD_EMULATOR_HOST, VOD_EMULATOR_PORT, TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY,
+VOD_EMULATOR_REGION, VOD_EMULATOR_APP_ID.
+
+Output: exactly one JSON object on stdout. Exit status 0 when the scenario behaved as
+expected (for the error scenarios: the SDK raised), 1 with a message on stderr otherwise.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+
+import requests
+from qcloud_cos import CosS3Client
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+    TencentCloudSDKException,
+)
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.vod.v20180717 import models
+
+import qcloud_vod.vod_upload_client as upload_module
+from qcloud_vod.model import VodUploadRequest
+from qcloud_vod.vod_upload_client import VodUploadClient
+
+
+class ScenarioFailed(Exception):
+    """The SDK or the emulator did not behave as the scenario expects."""
+
+
+def env(name):
+    value = os.environ.get(name, "")
+    if not value:
+        raise ScenarioFailed(f"environment variable {name} is not set")
+    return value
+
+
+class Recorder:
+    """Counts what the SDKs did, so the Rust side can assert on the traffic's shape."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.api_calls = []
+        self.cos_calls = {}
+        self.parts_in_flight = 0
+        self.max_parts_in_flight = 0
+
+    def api(self, action):
+        with self.lock:
+            self.api_calls.append(action)
+
+    def cos(self, operation):
+        with self.lock:
+            self.cos_calls[operation] = self.cos_calls.get(operation, 0) + 1
+
+    def part_started(self):
+        with self.lock:
+            self.parts_in_flight += 1
+            self.max_parts_in_flight = max(self.max_parts_in_flight, self.parts_in_flight)
+
+    def part_finished(self):
+        with self.lock:
+            self.parts_in_flight -= 1
+
+
+RECORDER = Recorder()
+
+
+def patch_sdks():
+    """Point both SDKs at the emulator (spec §7.4) and record their calls."""
+    host = env("VOD_EMULATOR_HOST")
+    port = int(env("VOD_EMULATOR_PORT"))
+    vod_base = upload_module.vod_client.VodClient
+    cos_config = upload_module.CosConfig
+
+    class EmulatorVodClient(vod_base):
+        def __init__(self, credential, region, profile=None):
+            profile = ClientProfile(
+                httpProfile=HttpProfile(protocol="http", endpoint=f"{host}:{port}")
+            )
+            super().__init__(credential, region, profile)
+
+        def ApplyUpload(self, request):
+            RECORDER.api("ApplyUpload")
+            return super().ApplyUpload(request)
+
+        def CommitUpload(self, request):
+            RECORDER.api("CommitUpload")
+            return super().CommitUpload(request)
+
+    def emulator_cos_config(**kwargs):
+        return cos_config(Scheme="http", IP=host, Port=port, **kwargs)
+
+    # `vod_client` is the shared module object tencentcloud.vod.v20180717.vod_client, so this
+    # patches it for the whole (short-lived) process, which is what we want.
+    upload_module.vod_client.VodClient = EmulatorVodClient
+    upload_module.CosConfig = emulator_cos_config
+
+    def counted(name, method):
+        def wrapper(self, *args, **kwargs):
+            RECORDER.cos(name)
+            return method(self, *args, **kwargs)
+
+        return wrapper
+
+    for name in ("put_object", "create_multipart_upload", "complete_multipart_upload"):
+        setattr(CosS3Client, name, counted(name, getattr(CosS3Client, name)))
+
+    upload_part = CosS3Client.upload_part
+
+    def tracked_upload_part(self, *args, **kwargs):
+        RECORDER.cos("upload_part")
+        RECORDER.part_started()
+        try:
+            return upload_part(self, *args, **kwargs)
+        finally:
+            RECORDER.part_finished()
+
+    CosS3Client.upload_part = tracked_upload_part
+    return EmulatorVodClient
+
+
+def api_client():
+    """A tencentcloud VodClient aimed at the emulator (the class is patched by patch_sdks)."""
+    cred = credential.Credential(env("TENCENTCLOUD_SECRET_ID"), env("TENCENTCLOUD_SECRET_KEY"))
+    return upload_module.vod_client.VodClient(cred, env("VOD_EMULATOR_REGION"))
+
+
+def fetch(url, expected_path):
+    """GET `url` with requests (no proxies from the environment) and compare with a file."""
+    with open(expected_path, "rb") as f:
+        expected = f.read()
+    session = requests.Session()
+    session.trust_env = False
+    response = session.get(url, timeout=60)
+    body = response.content
+    return {
+        "Status": response.status_code,
+        "Length": len(body),
+        "ETag": response.headers.get("ETag"),
+        "BytesMatch": response.status_code == 200 and body == expected,
+    }
+
+
+def error_json(err):
+    return {
+        "Code": err.get_code(),
+        "Message": err.get_message(),
+        "RequestId": err.get_request_id(),
+    }
+
+
+def scenario_upload(args):
+    request = VodUploadRequest()
+    request.MediaFilePath = args.media
+    if args.cover:
+        request.CoverFilePath = args.cover
+    if args.threads is not None:
+        request.ConcurrentUploadNumber = args.threads
+    client = VodUploadClient(env("TENCENTCLOUD_SECRET_ID"), env("TENCENTCLOUD_SECRET_KEY"))
+    try:
+        response = client.upload(env("VOD_EMULATOR_REGION"), request)
+    except TencentCloudSDKException as err:
+        raise ScenarioFailed(f"upload raised {err}") from err
+    result = {
+        "FileId": response.FileId,
+        "MediaUrl": response.MediaUrl,
+        "CoverUrl": response.CoverUrl,
+        "RequestId": response.RequestId,
+        "ApiCalls": RECORDER.api_calls,
+        "CosCalls": RECORDER.cos_calls,
+        "MaxConcurrentUploadParts": RECORDER.max_parts_in_flight,
+    }
+    if args.fetch:
+        if not response.MediaUrl:
+            raise ScenarioFailed(f"CommitUpload returned no MediaUrl: {result}")
+        result["MediaFetch"] = fetch(response.MediaUrl, args.media)
+        if args.cover:
+            if not response.CoverUrl:
+                raise ScenarioFailed(f"CommitUpload returned no CoverUrl: {result}")
+            result["CoverFetch"] = fetch(response.CoverUrl, args.cover)
+        fetches = [k for k in ("MediaFetch", "CoverFetch") if k in result]
+        mismatched = [k for k in fetches if not result[k]["BytesMatch"]]
+        if mismatched:
+            print(json.dumps(result), file=sys.stderr)
+            raise ScenarioFailed(f"downloaded bytes differ from the uploaded file: {mismatched}")
+    return result
+
+
+def expect_sdk_error(call):
+    """Run `call`, which must raise TencentCloudSDKException; return its fields."""
+    try:
+        response = call()
+    except TencentCloudSDKException as err:
+        return {"Error": error_json(err), "ApiCalls": RECORDER.api_calls}
+    raise ScenarioFailed(
+        f"expected TencentCloudSDKException, call returned {response.to_json_string()}"
+    )
+
+
+def scenario_commit_unknown_session(args):
+    request = models.CommitUploadRequest()
+    request.VodSessionKey = args.session_key
+    return expect_sdk_error(lambda: api_client().CommitUpload(request))
+
+
+def scenario_apply_media_type(args):
+    # Through the upload client, so this also shows it re-raises (no silent retry) an API error
+    # that carries a RequestId.
+    request = VodUploadRequest()
+    request.MediaFilePath = args.media
+    request.MediaType = args.media_type
+    client = VodUploadClient(env("TENCENTCLOUD_SECRET_ID"), env("TENCENTCLOUD_SECRET_KEY"))
+    return expect_sdk_error(lambda: client.upload(env("VOD_EMULATOR_REGION"), request))
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="scenario", required=True)
+
+    upload = sub.add_parser("upload", help="VodUploadClient.upload: ApplyUpload, COS, CommitUpload")
+    upload.add_argument("--media", required=True, help="media file; its extension is the MediaType")
+    upload.add_argument("--cover", help="cover file; its extension is the CoverType")
+    upload.add_argument("--threads", type=int, help="ConcurrentUploadNumber (COS MAXThread)")
+    upload.add_argument(
+        "--fetch", action="store_true", help="GET MediaUrl/CoverUrl and compare bytes"
+    )
+    upload.set_defaults(run=scenario_upload)
+
+    commit = sub.add_parser("commit-unknown-session", help="CommitUpload must raise")
+    commit.add_argument("--session-key", default="no-such-session-key")
+    commit.set_defaults(run=scenario_commit_unknown_session)
+
+    apply = sub.add_parser("apply-media-type", help="ApplyUpload via VodUploadClient must raise")
+    apply.add_argument("--media", required=True)
+    apply.add_argument("--media-type", required=True)
+    apply.set_defaults(run=scenario_apply_media_type)
+    return parser.parse_args(argv)
+
+
+def main(argv):
+    logging.basicConfig(stream=sys.stderr, level=os.environ.get("SDK_FLOW_LOG_LEVEL", "WARNING"))
+    args = parse_args(argv)
+    try:
+        patch_sdks()
+        result = args.run(args)
+    except ScenarioFailed as err:
+        print(f"sdk_flow.py {args.scenario}: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
