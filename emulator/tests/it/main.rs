@@ -2,6 +2,7 @@
 //! Every test starts its own emulator in-process on port 0.
 //!
 //! Modules:
+//! - `cli` — the binary: banner, ready line, SIGTERM, `exec`.
 //! - `vod_api` — envelope, TC3 verification, ApplyUpload validation.
 //! - `upload_flow` — ApplyUpload → COS → CommitUpload, and CommitUpload's refusals.
 //! - `cos_objects` — PutObject / GetObject / HeadObject / DeleteObject, checksums, errors.
@@ -9,6 +10,7 @@
 //! - `cos_auth` — COS signatures and temporary-credential scope.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
 
+mod cli;
 mod common;
 mod cos_auth;
 mod cos_multipart;
