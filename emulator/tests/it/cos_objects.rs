@@ -400,3 +400,122 @@ async fn expect_100_continue_is_honoured() {
         .await;
     assert_eq!(get.body, b"hello");
 }
+
+/// Sends raw bytes on a fresh connection and returns what the server answered.
+async fn raw_exchange(emu: &Emulator, request: &[u8], close_write: bool) -> String {
+    let mut sock = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("connect");
+    sock.write_all(request).await.expect("write");
+    if close_write {
+        sock.shutdown().await.expect("shutdown write");
+    }
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sock.read_to_end(&mut out),
+    )
+    .await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn signed_put_head(api: &Api, host: &str, path: &str, len: u64) -> String {
+    let t = crate::common::api::now();
+    let auth = vod_client::sign::cos::authorization(
+        &api.secret_id,
+        &api.secret_key,
+        t - 60,
+        t + 600,
+        &vod_client::sign::cos::CosSignInput {
+            method: "PUT",
+            path,
+            params: &[],
+            headers: &[("host", host)],
+        },
+    );
+    format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: {len}\r\n\r\n")
+}
+
+/// A body declared larger than 5 GiB is refused before it is read.
+#[tokio::test]
+async fn oversized_bodies_are_refused_up_front() {
+    let (emu, api, bucket) = setup().await;
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    let head = signed_put_head(&api, &host, "/huge", 5 * 1024 * 1024 * 1024 + 1);
+    let answer = raw_exchange(&emu, head.as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("<Code>EntityTooLarge</Code>"), "{answer}");
+}
+
+/// A truncated body (the client goes away mid-upload) stores nothing and leaves the existing
+/// object as it was.
+#[tokio::test]
+async fn truncated_bodies_store_nothing() {
+    let (emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    api.cos(
+        &owner,
+        Method::PUT,
+        &bucket,
+        "t",
+        &[],
+        &[],
+        b"before".to_vec(),
+    )
+    .await;
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    let mut request = signed_put_head(&api, &host, "/t", 1000).into_bytes();
+    request.extend_from_slice(&[b'x'; 10]);
+    let _ = raw_exchange(&emu, &request, true).await;
+    let get = api
+        .cos(&owner, Method::GET, &bucket, "t", &[], &[], vec![])
+        .await;
+    assert_eq!(get.body, b"before");
+}
+
+/// A header listed in q-header-list but absent from the request is a signature mismatch; an
+/// unsupported method on an object is MethodNotAllowed; HEAD of the bucket answers 200.
+#[tokio::test]
+async fn missing_signed_headers_and_unsupported_methods_are_refused() {
+    let (_emu, api, bucket) = setup().await;
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    let t = crate::common::api::now();
+    let auth = vod_client::sign::cos::authorization(
+        &api.secret_id,
+        &api.secret_key,
+        t - 60,
+        t + 600,
+        &vod_client::sign::cos::CosSignInput {
+            method: "PUT",
+            path: "/s",
+            params: &[],
+            headers: &[("host", &host), ("x-cos-meta-a", "1")],
+        },
+    );
+    let r = api
+        .cos_raw(
+            Method::PUT,
+            &host,
+            "/s",
+            &[],
+            &[("host", &host)],
+            Some(&auth),
+            b"x".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (403, "SignatureDoesNotMatch".to_owned())
+    );
+    let r = api
+        .cos(&api.owner(), Method::PATCH, &bucket, "s", &[], &[], vec![])
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (405, "MethodNotAllowed".to_owned())
+    );
+    let r = api
+        .cos(&api.owner(), Method::HEAD, &bucket, "", &[], &[], vec![])
+        .await;
+    assert_eq!(r.status, 200);
+}
