@@ -248,18 +248,7 @@ async fn expired_signatures_are_refused() {
         ("host", host.as_str()),
         ("x-cos-security-token", token.as_str()),
     ];
-    let auth = vod_client::sign::cos::authorization(
-        &s.creds.secret_id,
-        &s.creds.secret_key,
-        t - 7200,
-        t - 3600,
-        &vod_client::sign::cos::CosSignInput {
-            method: "PUT",
-            path: &path,
-            params: &[],
-            headers: &headers,
-        },
-    );
+    let auth = Api::cos_auth(&s.creds, "PUT", &path, &[], &headers, (t - 7200, t - 3600));
     let r = s
         .api
         .cos_raw(

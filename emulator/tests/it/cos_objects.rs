@@ -365,25 +365,10 @@ async fn path_style_addressing_works() {
 async fn expect_100_continue_is_honoured() {
     let (emu, api, bucket) = setup().await;
     let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
-    let t = crate::common::api::now();
-    let auth = vod_client::sign::cos::authorization(
-        &api.secret_id,
-        &api.secret_key,
-        t - 60,
-        t + 600,
-        &vod_client::sign::cos::CosSignInput {
-            method: "PUT",
-            path: "/e",
-            params: &[],
-            headers: &[("host", &host)],
-        },
-    );
     let mut sock = tokio::net::TcpStream::connect(emu.addr())
         .await
         .expect("connect");
-    let head = format!(
-        "PUT /e HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
-    );
+    let head = signed_put_head(&api, &host, "/e", 5, "Expect: 100-continue\r\n");
     sock.write_all(head.as_bytes()).await.expect("write head");
     let mut buf = vec![0u8; 64];
     let n = tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf))
@@ -419,21 +404,18 @@ async fn raw_exchange(emu: &Emulator, request: &[u8], close_write: bool) -> Stri
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn signed_put_head(api: &Api, host: &str, path: &str, len: u64) -> String {
+/// The head of a PUT signed with the emulator's key; `extra` is more header lines.
+fn signed_put_head(api: &Api, host: &str, path: &str, len: u64, extra: &str) -> String {
     let t = crate::common::api::now();
-    let auth = vod_client::sign::cos::authorization(
-        &api.secret_id,
-        &api.secret_key,
-        t - 60,
-        t + 600,
-        &vod_client::sign::cos::CosSignInput {
-            method: "PUT",
-            path,
-            params: &[],
-            headers: &[("host", host)],
-        },
+    let auth = Api::cos_auth(
+        &api.owner(),
+        "PUT",
+        path,
+        &[],
+        &[("host", host)],
+        (t - 60, t + 600),
     );
-    format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: {len}\r\n\r\n")
+    format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: {len}\r\n{extra}\r\n")
 }
 
 /// A body declared larger than 5 GiB is refused before it is read.
@@ -441,7 +423,7 @@ fn signed_put_head(api: &Api, host: &str, path: &str, len: u64) -> String {
 async fn oversized_bodies_are_refused_up_front() {
     let (emu, api, bucket) = setup().await;
     let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
-    let head = signed_put_head(&api, &host, "/huge", 5 * 1024 * 1024 * 1024 + 1);
+    let head = signed_put_head(&api, &host, "/huge", 5 * 1024 * 1024 * 1024 + 1, "");
     let answer = raw_exchange(&emu, head.as_bytes(), false).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("<Code>EntityTooLarge</Code>"), "{answer}");
@@ -464,7 +446,7 @@ async fn truncated_bodies_store_nothing() {
     )
     .await;
     let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
-    let mut request = signed_put_head(&api, &host, "/t", 1000).into_bytes();
+    let mut request = signed_put_head(&api, &host, "/t", 1000, "").into_bytes();
     request.extend_from_slice(&[b'x'; 10]);
     let _ = raw_exchange(&emu, &request, true).await;
     let get = api
@@ -480,18 +462,8 @@ async fn missing_signed_headers_and_unsupported_methods_are_refused() {
     let (_emu, api, bucket) = setup().await;
     let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
     let t = crate::common::api::now();
-    let auth = vod_client::sign::cos::authorization(
-        &api.secret_id,
-        &api.secret_key,
-        t - 60,
-        t + 600,
-        &vod_client::sign::cos::CosSignInput {
-            method: "PUT",
-            path: "/s",
-            params: &[],
-            headers: &[("host", &host), ("x-cos-meta-a", "1")],
-        },
-    );
+    let signed = [("host", host.as_str()), ("x-cos-meta-a", "1")];
+    let auth = Api::cos_auth(&api.owner(), "PUT", "/s", &[], &signed, (t - 60, t + 600));
     let r = api
         .cos_raw(
             Method::PUT,

@@ -253,20 +253,39 @@ impl Api {
             signed.push(("x-cos-security-token", token));
         }
         let t = now();
-        let auth = cos::authorization(
-            &creds.secret_id,
-            &creds.secret_key,
-            t - 60,
-            t + 3600,
-            &cos::CosSignInput {
-                method: method.as_str(),
-                path,
-                params: query,
-                headers: &signed,
-            },
+        let auth = Self::cos_auth(
+            creds,
+            method.as_str(),
+            path,
+            query,
+            &signed,
+            (t - 60, t + 3600),
         );
         self.cos_raw(method, host, path, query, &signed, Some(&auth), body)
             .await
+    }
+
+    /// A COS `Authorization` value signing these params and headers for the window `(start, end)`.
+    pub fn cos_auth(
+        creds: &CosCreds,
+        method: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        (start, end): (i64, i64),
+    ) -> String {
+        cos::authorization(
+            &creds.secret_id,
+            &creds.secret_key,
+            start,
+            end,
+            &cos::CosSignInput {
+                method,
+                path,
+                params,
+                headers,
+            },
+        )
     }
 
     /// A COS request with exactly these headers and Authorization.
