@@ -62,6 +62,18 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
 }
 
 async fn dispatch(state: &AppState, req: Request<Incoming>) -> Response<Body> {
+    let mut resp = route(state, req).await;
+    // The `Date` clients see is the emulator's clock, so a moved clock looks like real time
+    // passing (clients correct their clock skew from it) rather than like a broken server.
+    let now = std::time::UNIX_EPOCH
+        + std::time::Duration::from_millis(u64::try_from(state.clock().now_ms()).unwrap_or(0));
+    if let Ok(date) = http::HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
+        resp.headers_mut().insert(http::header::DATE, date);
+    }
+    resp
+}
+
+async fn route(state: &AppState, req: Request<Incoming>) -> Response<Body> {
     let endpoint = router::route(req.method(), req.uri(), req.headers());
     match endpoint {
         Endpoint::Admin(path) => admin::handle(state, req.method(), &path),

@@ -12,6 +12,29 @@ pub const VERSION: &str = "2018-07-17";
 /// The service name that appears in the TC3 credential scope and the default host.
 pub const SERVICE: &str = "vod";
 
+/// VOD regions (API and storage).
+pub const REGIONS: &[&str] = &[
+    "ap-guangzhou",
+    "ap-shanghai",
+    "ap-nanjing",
+    "ap-beijing",
+    "ap-chengdu",
+    "ap-chongqing",
+    "ap-hongkong",
+    "ap-singapore",
+    "ap-mumbai",
+    "ap-seoul",
+    "ap-bangkok",
+    "ap-tokyo",
+    "ap-jakarta",
+    "na-siliconvalley",
+    "na-ashburn",
+    "na-toronto",
+    "sa-saopaulo",
+    "eu-frankfurt",
+    "eu-moscow",
+];
+
 /// `ApplyUpload` parameters (shared/spec/vod-api.md §3.1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -202,4 +225,26 @@ mod tests {
             r#"{"Response":{"Error":{"Code":"InvalidAction","Message":"m"},"RequestId":"r"}}"#
         );
     }
+}
+
+/// `ParseStreamingManifest` parameters (shared/spec/vod-api.md §6.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParseStreamingManifestRequest {
+    /// The manifest's full text.
+    pub media_manifest_content: String,
+    /// `m3u8` (default) or `mpd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_type: Option<String>,
+}
+
+/// `ParseStreamingManifest` response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParseStreamingManifestResponse {
+    /// Segment URIs in manifest order, relative to the manifest.
+    #[serde(default)]
+    pub media_segment_set: Vec<String>,
+    /// Unique id of this API call.
+    pub request_id: String,
 }

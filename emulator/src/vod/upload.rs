@@ -37,27 +37,7 @@ pub const COVER_TYPES: &[&str] = &[
 ];
 
 /// VOD storage regions.
-pub const STORAGE_REGIONS: &[&str] = &[
-    "ap-guangzhou",
-    "ap-shanghai",
-    "ap-nanjing",
-    "ap-beijing",
-    "ap-chengdu",
-    "ap-chongqing",
-    "ap-hongkong",
-    "ap-singapore",
-    "ap-mumbai",
-    "ap-seoul",
-    "ap-bangkok",
-    "ap-tokyo",
-    "ap-jakarta",
-    "na-siliconvalley",
-    "na-ashburn",
-    "na-toronto",
-    "sa-saopaulo",
-    "eu-frankfurt",
-    "eu-moscow",
-];
+pub use vod_client::wire::vod::REGIONS as STORAGE_REGIONS;
 
 const SOURCE_CONTEXT_MAX: usize = 250;
 const SESSION_CONTEXT_MAX: usize = 1000;

@@ -79,11 +79,11 @@ struct CosExpected {
 }
 
 fn tc3_vectors() -> Tc3File {
-    serde_json::from_str(include_str!("../../fixtures/vectors/tc3.json")).unwrap()
+    serde_json::from_str(include_str!("../../../fixtures/vectors/tc3.json")).unwrap()
 }
 
 fn cos_vectors() -> CosFile {
-    serde_json::from_str(include_str!("../../fixtures/vectors/cos.json")).unwrap()
+    serde_json::from_str(include_str!("../../../fixtures/vectors/cos.json")).unwrap()
 }
 
 /// Every TC3 vector reproduces each intermediate value it records, and the produced header

@@ -1,0 +1,100 @@
+//! `vod-upload`: upload media to VOD (cloud or emulator) with the reference client, and call
+//! the other upload-related actions.
+//!
+//! flags ([`args`]) → validated plan ([`plan`]) → run → output ([`output`]).
+
+mod args;
+mod output;
+mod plan;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use plan::{Action, Plan};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use vod_client::{Progress, Uploader, VodClient};
+
+fn main() -> ExitCode {
+    let args = args::Args::parse();
+    let json = args.global.json;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => return output::failure(json, &err.into()),
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => output::failure(json, &err),
+    }
+}
+
+async fn run(args: args::Args) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("VOD_UPLOAD_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let plan = Plan::from_args(args)?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(32)
+        .build()?;
+    let vod = VodClient::new(
+        http.clone(),
+        &plan.vod_endpoint,
+        plan.credentials.clone(),
+        plan.region.clone(),
+    )?;
+    match plan.action {
+        Action::Call(action, params) => {
+            let response: serde_json::Value = vod.call(action, &params).await?;
+            output::success(
+                plan.json,
+                &response,
+                &serde_json::to_string_pretty(&response)?,
+            );
+        }
+        Action::Upload(file, options) => {
+            let bar = (!plan.quiet && !plan.json && std::io::stderr().is_terminal()).then(|| {
+                let bar = ProgressBar::new(0);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec} eta {eta} {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar
+            });
+            let shown = bar.clone();
+            let uploader = Uploader::new(vod, http, plan.cos_endpoint)
+                .with_options(*options)
+                .on_progress(move |p| {
+                    let Some(bar) = &shown else { return };
+                    match p {
+                        Progress::Planned { total_bytes } => bar.set_length(total_bytes),
+                        Progress::Bytes { done } => bar.set_position(done),
+                        Progress::Retry { error, attempt } => {
+                            bar.set_message(format!("retry {attempt}: {error}"))
+                        }
+                        Progress::Reapply => bar.set_message("credentials expired, applying again"),
+                        Progress::Session { resumed: true } => bar.set_message("resuming"),
+                        Progress::Session { .. }
+                        | Progress::Part { .. }
+                        | Progress::Committed { .. } => {}
+                    }
+                });
+            let outcome = uploader.upload(&file).await;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let outcome = outcome?;
+            let value = serde_json::to_value(&outcome)?;
+            let human = match &outcome.cover_url {
+                Some(cover) => format!(
+                    "FileId {}\nMediaUrl {}\nCoverUrl {cover}",
+                    outcome.file_id, outcome.media_url
+                ),
+                None => format!("FileId {}\nMediaUrl {}", outcome.file_id, outcome.media_url),
+            };
+            output::success(plan.json, &value, &human);
+        }
+    }
+    Ok(())
+}

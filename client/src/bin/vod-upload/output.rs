@@ -1,0 +1,66 @@
+//! Results and errors for people (one line each) and scripts (`--json`), and the exit codes.
+
+use std::process::ExitCode;
+use vod_client::Error;
+
+/// Prints a successful result.
+pub fn success(json: bool, value: &serde_json::Value, human: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{human}");
+    }
+}
+
+/// Prints an error in one line (plus a hint for common causes) and picks the exit code.
+pub fn failure(json: bool, err: &anyhow::Error) -> ExitCode {
+    let client = err.downcast_ref::<Error>();
+    let code = match client {
+        Some(
+            Error::Api { .. } | Error::Cos { .. } | Error::Status { .. } | Error::Protocol { .. },
+        ) => 3,
+        Some(Error::Transport { .. }) => 4,
+        Some(Error::Integrity { .. }) => 5,
+        Some(Error::File { .. } | Error::Invalid(_)) | None => 1,
+    };
+    let hint = client.and_then(hint);
+    if json {
+        let value = serde_json::json!({
+            "Error": {
+                "Message": format!("{err:#}"),
+                "Code": client.and_then(Error::code),
+                "RequestId": client.and_then(Error::request_id),
+                "Hint": hint,
+            }
+        });
+        println!("{value}");
+    } else {
+        eprintln!("vod-upload: {err:#}");
+        if let Some(hint) = hint {
+            eprintln!("  hint: {hint}");
+        }
+    }
+    ExitCode::from(code)
+}
+
+fn hint(err: &Error) -> Option<&'static str> {
+    match err.code()? {
+        "AuthFailure.SecretIdNotFound" => {
+            Some("the SecretId is unknown: check TENCENTCLOUD_SECRET_ID / --secret-id")
+        }
+        "AuthFailure.SignatureFailure" => {
+            Some("the signature does not match: check TENCENTCLOUD_SECRET_KEY / --secret-key")
+        }
+        "AuthFailure.SignatureExpire" => Some(
+            "the request timestamp is too far from the server's clock: check this machine's time",
+        ),
+        "InvalidParameterValue.VodSessionKey" => {
+            Some("the upload session expired or was already committed: upload again")
+        }
+        "InvalidParameterValue.StorageRegion" => {
+            Some("the storage region is not available to this account")
+        }
+        "ExpiredToken" => Some("the upload's temporary credentials expired: upload again"),
+        _ => None,
+    }
+}

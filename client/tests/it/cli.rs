@@ -1,0 +1,197 @@
+//! `vod-upload`, black box: JSON results, one-line errors with codes and request ids, exit
+//! codes, and resuming after the process is killed mid-upload.
+
+use crate::common::{bytes, emulator, get, write, MIB};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+use vod_client::{CosClient, CosEndpoint};
+use vod_emulator::Emulator;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vod-upload");
+
+/// A command with the emulator's endpoint and key in its environment, as `vod-emulator exec`
+/// would set them.
+fn cli(emu: &Emulator) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.envs(emu.exec_env())
+        .env_remove("VOD_UPLOAD_ENDPOINT")
+        .env_remove("TENCENTCLOUD_SESSION_TOKEN")
+        .env_remove("TENCENTCLOUD_REGION")
+        .env("NO_PROXY", "*");
+    cmd
+}
+
+async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("run vod-upload")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// `vod-upload FILE --json` uploads and prints FileId and MediaUrl as one JSON object.
+#[tokio::test]
+async fn upload_prints_one_json_object() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = bytes(2 * MIB + 17, 1);
+    let file = write(dir.path(), "clip.mp4", &data);
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--json", "--part-size", "1", "--source-context", "ctx"]);
+    let out = output(cmd).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = json(&out);
+    assert_eq!(
+        get(result["MediaUrl"].as_str().expect("MediaUrl")).await.2,
+        data
+    );
+    assert!(result["FileId"].as_str().is_some_and(|f| !f.is_empty()));
+    assert_eq!(result["BytesSent"], data.len());
+}
+
+/// A missing file is a local error: exit 1 and one line naming it.
+#[tokio::test]
+async fn missing_file_exits_1_with_one_line() {
+    let emu = emulator().await;
+    let mut cmd = cli(&emu);
+    cmd.arg("/nonexistent/video.mp4");
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/video.mp4"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// Wrong credentials: exit 3, the service's code and request id, and a hint.
+#[tokio::test]
+async fn wrong_credentials_exit_3_with_code_and_request_id() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "v.mp4", b"abc");
+    let mut cmd = cli(&emu);
+    cmd.arg(&file).env("TENCENTCLOUD_SECRET_KEY", "wrong");
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("AuthFailure.SignatureFailure"), "{stderr}");
+    assert!(stderr.contains("RequestId"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--json"])
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDnobody");
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(json(&out)["Error"]["Code"], "AuthFailure.SecretIdNotFound");
+}
+
+/// An unknown region is refused before any request, naming the valid ones.
+#[tokio::test]
+async fn unknown_region_is_refused_up_front() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "v.mp4", b"abc");
+    let mut cmd = cli(&emu);
+    cmd.arg(&file).args(["--region", "mars-north-1"]);
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown region `mars-north-1`") && stderr.contains("ap-guangzhou"),
+        "{stderr}"
+    );
+}
+
+/// Killed mid-upload (SIGKILL), a second run resumes: the parts already stored are verified
+/// and not sent again, and the media is complete.
+#[tokio::test]
+async fn a_killed_upload_resumes_from_the_stored_parts() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = 160 * MIB + 11;
+    let data = bytes(size, 7);
+    let file = write(dir.path(), "big.mp4", &data);
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--part-size", "1", "--concurrency", "1", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    let stored = wait_for_parts(&emu, &file, 5).await;
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    assert!(
+        vod_client::checkpoint::path_for(&file).exists(),
+        "the checkpoint survives a kill"
+    );
+
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--part-size", "1", "--concurrency", "2", "--json"]);
+    let out = output(cmd).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = json(&out);
+    let reused = result["PartsReused"].as_u64().expect("PartsReused");
+    assert!(
+        reused >= stored,
+        "reused {reused} of the {stored} parts stored before the kill"
+    );
+    assert_eq!(result["BytesSent"].as_u64(), Some(size - reused * MIB));
+    assert!(get(result["MediaUrl"].as_str().expect("MediaUrl")).await.2 == data);
+    assert!(!vod_client::checkpoint::path_for(&file).exists());
+}
+
+/// Polls COS (with the session's credentials from the checkpoint) until at least `n` parts of
+/// the running upload are stored; returns how many there were.
+async fn wait_for_parts(emu: &Emulator, file: &std::path::Path, n: u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the upload never stored {n} parts"
+        );
+        if let Some(cp) = vod_client::checkpoint::Checkpoint::load(file, 0, 0) {
+            if let Some((key, id)) = cp.uploads.iter().next() {
+                let cert = cp.session.temp_certificate.clone().expect("credentials");
+                let cos = CosClient::new(
+                    reqwest::Client::new(),
+                    CosEndpoint::PathStyle(emu.endpoint()),
+                    cp.session.storage_bucket.clone(),
+                    cp.session.storage_region.clone(),
+                    vod_client::Credentials {
+                        secret_id: cert.secret_id,
+                        secret_key: cert.secret_key,
+                        token: Some(cert.token),
+                    },
+                );
+                let parts = cos
+                    .list_parts(key, id)
+                    .await
+                    .map(|p| p.len() as u64)
+                    .unwrap_or(0);
+                if parts >= n {
+                    return parts;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
