@@ -108,7 +108,7 @@ pub struct UploadArgs {
     #[arg(long)]
     pub media_name: Option<String>,
     /// Multipart part size, MiB.
-    #[arg(long, default_value_t = 8, value_name = "MIB")]
+    #[arg(long, default_value_t = 4, value_name = "MIB")]
     pub part_size: u64,
     /// Parts in flight at once.
     #[arg(long, default_value_t = 4)]

@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import threading
+import time
 
 import requests
 from qcloud_cos import CosS3Client
@@ -179,11 +180,14 @@ def scenario_upload(args):
     if args.threads is not None:
         request.ConcurrentUploadNumber = args.threads
     client = VodUploadClient(env("TENCENTCLOUD_SECRET_ID"), env("TENCENTCLOUD_SECRET_KEY"))
+    started = time.perf_counter()
     try:
         response = client.upload(env("VOD_EMULATOR_REGION"), request)
     except TencentCloudSDKException as err:
         raise ScenarioFailed(f"upload raised {err}") from err
+    elapsed = time.perf_counter() - started
     result = {
+        "UploadSeconds": elapsed,
         "FileId": response.FileId,
         "MediaUrl": response.MediaUrl,
         "CoverUrl": response.CoverUrl,
