@@ -190,18 +190,14 @@ impl CosClient {
                 request = request.header(*name, *value);
             }
         }
-        let response = request
+        request
             .body(body)
             .send()
             .await
             .map_err(|source| Error::Transport {
                 what: format!("COS {operation} {}/{key}", self.bucket),
                 source,
-            })?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(cos_error(operation, response).await)
+            })
     }
 
     /// PutObject of an in-memory body, with its Content-MD5 when given.

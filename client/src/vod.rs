@@ -54,6 +54,12 @@ impl VodClient {
         })
     }
 
+    /// Uses `clock` for signatures.
+    pub fn with_clock(mut self, clock: ServerClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The clock used for signatures, corrected from the server's `Date` when a request is
     /// refused as expired; share it with the COS clients of the same upload.
     pub fn clock(&self) -> &ServerClock {

@@ -3,7 +3,7 @@
 //! `run` takes an already-bound listener and a shutdown future, so the binary and in-process
 //! users (tests) start it the same way.
 
-use crate::body::Body;
+use crate::body::{Body, RequestBody};
 use crate::router::{self, Endpoint};
 use crate::state::AppState;
 use crate::{admin, cos, media, vod};
@@ -62,7 +62,15 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
 }
 
 async fn dispatch(state: &AppState, req: Request<Incoming>) -> Response<Body> {
-    let mut resp = route(state, req).await;
+    let (parts, body) = req.into_parts();
+    let (body, finished) = RequestBody::new(body);
+    let mut resp = route(state, Request::from_parts(parts, body)).await;
+    if !finished.load(std::sync::atomic::Ordering::Relaxed) {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
     // The `Date` clients see is the emulator's clock, so a moved clock looks like real time
     // passing (clients correct their clock skew from it) rather than like a broken server.
     let now = std::time::UNIX_EPOCH
@@ -73,7 +81,7 @@ async fn dispatch(state: &AppState, req: Request<Incoming>) -> Response<Body> {
     resp
 }
 
-async fn route(state: &AppState, req: Request<Incoming>) -> Response<Body> {
+async fn route(state: &AppState, req: Request<RequestBody>) -> Response<Body> {
     let endpoint = router::route(req.method(), req.uri(), req.headers());
     match endpoint {
         Endpoint::Admin(path) => admin::handle(state, req.method(), &path),

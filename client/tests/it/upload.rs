@@ -162,3 +162,23 @@ async fn refusals_carry_the_service_code_and_are_not_retried() {
     assert!(err.request_id().is_some_and(|r| !r.is_empty()));
     assert_eq!(*retries.lock().expect("lock"), 0);
 }
+
+/// A COS request refused because the signature window is off the server's clock is signed
+/// again with the skew learned from `Date`, and succeeds.
+#[tokio::test]
+async fn cos_requests_correct_clock_skew_from_date() {
+    let emu = emulator().await;
+    emu.clock().advance_ms(2 * 3_600_000);
+    let cos = vod_client::CosClient::new(
+        reqwest::Client::new(),
+        vod_client::CosEndpoint::PathStyle(emu.endpoint()),
+        format!("vod-ap-guangzhou-{}", emu.config().app_id),
+        "ap-guangzhou",
+        crate::common::credentials(&emu),
+    );
+    let stored = cos
+        .put_object("skew/x", bytes::Bytes::from_static(b"x"), None)
+        .await
+        .expect("the skew is corrected");
+    assert!(!stored.etag.is_empty());
+}

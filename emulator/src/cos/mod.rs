@@ -10,13 +10,13 @@ mod multipart;
 pub mod object;
 
 use crate::body::Body;
+use crate::body::RequestBody;
 use crate::error::{cos_error_response, CosCode, CosError};
 use crate::ids;
 use crate::router::CosAddress;
 use crate::state::AppState;
 use crate::vod::upload::region_of_bucket;
 use http::{HeaderValue, Method, Request, Response};
-use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 
 /// Longest object key COS accepts, in UTF-8 bytes.
@@ -176,7 +176,11 @@ impl Query {
 }
 
 /// Serves one COS request.
-pub async fn handle(state: &AppState, req: Request<Incoming>, addr: CosAddress) -> Response<Body> {
+pub async fn handle(
+    state: &AppState,
+    req: Request<RequestBody>,
+    addr: CosAddress,
+) -> Response<Body> {
     let request_id = ids::cos_request_id();
     let head = req.method() == Method::HEAD;
     let host = req
@@ -203,7 +207,7 @@ pub async fn handle(state: &AppState, req: Request<Incoming>, addr: CosAddress) 
 
 async fn serve(
     state: &AppState,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     addr: &CosAddress,
 ) -> Result<Response<Body>, CosError> {
     let query = Query::parse(req.uri().query());

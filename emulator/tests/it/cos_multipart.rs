@@ -344,3 +344,43 @@ async fn list_multipart_uploads_filters_by_prefix() {
         .await;
     assert!(!String::from_utf8_lossy(&none.body).contains("<Upload>"));
 }
+
+/// A request refused before its body was read answers `Connection: close`, so a client that
+/// pools connections never reuses one the server is about to drop (this showed up as
+/// intermittent transport errors after `NoSuchUpload` on UploadPart).
+#[tokio::test]
+async fn refusals_before_the_body_is_read_close_the_connection() {
+    let mp = Mp::new().await;
+    let r = mp
+        .api
+        .cos(
+            &mp.creds,
+            Method::PUT,
+            &mp.bucket,
+            &mp.key,
+            &[("partNumber", "1"), ("uploadId", "no-such-upload")],
+            &[],
+            bytes(MIB, 5),
+        )
+        .await;
+    assert_eq!(r.code(), "NoSuchUpload");
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    let ok = mp
+        .api
+        .cos(
+            &mp.creds,
+            Method::PUT,
+            &mp.bucket,
+            &mp.key,
+            &[],
+            &[],
+            bytes(10, 6),
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    assert_ne!(
+        ok.header("connection").as_deref(),
+        Some("close"),
+        "read bodies keep the connection"
+    );
+}

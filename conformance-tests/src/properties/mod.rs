@@ -1,0 +1,48 @@
+//! The properties, one module per family. Each states its rule and where the rule comes from.
+
+mod errors;
+mod isolation;
+mod multipart;
+pub mod round_trip;
+
+use crate::runner::{Needs, Property};
+
+/// Every property of the suite, in report order.
+pub const ALL: &[Property] = &[
+    Property {
+        name: "round_trip",
+        rule: "apply → upload (simple or multipart, any size, any concurrency, with or without cover and contexts) → commit yields a FileId, and MediaUrl/CoverUrl serve exactly the uploaded bytes, with ETag and CRC-64 consistent with them (vod-api.md §3-4, cos-api.md §3.13, §4.2)",
+        needs: Needs::Protocol,
+        check: round_trip::round_trip,
+    },
+    Property {
+        name: "context_limits",
+        rule: "SourceContext up to 250 bytes and SessionContext up to 1000 bytes are accepted, one byte more is refused with InvalidParameterValue / InvalidParameterValue.SessionContextTooLong (vod-api.md §3.1)",
+        needs: Needs::Protocol,
+        check: round_trip::context_limits,
+    },
+    Property {
+        name: "multipart_model",
+        rule: "any sequence of Initiate / UploadPart (any order, overwrites) / ListParts / Complete / Abort behaves like the reference model: part ETags are MD5s, listings match, Complete checks order, ETags and the 1 MiB minimum and yields the S3-style ETag and combined CRC-64, refused requests change nothing (cos-api.md §3.6-3.11)",
+        needs: Needs::Protocol,
+        check: multipart::multipart_model,
+    },
+    Property {
+        name: "invalid_input_is_refused",
+        rule: "each documented invalid input (bad MediaType, oversize SourceContext, commit before upload, commit twice, unknown session, wrong part order, too-small part, bad Content-MD5, out-of-scope key, bad signature, skewed timestamp) gets its documented error code and changes nothing (vod-api.md §2-4, cos-api.md §4.1, §5, §7)",
+        needs: Needs::Protocol,
+        check: errors::invalid_input_is_refused,
+    },
+    Property {
+        name: "expired_credentials_are_refused",
+        rule: "temporary credentials past their ExpiredTime can no longer write, and an expired session cannot be committed (vod-api.md §3.2, §4.3)",
+        needs: Needs::Admin,
+        check: errors::expired_credentials_are_refused,
+    },
+    Property {
+        name: "uploads_are_isolated",
+        rule: "parallel uploads never see each other's objects, and an aborted multipart upload leaves nothing behind (cos-api.md §3.9, §7)",
+        needs: Needs::Protocol,
+        check: isolation::uploads_are_isolated,
+    },
+];

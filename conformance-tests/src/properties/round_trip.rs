@@ -1,0 +1,215 @@
+//! Round trip: what goes up comes back, byte for byte, under its FileId.
+
+use crate::runner::{check, expect_eq, outcome_code, Ctx, Failure};
+use crate::MIB;
+use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
+use vod_client::checksum::crc64;
+use vod_client::wire::vod::ApplyUploadRequest;
+use vod_client::UploadOptions;
+
+/// One generated upload.
+#[derive(Debug, Clone)]
+pub struct Case {
+    size: u64,
+    concurrency: usize,
+    cover_size: Option<u64>,
+    source_context: Option<String>,
+    session_context: Option<String>,
+    seed: u64,
+}
+
+/// Sizes that matter: empty, one byte, around the 1 MiB part size, several parts with a short
+/// last one, and small ones.
+pub fn sizes() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0),
+        Just(1),
+        Just(MIB - 1),
+        Just(MIB),
+        Just(MIB + 1),
+        (2u64..=3, 1u64..MIB).prop_map(|(k, r)| k * MIB + r),
+        2u64..65_536,
+    ]
+}
+
+/// Unicode text of at most `max` bytes.
+fn context(max: usize) -> impl Strategy<Value = Option<String>> {
+    proptest::option::of("\\PC{0,80}".prop_filter("byte limit", move |s| s.len() <= max))
+}
+
+fn cases() -> impl Strategy<Value = Case> {
+    (
+        sizes(),
+        1usize..=4,
+        proptest::option::of(1u64..20_000),
+        context(250),
+        context(1000),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(size, concurrency, cover_size, source_context, session_context, seed)| Case {
+                size,
+                concurrency,
+                cover_size,
+                source_context,
+                session_context,
+                seed,
+            },
+        )
+}
+
+/// Deterministic bytes for a case.
+pub fn bytes(len: u64, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// The `round_trip` property.
+pub fn round_trip(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Failure> {
+    check(runner, cases(), |case| {
+        ctx.block_on(round_trip_case(ctx, &case))
+    })
+}
+
+async fn round_trip_case(ctx: &Ctx<'_>, case: &Case) -> Result<(), String> {
+    let dir = tempfile_dir()?;
+    let data = bytes(case.size, case.seed);
+    let media = dir.join("media.mp4");
+    std::fs::write(&media, &data).map_err(|e| e.to_string())?;
+    let cover = match case.cover_size {
+        Some(n) => {
+            let path = dir.join("cover.jpg");
+            std::fs::write(&path, bytes(n, case.seed ^ 0xC0FE)).map_err(|e| e.to_string())?;
+            Some(path)
+        }
+        None => None,
+    };
+    let options = UploadOptions {
+        part_size: MIB,
+        multipart_threshold: MIB,
+        concurrency: case.concurrency,
+        cover: cover.clone(),
+        source_context: case.source_context.clone(),
+        session_context: case.session_context.clone(),
+        resume: false,
+        ..UploadOptions::default()
+    };
+    let uploader = ctx.target.uploader(options).map_err(|e| e.to_string())?;
+    let done = uploader
+        .upload(&media)
+        .await
+        .map_err(|e| format!("upload failed: {e}"))?;
+    let result = check_served(ctx, &done.media_url, &data).await;
+    let cover_result = match (&cover, &done.cover_url) {
+        (Some(path), Some(url)) => {
+            let expected = std::fs::read(path).map_err(|e| e.to_string())?;
+            check_served(ctx, url, &expected).await
+        }
+        (Some(_), None) => Err("a cover was uploaded but CommitUpload returned no CoverUrl".into()),
+        (None, _) => Ok(()),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    if done.file_id.is_empty() {
+        return Err("CommitUpload returned an empty FileId".into());
+    }
+    result.and(cover_result)
+}
+
+/// GETs `url` and checks the bytes, and the CRC-64 header when the server sends one.
+async fn check_served(ctx: &Ctx<'_>, url: &str, expected: &[u8]) -> Result<(), String> {
+    let resp = ctx
+        .target
+        .http()
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    expect_eq("status of GET MediaUrl", 200, resp.status().as_u16())?;
+    let crc = resp
+        .headers()
+        .get("x-cos-hash-crc64ecma")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body = resp.bytes().await.map_err(|e| e.to_string())?;
+    if body.as_ref() != expected {
+        return Err(format!(
+            "{url} served {} bytes that differ from the {} uploaded",
+            body.len(),
+            expected.len()
+        ));
+    }
+    if let Some(crc) = crc {
+        expect_eq(
+            "x-cos-hash-crc64ecma of the served object",
+            crc64(expected),
+            crc,
+        )?;
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("vod-conformance-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The `context_limits` property.
+pub fn context_limits(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Failure> {
+    let strategy = (240usize..=260, 990usize..=1010, any::<bool>(), "[a-zé中]");
+    check(runner, strategy, |(source_len, session_len, which, ch)| {
+        ctx.block_on(async {
+            let vod = ctx.target.vod().map_err(|e| e.to_string())?;
+            let fill = |n: usize| {
+                let mut s = String::new();
+                while s.len() + ch.len() <= n {
+                    s.push_str(&ch);
+                }
+                while s.len() < n {
+                    s.push('x');
+                }
+                s
+            };
+            let (source, session) = if which {
+                (Some(fill(source_len)), None)
+            } else {
+                (None, Some(fill(session_len)))
+            };
+            let expected = match (&source, &session) {
+                (Some(s), _) if s.len() > 250 => "InvalidParameterValue",
+                (_, Some(s)) if s.len() > 1000 => "InvalidParameterValue.SessionContextTooLong",
+                _ => "ok",
+            };
+            let req = ApplyUploadRequest {
+                media_type: Some("mp4".into()),
+                source_context: source,
+                session_context: session,
+                ..Default::default()
+            };
+            let got = vod.apply_upload(&req).await;
+            expect_eq(
+                "ApplyUpload outcome",
+                expected.to_owned(),
+                outcome_code(&got),
+            )
+        })
+    })
+}

@@ -1,0 +1,194 @@
+//! Runs properties with proptest's runner: a seed per run (and per property, derived from its
+//! name) so a failure is reproducible, shrinking to a minimal case, and a verdict per property
+//! that takes the target's known divergences into account.
+
+use crate::target::{Target, TargetKind};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// What a property needs beyond the protocol itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing: runs against any target.
+    Protocol,
+    /// The emulator's admin side (clock, faults): skipped elsewhere.
+    Admin,
+}
+
+/// A named rule an endpoint must follow.
+#[derive(Debug, Clone, Copy)]
+pub struct Property {
+    /// Stable name (for `--filter`, divergence lists, reports).
+    pub name: &'static str,
+    /// The rule, in one sentence, with where it comes from.
+    pub rule: &'static str,
+    /// What it needs.
+    pub needs: Needs,
+    /// Checks the rule over generated cases.
+    pub check: fn(&Ctx, &mut TestRunner) -> Result<(), Failure>,
+}
+
+/// Why a property failed: the reason and the minimal (shrunk) case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What was wrong.
+    pub message: String,
+    /// The shrunk case, printed.
+    pub minimal_case: String,
+}
+
+/// The verdict on one property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every case held.
+    Passed,
+    /// A case broke the rule.
+    Failed(Failure),
+    /// A known divergence of this target: failed as expected.
+    ExpectedFailure(Failure),
+    /// Listed as a known divergence but passed: the list should shrink.
+    UnexpectedPass,
+    /// Not run, and why.
+    Skipped(String),
+}
+
+/// One property's result.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The property.
+    pub property: Property,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Time spent.
+    pub duration: Duration,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Cases per property.
+    pub cases: u32,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Only properties whose name contains this.
+    pub filter: Option<String>,
+    /// Property names this target is known to break.
+    pub divergences: Vec<String>,
+}
+
+/// What a property sees: the target and a way to run async code from proptest's closures.
+pub struct Ctx<'a> {
+    /// The target.
+    pub target: &'a Target,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl Ctx<'_> {
+    /// Runs a future to completion on the suite's runtime.
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+}
+
+/// Runs every selected property against `target`, in order.
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    target: &Target,
+    properties: &[Property],
+    config: &RunConfig,
+) -> Vec<Outcome> {
+    let ctx = Ctx { target, runtime };
+    properties
+        .iter()
+        .filter(|p| config.filter.as_deref().is_none_or(|f| p.name.contains(f)))
+        .map(|p| {
+            let started = Instant::now();
+            let expected_to_fail = config.divergences.iter().any(|d| d == p.name);
+            let verdict = if p.needs == Needs::Admin && target.kind() != TargetKind::Emulator {
+                Verdict::Skipped(format!(
+                    "needs the emulator's admin API; target is {}",
+                    target.kind().name()
+                ))
+            } else {
+                let mut runner = runner_for(p.name, config);
+                match ((p.check)(&ctx, &mut runner), expected_to_fail) {
+                    (Ok(()), false) => Verdict::Passed,
+                    (Ok(()), true) => Verdict::UnexpectedPass,
+                    (Err(f), false) => Verdict::Failed(f),
+                    (Err(f), true) => Verdict::ExpectedFailure(f),
+                }
+            };
+            Outcome {
+                property: *p,
+                verdict,
+                duration: started.elapsed(),
+            }
+        })
+        .collect()
+}
+
+/// A runner whose random stream depends only on the run's seed and the property's name.
+fn runner_for(name: &str, config: &RunConfig) -> TestRunner {
+    use md5::{Digest, Md5};
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&config.seed.to_le_bytes());
+    seed[8..24].copy_from_slice(&Md5::digest(name.as_bytes()));
+    let proptest_config = Config {
+        cases: config.cases,
+        max_shrink_iters: 256,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(
+        proptest_config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed),
+    )
+}
+
+/// Checks `test` over values of `strategy`; a failure comes back shrunk.
+///
+/// # Errors
+/// The first failing case, minimised.
+pub fn check<S>(
+    runner: &mut TestRunner,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), String>,
+) -> Result<(), Failure>
+where
+    S: proptest::strategy::Strategy,
+    S::Value: Debug,
+{
+    runner
+        .run(&strategy, |value| test(value).map_err(TestCaseError::fail))
+        .map_err(|err| match err {
+            TestError::Fail(reason, value) => Failure {
+                message: reason.to_string(),
+                minimal_case: format!("{value:#?}"),
+            },
+            TestError::Abort(reason) => Failure {
+                message: format!("aborted: {reason}"),
+                minimal_case: String::new(),
+            },
+        })
+}
+
+/// Turns "expected X, got Y" comparisons into readable failures.
+pub fn expect_eq<T: PartialEq + Debug>(what: &str, expected: T, actual: T) -> Result<(), String> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {expected:?}, got {actual:?}"))
+    }
+}
+
+/// The service's error code of a result, or `"ok"`.
+pub fn outcome_code<T>(result: &vod_client::Result<T>) -> String {
+    match result {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => e
+            .code()
+            .map_or_else(|| format!("transport/other: {e}"), str::to_owned),
+    }
+}
