@@ -90,12 +90,9 @@ pub async fn confirm_events(
     req: ConfirmEventsRequest,
     request_id: &str,
 ) -> Result<Response<Body>, VodError> {
-    let handles = req.event_handles.ok_or_else(|| {
-        VodError::new(
-            VodCode::MissingParameter,
-            "the request is missing the required parameter `EventHandles`",
-        )
-    })?;
+    let handles = req
+        .event_handles
+        .ok_or_else(|| super::missing("EventHandles"))?;
     if handles.is_empty() || handles.len() > MAX_EVENTS_PER_CALL {
         return Err(VodError::new(
             VodCode::InvalidParameterValue,

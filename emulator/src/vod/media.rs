@@ -52,12 +52,7 @@ pub async fn describe_media_infos(
     req: DescribeMediaInfosRequest,
     request_id: &str,
 ) -> Result<Response<Body>, VodError> {
-    let file_ids = req.file_ids.ok_or_else(|| {
-        VodError::new(
-            VodCode::MissingParameter,
-            "the request is missing the required parameter `FileIds`",
-        )
-    })?;
+    let file_ids = req.file_ids.ok_or_else(|| super::missing("FileIds"))?;
     if file_ids.is_empty() {
         return Err(VodError::new(VodCode::FileIdsEmpty, "FileIds is empty"));
     }
@@ -109,12 +104,7 @@ pub async fn delete_media(
     req: DeleteMediaRequest,
     request_id: &str,
 ) -> Result<Response<Body>, VodError> {
-    let file_id = req.file_id.ok_or_else(|| {
-        VodError::new(
-            VodCode::MissingParameter,
-            "the request is missing the required parameter `FileId`",
-        )
-    })?;
+    let file_id = req.file_id.ok_or_else(|| super::missing("FileId"))?;
     let parts = req.delete_parts.unwrap_or_default();
     if let Some(bad) = parts
         .iter()
@@ -177,12 +167,9 @@ pub async fn parse_streaming_manifest(
     req: ParseStreamingManifestRequest,
     request_id: &str,
 ) -> Result<Response<Body>, VodError> {
-    let text = req.media_manifest_content.ok_or_else(|| {
-        VodError::new(
-            VodCode::MissingParameter,
-            "the request is missing the required parameter `MediaManifestContent`",
-        )
-    })?;
+    let text = req
+        .media_manifest_content
+        .ok_or_else(|| super::missing("MediaManifestContent"))?;
     let segments = match req.manifest_type.as_deref().unwrap_or("m3u8") {
         "m3u8" => m3u8_segments(&text),
         "mpd" => mpd_segments(&text),

@@ -250,3 +250,76 @@ async fn undelivered_events_survive_a_restart() {
         a["FileId"]
     );
 }
+
+/// A real MP4 (written here with the `mp4` crate: 2 s of 320×240 H.264 at 25 fps) gets its
+/// duration, resolution and codec in the event and in DescribeMediaInfos; a file that is not
+/// an MP4 still uploads, with only its size.
+#[tokio::test]
+async fn mp4_metadata_is_read_and_unreadable_files_keep_only_their_size() {
+    let emu = quick().start().await.expect("start");
+    let api = Api::new(&emu);
+    let done = api.upload(json!({"MediaType": "mp4"}), small_mp4()).await;
+    let described = Api::ok(
+        api.vod("DescribeMediaInfos", json!({"FileIds": [done["FileId"]]}))
+            .await,
+    );
+    let meta = &described["MediaInfoSet"][0]["MetaData"];
+    assert_eq!(meta["Width"], 320);
+    assert_eq!(meta["Height"], 240);
+    assert_eq!(meta["Duration"], 2.0);
+    assert_eq!(meta["Container"], "mov,mp4,m4a,3gp,3g2,mj2");
+    assert_eq!(meta["VideoStreamSet"][0]["Codec"], "h264");
+    assert_eq!(meta["VideoStreamSet"][0]["Fps"], 25);
+    let pulled = Api::ok(pull(&api, None).await);
+    assert_eq!(pulled["EventSet"][0]["FileUploadEvent"]["MetaData"], *meta);
+
+    let junk = api.upload(json!({"MediaType": "mp4"}), bytes(777, 9)).await;
+    let described = Api::ok(
+        api.vod("DescribeMediaInfos", json!({"FileIds": [junk["FileId"]]}))
+            .await,
+    );
+    let meta = &described["MediaInfoSet"][0]["MetaData"];
+    assert_eq!(meta["Size"], 777);
+    assert_eq!(meta["Duration"], 0.0);
+    assert_eq!(meta["Container"], "");
+}
+
+fn small_mp4() -> Vec<u8> {
+    let config = mp4::Mp4Config {
+        major_brand: "isom".parse().expect("brand"),
+        minor_version: 512,
+        compatible_brands: vec!["isom".parse().expect("brand")],
+        timescale: 1000,
+    };
+    let mut writer =
+        mp4::Mp4Writer::write_start(std::io::Cursor::new(Vec::new()), &config).expect("start");
+    writer
+        .add_track(&mp4::TrackConfig {
+            track_type: mp4::TrackType::Video,
+            timescale: 1000,
+            language: "und".into(),
+            media_conf: mp4::MediaConfig::AvcConfig(mp4::AvcConfig {
+                width: 320,
+                height: 240,
+                seq_param_set: vec![0x67, 0x64, 0x00, 0x0d],
+                pic_param_set: vec![0x68, 0xee, 0x3c, 0x80],
+            }),
+        })
+        .expect("track");
+    for i in 0..50u64 {
+        writer
+            .write_sample(
+                1,
+                &mp4::Mp4Sample {
+                    start_time: i * 40,
+                    duration: 40,
+                    rendering_offset: 0,
+                    is_sync: i == 0,
+                    bytes: ::bytes::Bytes::from(vec![0u8; 100]),
+                },
+            )
+            .expect("sample");
+    }
+    writer.write_end().expect("end");
+    writer.into_writer().into_inner()
+}

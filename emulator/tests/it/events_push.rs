@@ -65,6 +65,17 @@ impl Receiver {
     }
 }
 
+/// An emulator pushing to `url` (the start-up configuration of every application).
+async fn pushing(url: &str, sign_key: Option<&str>, legacy: bool) -> (Emulator, Api) {
+    let emu = Emulator::builder()
+        .events(push_to(url, sign_key, legacy))
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    (emu, api)
+}
+
 fn push_to(url: &str, sign_key: Option<&str>, legacy: bool) -> EventDefaults {
     EventDefaults {
         mode: EventMode::Push,
@@ -80,12 +91,7 @@ fn push_to(url: &str, sign_key: Option<&str>, legacy: bool) -> EventDefaults {
 #[tokio::test]
 async fn push_posts_the_v3_body_with_sign_and_t() {
     let rx = Receiver::start(0).await;
-    let emu = Emulator::builder()
-        .events(push_to(&rx.url, Some("key123"), false))
-        .start()
-        .await
-        .expect("start");
-    let api = Api::new(&emu);
+    let (emu, api) = pushing(&rx.url, Some("key123"), false).await;
     let done = api
         .upload(
             json!({"MediaType": "mp4", "SourceContext": "ctx"}),
@@ -117,12 +123,7 @@ async fn push_posts_the_v3_body_with_sign_and_t() {
 #[tokio::test]
 async fn legacy_callback_urls_get_the_v2_body() {
     let rx = Receiver::start(0).await;
-    let emu = Emulator::builder()
-        .events(push_to(&rx.url, None, true))
-        .start()
-        .await
-        .expect("start");
-    let api = Api::new(&emu);
+    let (_emu, api) = pushing(&rx.url, None, true).await;
     let done = api
         .upload(
             json!({"MediaType": "mp4", "SourceContext": "v2ctx"}),
@@ -155,12 +156,7 @@ async fn first_event_when(api: &Api, done: impl Fn(&Value) -> bool) -> Value {
 #[tokio::test]
 async fn failed_pushes_are_retried_with_exponential_backoff() {
     let rx = Receiver::start(2).await;
-    let emu = Emulator::builder()
-        .events(push_to(&rx.url, None, false))
-        .start()
-        .await
-        .expect("start");
-    let api = Api::new(&emu);
+    let (emu, api) = pushing(&rx.url, None, false).await;
     api.upload(json!({"MediaType": "mp4"}), bytes(10, 3)).await;
     let ev = first_event_when(&api, |e| e["attempts"] == 1).await;
     assert_eq!(ev["state"], "pending");
