@@ -1,14 +1,24 @@
-//! The emulator's own control API under `/_emulator/`: health now; state, faults, journal and
-//! clock control build on it.
+//! The emulator's own control API under `/_emulator/`: health, and the event system's
+//! endpoints (`events…`, `tasks…`, served by `events::admin`); faults, journal and clock
+//! control build on it.
 
 use crate::body::Body;
 use crate::error::json_response;
+use crate::events;
 use crate::state::AppState;
 use http::{Method, Response, StatusCode};
 use serde_json::json;
 
 /// Serves `/_emulator/<path>`.
-pub fn handle(state: &AppState, method: &Method, path: &str) -> Response<Body> {
+pub async fn handle(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+) -> Response<Body> {
+    if events::admin::owns(path) {
+        return events::admin::handle(state, method, path, query).await;
+    }
     match (method, path) {
         (&Method::GET | &Method::HEAD, "health") => {
             let config = state.config();

@@ -20,6 +20,82 @@ pub const DEFAULT_REGION: &str = "ap-guangzhou";
 /// How long ApplyUpload's temporary credentials and session key stay valid by default.
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(3600);
 
+/// How long PullEvents holds a request when no event is ready (the real API's 5 s).
+pub const DEFAULT_PULL_WAIT: Duration = Duration::from_secs(5);
+/// How many times a push callback is tried before it is given up.
+pub const DEFAULT_PUSH_ATTEMPTS: u32 = 6;
+
+/// How the emulator delivers events of an application that has not called ModifyEventConfig.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventMode {
+    /// Reliable callback: events wait for PullEvents / ConfirmEvents (the default).
+    #[default]
+    Pull,
+    /// Normal callback: events are POSTed to the notification URL.
+    Push,
+}
+
+impl EventMode {
+    /// The API's spelling, `PULL` or `PUSH`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventMode::Pull => "PULL",
+            EventMode::Push => "PUSH",
+        }
+    }
+
+    /// Parses `PULL` / `PUSH` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "PULL" => Some(EventMode::Pull),
+            "PUSH" => Some(EventMode::Push),
+            _ => None,
+        }
+    }
+}
+
+/// The event configuration every VOD application starts with (ModifyEventConfig changes it per
+/// SubAppId).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDefaults {
+    /// PULL or PUSH.
+    pub mode: EventMode,
+    /// v3 callback URL for PUSH mode.
+    pub notification_url: Option<String>,
+    /// Whether CommitUpload emits NewFileUpload (`UploadMediaCompleteEventSwitch`).
+    pub upload_events: bool,
+    /// Whether DeleteMedia emits FileDeleted (`DeleteMediaCompleteEventSwitch`).
+    pub delete_events: bool,
+    /// Key for `Sign` / `T` in push bodies.
+    pub sign_key: Option<String>,
+    /// Callback URLs that receive the legacy v2 body instead of v3.
+    pub legacy_urls: Vec<String>,
+}
+
+impl Default for EventDefaults {
+    fn default() -> Self {
+        Self {
+            mode: EventMode::Pull,
+            notification_url: None,
+            upload_events: true,
+            delete_events: true,
+            sign_key: None,
+            legacy_urls: Vec::new(),
+        }
+    }
+}
+
+/// When a task flow named at ApplyUpload finishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcedureProgress {
+    /// In the same moment as CommitUpload.
+    Immediate,
+    /// This long after CommitUpload, on the emulator's clock.
+    After(Duration),
+    /// Only when told through the admin API.
+    Manual,
+}
+
 /// Whether requests must carry valid signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMode {
@@ -53,6 +129,16 @@ pub struct Config {
     pub auth: AuthMode,
     /// Lifetime of ApplyUpload's temporary credentials and session key.
     pub session_ttl: Duration,
+    /// Initial event configuration of every VOD application.
+    pub events: EventDefaults,
+    /// When task flows finish.
+    pub procedure_progress: ProcedureProgress,
+    /// How long PullEvents waits for an event when none is ready.
+    pub pull_wait: Duration,
+    /// Push callback tries before giving up (the first try included).
+    pub push_attempts: u32,
+    /// How long one push callback may take.
+    pub push_timeout: Duration,
 }
 
 impl Default for Config {
@@ -68,6 +154,11 @@ impl Default for Config {
             public_url: None,
             auth: AuthMode::Verify,
             session_ttl: DEFAULT_SESSION_TTL,
+            events: EventDefaults::default(),
+            procedure_progress: ProcedureProgress::After(Duration::from_secs(5)),
+            pull_wait: DEFAULT_PULL_WAIT,
+            push_attempts: DEFAULT_PUSH_ATTEMPTS,
+            push_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -50,6 +50,9 @@ vod_codes! {
     Procedure => "InvalidParameterValue.Procedure",
     SessionContextTooLong => "InvalidParameterValue.SessionContextTooLong",
     MediaStoragePath => "InvalidParameterValue.MediaStoragePath",
+    FileIdsEmpty => "InvalidParameterValue.FileIdsEmpty",
+    FileIdsOverLimit => "InvalidParameterValue.FileIdsOverLimit",
+    MediaManifestContent => "InvalidParameterValue.MediaManifestContent",
 }
 
 /// A VOD API failure: a code and a message for the caller.

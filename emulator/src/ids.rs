@@ -44,6 +44,17 @@ pub fn upload_id(now: i64) -> String {
     format!("{now}{}", hex::encode(tail))
 }
 
+/// A PullEvents `EventHandle`: opaque, unique per delivery.
+pub fn event_handle() -> String {
+    format!("{:020}", rand::rng().random::<u64>())
+}
+
+/// A ProcedureTaskId, shaped like the real `<AppId>-procedurev2-<hex>tt0`.
+pub fn task_id(app_id: u64) -> String {
+    let tail: [u8; 16] = rand::rng().random();
+    format!("{app_id}-procedurev2-{}tt0", hex::encode(tail))
+}
+
 /// A FileId from the store's sequence: 19 decimal digits, like the real ones.
 pub fn file_id(seq: u64) -> String {
     (5_285_890_784_000_000_000_u64 + seq).to_string()

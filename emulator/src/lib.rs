@@ -19,6 +19,8 @@
 //! - `vod`: the VOD API (envelope, TC3 verification, ApplyUpload, CommitUpload).
 //! - `cos`: the COS XML API (signature and credential scope, objects, multipart).
 //! - `media`: playback URLs; `admin`: `/_emulator/*`.
+//! - `events`: durable event delivery (pull and push), the task-flow simulation's clockwork;
+//!   `metadata`: what the emulator can read from uploaded files (MP4).
 //! - `store`: SQLite metadata and blob files; `error`: wire errors → responses, in one place.
 //! - [`clock`]: the emulator's movable clock; `ids`: identifiers it mints.
 
@@ -30,14 +32,16 @@ mod admin;
 mod body;
 mod cos;
 mod error;
+mod events;
 mod ids;
 mod media;
+mod metadata;
 mod server;
 mod state;
 mod store;
 mod vod;
 
-pub use config::{AuthMode, Config};
+pub use config::{AuthMode, Config, EventDefaults, EventMode, ProcedureProgress};
 
 use clock::Clock;
 use state::AppState;
@@ -140,6 +144,30 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The event configuration every VOD application starts with.
+    pub fn events(mut self, events: EventDefaults) -> Self {
+        self.config.events = events;
+        self
+    }
+
+    /// When task flows named at ApplyUpload finish.
+    pub fn procedure_progress(mut self, progress: ProcedureProgress) -> Self {
+        self.config.procedure_progress = progress;
+        self
+    }
+
+    /// How long PullEvents waits on an empty queue (5 s by default, as the real API).
+    pub fn pull_wait(mut self, wait: Duration) -> Self {
+        self.config.pull_wait = wait;
+        self
+    }
+
+    /// How many times a push callback is tried before it is given up.
+    pub fn push_attempts(mut self, attempts: u32) -> Self {
+        self.config.push_attempts = attempts.max(1);
+        self
+    }
+
     /// Opens the storage, binds the port and starts serving.
     ///
     /// # Errors
@@ -161,6 +189,7 @@ impl EmulatorBuilder {
             .unwrap_or_else(|| endpoint.clone());
         let clock = Clock::default();
         let state = AppState::new(config.clone(), public_url, clock.clone(), store);
+        let worker = tokio::spawn(events::worker::run(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(listener, state, async {
             let _ = rx.await;
@@ -172,6 +201,7 @@ impl EmulatorBuilder {
             clock,
             shutdown: Some(tx),
             task: Some(task),
+            worker,
         })
     }
 }
@@ -186,6 +216,7 @@ pub struct Emulator {
     clock: Clock,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    worker: JoinHandle<()>,
 }
 
 impl Emulator {
@@ -235,11 +266,13 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.worker.abort();
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        self.worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

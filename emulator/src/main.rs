@@ -10,9 +10,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use vod_emulator::config::{
-    DEFAULT_APP_ID, DEFAULT_PORT, DEFAULT_REGION, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY,
+    DEFAULT_APP_ID, DEFAULT_PORT, DEFAULT_PUSH_ATTEMPTS, DEFAULT_REGION, DEFAULT_SECRET_ID,
+    DEFAULT_SECRET_KEY,
 };
-use vod_emulator::{AuthMode, Config, Emulator};
+use vod_emulator::{AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress};
+
+mod events_cli;
 
 /// Local emulator of Tencent Cloud VOD server-side upload: the VOD API (ApplyUpload,
 /// CommitUpload) and the COS XML API on one port. Every flag can also be set with the
@@ -39,6 +42,25 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         cmd: Vec<String>,
     },
+    /// Webhook developer tools against a running emulator (offline: nothing leaves the
+    /// machine): tail the event feed, resend an event, trigger a synthetic one.
+    Events(events_cli::EventsArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    /// Reliable callback: PullEvents / ConfirmEvents.
+    Pull,
+    /// Normal callback: POST to --notification-url.
+    Push,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SwitchArg {
+    /// Emit the events.
+    On,
+    /// Do not emit them.
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -104,6 +126,79 @@ struct ServeArgs {
         global = true
     )]
     session_ttl: u64,
+    /// Initial event mode of every VOD application (ModifyEventConfig changes it per SubAppId).
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_EVENT_MODE",
+        value_enum,
+        default_value = "pull",
+        global = true
+    )]
+    event_mode: ModeArg,
+    /// Initial v3 callback URL for push mode.
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_NOTIFICATION_URL",
+        value_name = "URL",
+        global = true
+    )]
+    notification_url: Option<String>,
+    /// Initial SignKey: push bodies then carry `Sign` = md5(key + T) and `T`.
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_EVENT_SIGN_KEY",
+        value_name = "KEY",
+        global = true
+    )]
+    event_sign_key: Option<String>,
+    /// Initial UploadMediaCompleteEventSwitch (NewFileUpload events).
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_UPLOAD_EVENTS",
+        value_enum,
+        default_value = "on",
+        global = true
+    )]
+    upload_events: SwitchArg,
+    /// Initial DeleteMediaCompleteEventSwitch (FileDeleted events).
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_DELETE_EVENTS",
+        value_enum,
+        default_value = "on",
+        global = true
+    )]
+    delete_events: SwitchArg,
+    /// Callback URLs that get the legacy v2 body instead of v3 (repeatable, or comma-separated).
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_LEGACY_CALLBACK_URL",
+        value_name = "URL",
+        value_delimiter = ',',
+        global = true
+    )]
+    legacy_callback_url: Vec<String>,
+    /// When task flows finish: `immediate`, `manual` (POST /_emulator/tasks/ID/finish), or a
+    /// delay in seconds on the emulator's clock.
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_PROCEDURE_PROGRESS",
+        default_value = "5",
+        value_parser = parse_progress,
+        global = true
+    )]
+    procedure_progress: ProcedureProgress,
+    /// Seconds PullEvents waits on an empty queue before answering ResourceNotFound.
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_PULL_WAIT",
+        default_value_t = 5.0,
+        global = true
+    )]
+    pull_wait: f64,
+    /// Push tries (first included) before a callback is given up.
+    #[arg(long, env = "VOD_EMULATOR_PUSH_ATTEMPTS", default_value_t = DEFAULT_PUSH_ATTEMPTS, global = true)]
+    push_attempts: u32,
     /// Log filter (tracing syntax: error, warn, info, debug, or per-module directives).
     #[arg(long, env = "VOD_EMULATOR_LOG", default_value = "info", global = true)]
     log: String,
@@ -125,7 +220,35 @@ impl ServeArgs {
                 AuthArg::None => AuthMode::None,
             },
             session_ttl: Duration::from_secs(self.session_ttl),
+            events: EventDefaults {
+                mode: match self.event_mode {
+                    ModeArg::Pull => EventMode::Pull,
+                    ModeArg::Push => EventMode::Push,
+                },
+                notification_url: self.notification_url.clone(),
+                upload_events: matches!(self.upload_events, SwitchArg::On),
+                delete_events: matches!(self.delete_events, SwitchArg::On),
+                sign_key: self.event_sign_key.clone(),
+                legacy_urls: self.legacy_callback_url.clone(),
+            },
+            procedure_progress: self.procedure_progress,
+            pull_wait: Duration::from_secs_f64(self.pull_wait.clamp(0.0, 60.0)),
+            push_attempts: self.push_attempts.max(1),
+            ..Config::default()
         }
+    }
+}
+
+fn parse_progress(s: &str) -> Result<ProcedureProgress, String> {
+    match s {
+        "immediate" => Ok(ProcedureProgress::Immediate),
+        "manual" => Ok(ProcedureProgress::Manual),
+        secs => secs
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|v| ProcedureProgress::After(Duration::from_secs_f64(v)))
+            .ok_or_else(|| format!("`{s}` is not immediate, manual or a number of seconds")),
     }
 }
 
@@ -148,6 +271,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Events(args)) = &cli.command {
+        return events_cli::run(args).await;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&cli.serve.log)
@@ -158,6 +284,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => serve(cli.serve.config(DEFAULT_PORT)).await,
         Some(Command::Exec { cmd }) => exec(cli.serve.config(0), cmd).await,
+        Some(Command::Events(args)) => events_cli::run(&args).await,
     }
 }
 

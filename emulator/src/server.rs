@@ -84,7 +84,7 @@ async fn dispatch(state: &AppState, req: Request<Incoming>) -> Response<Body> {
 async fn route(state: &AppState, req: Request<RequestBody>) -> Response<Body> {
     let endpoint = router::route(req.method(), req.uri(), req.headers());
     match endpoint {
-        Endpoint::Admin(path) => admin::handle(state, req.method(), &path),
+        Endpoint::Admin(path) => admin::handle(state, req.method(), &path, req.uri().query()).await,
         Endpoint::Vod => vod::handle(state, req).await,
         Endpoint::Cos(addr) => cos::handle(state, req, addr).await,
         Endpoint::Media { bucket, key } => {

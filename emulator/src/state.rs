@@ -2,10 +2,11 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::events::EventHub;
 use crate::store::Store;
 use std::sync::Arc;
 
-/// Cheap-to-clone handle to the emulator's configuration, clock and store.
+/// Cheap-to-clone handle to the emulator's configuration, clock, store and event hub.
 #[derive(Debug, Clone)]
 pub struct AppState {
     inner: Arc<Shared>,
@@ -17,6 +18,7 @@ struct Shared {
     public_url: String,
     clock: Clock,
     store: Store,
+    events: EventHub,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 clock,
                 store,
+                events: EventHub::default(),
             }),
         }
     }
@@ -45,6 +48,11 @@ impl AppState {
     /// The emulator's clock.
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// Wakes event waiters and feeds `events tail`.
+    pub fn events(&self) -> &EventHub {
+        &self.inner.events
     }
 
     /// Metadata and bytes.

@@ -4,4 +4,6 @@
 //! same types serve the emulator (decode requests, encode responses) and the client.
 
 pub mod cos;
+pub mod events;
+pub mod media;
 pub mod vod;

@@ -6,9 +6,14 @@
 //! leaves half a change behind.
 
 mod blobs;
+mod events;
 mod records;
 
 pub use blobs::Blobs;
+pub use events::{
+    CommitPlan, Delivery, EventConfigRow, EventFilter, EventRow, EventState, MediaInfoRow,
+    NewEvent, TaskRow,
+};
 pub use records::{Media, ObjectMeta, Part, Segment, Session, Upload};
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
@@ -129,6 +134,7 @@ impl Store {
         db.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.execute_batch(SCHEMA)?;
+        db.execute_batch(events::SCHEMA)?;
         let blobs = Blobs::open(&root, durable)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -228,62 +234,6 @@ impl Store {
     pub async fn session_by_secret_id(&self, secret_id: String) -> Result<Option<Session>> {
         self.tx(move |tx| session_where(tx, "tmp_secret_id", &secret_id))
             .await
-    }
-
-    /// Commits a session atomically: `check` sees the session and whether its objects exist and
-    /// either refuses (nothing changes) or returns the media to record.
-    ///
-    /// # Errors
-    /// Store failure; a refusal is the inner `Err`.
-    pub async fn commit_session<E, F>(
-        &self,
-        session_key: String,
-        check: F,
-    ) -> Result<Result<Media, E>>
-    where
-        E: Send + 'static,
-        F: FnOnce(
-                Option<&Session>,
-                &dyn Fn(&str, &str) -> Result<bool>,
-            ) -> Result<Result<Media, E>>
-            + Send
-            + 'static,
-    {
-        self.tx(move |tx| {
-            let session = session_where(tx, "session_key", &session_key)?;
-            let exists = |bucket: &str, key: &str| -> Result<bool> {
-                Ok(tx
-                    .query_row(
-                        "SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2",
-                        params![bucket, key],
-                        |_| Ok(()),
-                    )
-                    .optional()?
-                    .is_some())
-            };
-            let media = match check(session.as_ref(), &exists)? {
-                Ok(media) => media,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            tx.execute(
-                "UPDATE sessions SET committed_at = ?2 WHERE session_key = ?1",
-                params![session_key, media.created_at],
-            )?;
-            tx.execute(
-                "INSERT INTO media (file_id, sub_app_id, session_key, media_url, cover_url, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    media.file_id,
-                    media.sub_app_id.map(|v| v as i64),
-                    media.session_key,
-                    media.media_url,
-                    media.cover_url,
-                    media.created_at
-                ],
-            )?;
-            Ok(Ok(media))
-        })
-        .await
     }
 
     /// Stores (or replaces) an object; returns the blobs the replaced version used.

@@ -1,9 +1,13 @@
-//! The VOD API (TC API 3.0, version 2018-07-17): envelope, signature check and dispatch.
+//! The VOD API (TC API 3.0, version 2018-07-17): envelope, signature check and dispatch to
+//! the action families (`upload`, `events`, `media`; `procedure` parses task flows).
 //!
 //! Every answer, errors included, is HTTP 200 with `Content-Type: application/json` and a
 //! `RequestId` (shared/spec/vod-api.md §2.1).
 
 mod auth;
+pub mod events;
+pub mod media;
+pub mod procedure;
 pub mod upload;
 
 use crate::body::Body;
@@ -15,6 +19,12 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
+use vod_client::wire::events::{
+    ConfirmEventsRequest, DescribeEventConfigRequest, ModifyEventConfigRequest, PullEventsRequest,
+};
+use vod_client::wire::media::{
+    DeleteMediaRequest, DescribeMediaInfosRequest, ParseStreamingManifestRequest,
+};
 use vod_client::wire::vod::VERSION;
 
 /// Largest request body accepted (the real API's limit for JSON bodies is 10 MB).
@@ -27,17 +37,48 @@ pub enum Action {
     ApplyUpload,
     /// Confirm an upload.
     CommitUpload,
+    /// Take unconfirmed events (long poll).
+    PullEvents,
+    /// Acknowledge pulled events.
+    ConfirmEvents,
+    /// Read the event configuration.
+    DescribeEventConfig,
+    /// Change the event configuration.
+    ModifyEventConfig,
+    /// Describe media by FileId.
+    DescribeMediaInfos,
+    /// Delete a media file.
+    DeleteMedia,
+    /// List the segments of an HLS / DASH manifest.
+    ParseStreamingManifest,
 }
 
 impl Action {
     /// Every action, for listings and error messages.
-    pub const ALL: &'static [Action] = &[Action::ApplyUpload, Action::CommitUpload];
+    pub const ALL: &'static [Action] = &[
+        Action::ApplyUpload,
+        Action::CommitUpload,
+        Action::PullEvents,
+        Action::ConfirmEvents,
+        Action::DescribeEventConfig,
+        Action::ModifyEventConfig,
+        Action::DescribeMediaInfos,
+        Action::DeleteMedia,
+        Action::ParseStreamingManifest,
+    ];
 
     /// The `X-TC-Action` name.
     pub fn name(self) -> &'static str {
         match self {
             Action::ApplyUpload => "ApplyUpload",
             Action::CommitUpload => "CommitUpload",
+            Action::PullEvents => "PullEvents",
+            Action::ConfirmEvents => "ConfirmEvents",
+            Action::DescribeEventConfig => "DescribeEventConfig",
+            Action::ModifyEventConfig => "ModifyEventConfig",
+            Action::DescribeMediaInfos => "DescribeMediaInfos",
+            Action::DeleteMedia => "DeleteMedia",
+            Action::ParseStreamingManifest => "ParseStreamingManifest",
         }
     }
 
@@ -123,6 +164,41 @@ where
         }
         Action::CommitUpload => {
             upload::commit_upload(state, params(&body, upload::COMMIT_FIELDS)?, request_id).await
+        }
+        Action::PullEvents => {
+            events::pull_events(state, params(&body, PullEventsRequest::FIELDS)?, request_id).await
+        }
+        Action::ConfirmEvents => {
+            events::confirm_events(
+                state,
+                params(&body, ConfirmEventsRequest::FIELDS)?,
+                request_id,
+            )
+            .await
+        }
+        Action::DescribeEventConfig => {
+            let req = params(&body, DescribeEventConfigRequest::FIELDS)?;
+            events::describe_event_config(state, req, request_id).await
+        }
+        Action::ModifyEventConfig => {
+            let req = params(&body, ModifyEventConfigRequest::FIELDS)?;
+            events::modify_event_config(state, req, request_id).await
+        }
+        Action::DescribeMediaInfos => {
+            let req = params(&body, DescribeMediaInfosRequest::FIELDS)?;
+            media::describe_media_infos(state, req, request_id).await
+        }
+        Action::DeleteMedia => {
+            media::delete_media(
+                state,
+                params(&body, DeleteMediaRequest::FIELDS)?,
+                request_id,
+            )
+            .await
+        }
+        Action::ParseStreamingManifest => {
+            let req = params(&body, ParseStreamingManifestRequest::FIELDS)?;
+            media::parse_streaming_manifest(req, request_id).await
         }
     }
 }

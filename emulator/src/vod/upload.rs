@@ -2,16 +2,22 @@
 //!
 //! ApplyUpload validates every documented field, pre-allocates the FileId (real storage paths
 //! embed it), and mints temporary COS credentials scoped to the session's directory.
-//! CommitUpload checks the session and the uploaded objects and records the media, atomically.
+//! CommitUpload checks the session and the uploaded objects and records the media with its
+//! NewFileUpload event and task flow, atomically.
 
 use crate::body::Body;
+use crate::config::ProcedureProgress;
 use crate::error::{json_response, VodCode, VodError};
+use crate::events::{self, content};
 use crate::ids;
+use crate::metadata;
 use crate::state::AppState;
-use crate::store::{Media, Session};
+use crate::store::{CommitPlan, EventConfigRow, Media, MediaInfoRow, NewEvent, Session, TaskRow};
+use crate::vod::procedure;
 use http::Response;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use vod_client::wire::media::{MediaBasicInfo, MediaMetaData, MediaSourceData};
 use vod_client::wire::vod::{
     ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest, CommitUploadResponse, Envelope,
     TempCertificate,
@@ -84,12 +90,10 @@ fn validate(req: &ApplyUploadRequest, now: i64) -> Result<(String, Option<String
         }
     };
     if let Some(procedure) = req.procedure.as_deref().filter(|p| !p.is_empty()) {
-        if !is_known_procedure(procedure) {
-            return Err(VodError::new(
-                VodCode::Procedure,
-                format!("the task flow `{procedure}` does not exist"),
-            ));
-        }
+        // One code for an unknown name and for bad arguments: `InvalidParameterValue.Procedure`
+        // ("wrong Procedure") is the one ApplyUpload's documented error list has.
+        procedure::parse(procedure)
+            .map_err(|e| VodError::new(VodCode::Procedure, e.to_string()))?;
     }
     if let Some(expire) = req.expire_time.as_deref() {
         let at = OffsetDateTime::parse(expire, &Rfc3339).map_err(|_| {
@@ -156,13 +160,6 @@ fn validate(req: &ApplyUploadRequest, now: i64) -> Result<(String, Option<String
         }
     }
     Ok((media_ext, cover_ext))
-}
-
-/// Procedures the emulator knows: the built-in `QCVB_*` task flows with their argument lists.
-fn is_known_procedure(name: &str) -> bool {
-    ["QCVB_SimpleProcessFile(", "QCVB_ProcessUGCFile("]
-        .iter()
-        .any(|p| name.starts_with(p) && name.ends_with(')'))
 }
 
 fn is_valid_storage_path(path: &str) -> bool {
@@ -253,7 +250,8 @@ pub fn media_url(state: &AppState, bucket: &str, key: &str) -> String {
     format!("{}/media/{bucket}/{encoded}", state.public_url())
 }
 
-/// CommitUpload.
+/// CommitUpload: records the media and, in the same transaction, its NewFileUpload event and
+/// the task flow its Procedure starts.
 pub async fn commit_upload(
     state: &AppState,
     req: CommitUploadRequest,
@@ -265,9 +263,22 @@ pub async fn commit_upload(
             "the request is missing the required parameter `VodSessionKey`",
         )
     })?;
-    let now = state.clock().now();
+    // Read outside the transaction: the file's metadata (parsing may take a while) and the
+    // event configuration. The transaction re-checks everything that decides the outcome.
+    let session = state.store().session(session_key.clone()).await?;
+    let sub_app_id = session
+        .as_ref()
+        .and_then(|s| s.sub_app_id)
+        .unwrap_or_default();
+    let meta = match &session {
+        Some(s) => probe(state, s).await?,
+        None => MediaMetaData::default(),
+    };
+    let config = events::config_for(state, sub_app_id).await?;
+    let now_ms = state.clock().now_ms();
+    let now = now_ms.div_euclid(1000);
     let state_for_urls = state.clone();
-    let outcome = state
+    let (plan, ids) = state
         .store()
         .commit_session(session_key.clone(), move |session, exists| {
             let Some(session) = session else {
@@ -311,7 +322,7 @@ pub async fn commit_upload(
                     )));
                 }
             }
-            Ok(Ok(Media {
+            let media = Media {
                 file_id: session.file_id.clone(),
                 sub_app_id: session.sub_app_id,
                 session_key: session.session_key.clone(),
@@ -321,16 +332,167 @@ pub async fn commit_upload(
                     .as_ref()
                     .map(|k| media_url(&state_for_urls, &session.bucket, k)),
                 created_at: now,
-            }))
+            };
+            Ok(Ok(plan_commit(
+                &state_for_urls,
+                session,
+                media,
+                meta,
+                &config,
+                now_ms,
+            )))
         })
         .await??;
+    events::announce_ids(state, "created", &ids).await;
     let response = CommitUploadResponse {
-        file_id: outcome.file_id,
-        media_url: outcome.media_url,
-        cover_url: outcome.cover_url,
+        file_id: plan.media.file_id,
+        media_url: plan.media.media_url,
+        cover_url: plan.media.cover_url,
         request_id: request_id.to_owned(),
     };
     Ok(json_response(&Envelope { response }))
+}
+
+/// The metadata of a session's uploaded media (empty when it is not there yet): HLS/DASH
+/// sizes include every other object of the session's directory (the segments).
+async fn probe(state: &AppState, session: &Session) -> Result<MediaMetaData, VodError> {
+    let store = state.store();
+    let Some(obj) = store
+        .object(session.bucket.clone(), session.media_key.clone())
+        .await?
+    else {
+        return Ok(MediaMetaData::default());
+    };
+    let ext = extension(&session.media_key);
+    let extra = if matches!(ext.as_str(), "m3u8" | "mpd") {
+        store
+            .object_sizes_under(session.bucket.clone(), session.key_prefix())
+            .await?
+            .into_iter()
+            .filter(|(k, _)| *k != session.media_key && Some(k) != session.cover_key.as_ref())
+            .map(|(_, size)| size)
+            .sum()
+    } else {
+        0
+    };
+    Ok(metadata::probe(store, &obj, &ext, extra).await)
+}
+
+fn extension(key: &str) -> String {
+    key.rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// `Video`, `Audio` or `Image`, by extension.
+fn category(ext: &str) -> &'static str {
+    match ext {
+        "mp3" | "m4a" | "flac" | "wav" | "ra" | "aac" | "amr" => "Audio",
+        "jpg" | "jpeg" | "png" | "gif" | "bmp" | "tiff" | "tif" | "heif" | "webp" => "Image",
+        _ => "Video",
+    }
+}
+
+/// What a successful commit writes: the media description, its events and its task flow.
+fn plan_commit(
+    state: &AppState,
+    session: &Session,
+    media: Media,
+    meta: MediaMetaData,
+    config: &EventConfigRow,
+    now_ms: i64,
+) -> CommitPlan {
+    let req = &session.request;
+    let now = now_ms.div_euclid(1000);
+    let ext = extension(&session.media_key);
+    let sub_app_id = session.sub_app_id.unwrap_or_default();
+    let info = MediaInfoRow {
+        file_id: media.file_id.clone(),
+        sub_app_id,
+        basic_info: MediaBasicInfo {
+            name: req.media_name.clone().unwrap_or_default(),
+            description: String::new(),
+            create_time: content::iso8601(now),
+            update_time: content::iso8601(now),
+            expire_time: req
+                .expire_time
+                .as_deref()
+                .and_then(|e| OffsetDateTime::parse(e, &Rfc3339).ok())
+                .map_or_else(
+                    || "9999-12-31T23:59:59Z".to_owned(),
+                    |t| content::iso8601(t.unix_timestamp()),
+                ),
+            class_id: req.class_id.unwrap_or_default(),
+            class_name: "Other".into(),
+            class_path: "Other".into(),
+            cover_url: media.cover_url.clone().unwrap_or_default(),
+            media_type: ext.clone(),
+            media_url: media.media_url.clone(),
+            source_info: MediaSourceData {
+                source_type: "Upload".into(),
+                source_context: req.source_context.clone().unwrap_or_default(),
+            },
+            storage_region: session.region.clone(),
+            storage_path: format!("/{}", session.media_key),
+            tag_set: Vec::new(),
+            vid: media.file_id.clone(),
+            category: category(&ext).into(),
+            status: "Normal".into(),
+            storage_class: "STANDARD".into(),
+        },
+        meta_data: meta,
+    };
+    let delivery = events::delivery_of(config);
+    let task = req
+        .procedure
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|procedure| TaskRow {
+            task_id: ids::task_id(state.config().app_id),
+            file_id: media.file_id.clone(),
+            sub_app_id,
+            procedure: procedure.to_owned(),
+            session_context: req.session_context.clone().unwrap_or_default(),
+            due_ms: match state.config().procedure_progress {
+                ProcedureProgress::Immediate => Some(now_ms),
+                ProcedureProgress::After(d) => {
+                    Some(now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+                }
+                ProcedureProgress::Manual => None,
+            },
+            finished_ms: None,
+        });
+    let event = |content| NewEvent {
+        sub_app_id,
+        content,
+        delivery,
+        created_ms: now_ms,
+    };
+    let mut new_events = Vec::new();
+    if config.upload_events {
+        new_events.push(event(content::new_file_upload(
+            &info,
+            task.as_ref().map(|t| t.task_id.as_str()),
+        )));
+    }
+    let task = task.map(|mut t| {
+        if state.config().procedure_progress == ProcedureProgress::Immediate {
+            t.finished_ms = Some(now_ms);
+            new_events.push(event(content::procedure_state_changed(
+                &t,
+                Some(&info),
+                now,
+                now,
+            )));
+        }
+        t
+    });
+    CommitPlan {
+        media,
+        info,
+        events: new_events,
+        task,
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //! - `cos_objects` — PutObject / GetObject / HeadObject / DeleteObject, checksums, errors.
 //! - `cos_multipart` — multipart uploads and their refusals.
 //! - `cos_auth` — COS signatures and temporary-credential scope.
+//! - `events_pull` — NewFileUpload, PullEvents / ConfirmEvents, event config, durability.
+//! - `events_push` — push callbacks, retries, task flows, DeleteMedia's event, admin API.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
 
 mod cli;
@@ -15,6 +17,8 @@ mod common;
 mod cos_auth;
 mod cos_multipart;
 mod cos_objects;
+mod events_pull;
+mod events_push;
 mod python;
 mod upload_flow;
 mod vod_api;

@@ -248,3 +248,107 @@ async fn apply_with_exe_media_type_raises_sdk_error() {
     );
     emu.shutdown().await;
 }
+
+/// tencentcloud-sdk-python-vod: an upload with SourceContext, SessionContext and a Procedure
+/// yields exactly one NewFileUpload (same FileId and SourceContext) and one
+/// ProcedureStateChanged (same SessionContext); ConfirmEvents empties the queue;
+/// DescribeMediaInfos and DeleteMedia behave.
+#[tokio::test]
+async fn python_sdk_pulls_confirms_describes_and_deletes() {
+    let emu = Emulator::builder()
+        .procedure_progress(vod_emulator::ProcedureProgress::Immediate)
+        .pull_wait(std::time::Duration::from_millis(300))
+        .start()
+        .await
+        .expect("start emulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, _) = write_test_media(dir.path(), "clip.mp4", 4_000, 21);
+    let out = run_sdk_flow(
+        &emu,
+        [
+            "events".to_owned(),
+            "--media".into(),
+            arg(&media),
+            "--source-context".into(),
+            "order-17".into(),
+            "--session-context".into(),
+            "session-ctx".into(),
+            "--procedure".into(),
+            "QCVB_SimpleProcessFile({10,20},150,10,10)".into(),
+        ],
+    )
+    .await;
+    let file_id = str_field(&out, "FileId");
+    let events = out["Events"].as_array().expect("Events");
+    let uploads: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["EventType"] == "NewFileUpload")
+        .collect();
+    assert_eq!(uploads.len(), 1, "{out:#}");
+    let up = &uploads[0]["FileUploadEvent"];
+    assert_eq!(up["FileId"], file_id);
+    assert_eq!(
+        up["MediaBasicInfo"]["SourceInfo"]["SourceContext"],
+        "order-17"
+    );
+    let task_id = up["ProcedureTaskId"].as_str().expect("ProcedureTaskId");
+    assert!(!task_id.is_empty());
+    let changed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["EventType"] == "ProcedureStateChanged")
+        .collect();
+    assert_eq!(changed.len(), 1, "{out:#}");
+    let task = &changed[0]["ProcedureStateChangeEvent"];
+    assert_eq!(task["TaskId"], task_id);
+    assert_eq!(task["Status"], "FINISH");
+    assert_eq!(task["SessionContext"], "session-ctx");
+    assert_eq!(
+        task["MediaProcessResultSet"].as_array().map(Vec::len),
+        Some(4)
+    );
+    assert_eq!(out["EmptyPullCode"], "ResourceNotFound");
+    let described = &out["Described"];
+    assert_eq!(described["MediaInfoSet"][0]["FileId"], file_id);
+    assert_eq!(described["MediaInfoSet"][0]["MetaData"]["Size"], 4_000);
+    assert_eq!(described["NotExistFileIdSet"], serde_json::json!(["1"]));
+    let after = &out["DescribedAfterDelete"];
+    assert_eq!(after["MediaInfoSet"], serde_json::json!([]));
+    assert_eq!(
+        after["NotExistFileIdSet"],
+        serde_json::json!([file_id, "1"])
+    );
+    assert_eq!(out["DeleteAgainCode"], "ResourceNotFound");
+    assert_eq!(out["MediaStatusAfterDelete"], 404);
+}
+
+/// vod-python-sdk uploads an HLS playlist: it calls ParseStreamingManifest, uploads the
+/// m3u8 and every .ts segment beside it, and the emulator serves them all.
+#[tokio::test]
+async fn python_sdk_uploads_an_m3u8_with_its_segments() {
+    let emu = start_emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("seg")).expect("mkdir");
+    let (_, first) = write_test_media(dir.path(), "seg/a.ts", 3_000, 31);
+    let (_, second) = write_test_media(dir.path(), "b.ts", 2_000, 32);
+    let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:9.0,\nseg/a.ts\n#EXTINF:9.0,\nb.ts\n#EXT-X-ENDLIST\n";
+    let m3u8 = dir.path().join("play.m3u8");
+    std::fs::write(&m3u8, playlist).expect("write m3u8");
+    let out = run_sdk_flow(&emu, ["upload".to_owned(), "--media".into(), arg(&m3u8)]).await;
+    assert_decimal_file_id(&out);
+    let calls: Vec<&str> = out["ApiCalls"]
+        .as_array()
+        .expect("ApiCalls")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        calls,
+        ["ParseStreamingManifest", "ApplyUpload", "CommitUpload"]
+    );
+    assert_eq!(out["CosCalls"]["put_object"], 3, "{out:#}");
+    let media_url = str_field(&out, "MediaUrl");
+    assert_serves(&emu, media_url, playlist.as_bytes()).await;
+    let base = media_url.rsplit_once('/').expect("dir").0;
+    assert_serves(&emu, &format!("{base}/seg/a.ts"), &first).await;
+    assert_serves(&emu, &format!("{base}/b.ts"), &second).await;
+}

@@ -14,20 +14,7 @@ async fn setup() -> (Emulator, Api) {
 }
 
 async fn put(api: &Api, apply: &Value, path: &str, data: Vec<u8>) {
-    let creds = CosCreds::from_apply(apply);
-    let bucket = apply["StorageBucket"].as_str().expect("bucket");
-    let r = api
-        .cos(
-            &creds,
-            Method::PUT,
-            bucket,
-            &key_of(&apply[path]),
-            &[],
-            &[],
-            data,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    api.put_media(apply, path, data).await;
 }
 
 async fn commit(api: &Api, apply: &Value) -> Value {

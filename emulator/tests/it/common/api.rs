@@ -336,6 +336,73 @@ impl Api {
         }
     }
 
+    /// PUTs `data` to the storage path field `path` of an ApplyUpload answer, with its
+    /// temporary credentials; panics unless COS answers 200.
+    pub async fn put_media(&self, apply: &Value, path: &str, data: Vec<u8>) {
+        let creds = CosCreds::from_apply(apply);
+        let bucket = apply["StorageBucket"].as_str().expect("bucket");
+        let r = self
+            .cos(
+                &creds,
+                Method::PUT,
+                bucket,
+                &key_of(&apply[path]),
+                &[],
+                &[],
+                data,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+
+    /// ApplyUpload with `apply_body`, PUT of `data`, CommitUpload; returns the CommitUpload
+    /// answer (panics on any error).
+    pub async fn upload(&self, apply_body: Value, data: Vec<u8>) -> Value {
+        let apply = Self::ok(self.vod("ApplyUpload", apply_body.clone()).await);
+        self.put_media(&apply, "MediaStoragePath", data).await;
+        let mut commit = serde_json::json!({"VodSessionKey": apply["VodSessionKey"]});
+        if let Some(sub) = apply_body.get("SubAppId") {
+            commit["SubAppId"] = sub.clone();
+        }
+        Self::ok(self.vod("CommitUpload", commit).await)
+    }
+
+    /// GET of an admin path (`/_emulator/<path>`); returns status and JSON body.
+    pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .get(format!("{}/_emulator/{path}", self.endpoint))
+            .send()
+            .await
+            .expect("admin GET");
+        let status = resp.status();
+        let body = resp.bytes().await.expect("admin body");
+        (status, serde_json::from_slice(&body).expect("admin json"))
+    }
+
+    /// POST to an admin path; returns status and JSON body.
+    pub async fn admin_post(&self, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/_emulator/{path}", self.endpoint))
+            .send()
+            .await
+            .expect("admin POST");
+        let status = resp.status();
+        let body = resp.bytes().await.expect("admin body");
+        (status, serde_json::from_slice(&body).expect("admin json"))
+    }
+
+    /// Waits (admin `events/wait`, 10 s) for the first event matching `query`; panics on
+    /// timeout.
+    pub async fn wait_event(&self, query: &str) -> Value {
+        let (status, body) = self
+            .admin_get(&format!("events/wait?timeoutMs=10000&{query}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "no event matching {query}: {body}");
+        body["event"].clone()
+    }
+
     /// Plain GET of a URL; returns status and body.
     pub async fn get(&self, url: &str) -> (StatusCode, Vec<u8>) {
         let resp = self.http.get(url).send().await.expect("GET");

@@ -5,6 +5,7 @@ Used by emulator/tests/it/python.rs; runnable by hand too:
     python sdk_flow.py upload --media video.mp4 [--cover cover.jpg] [--threads 4] [--fetch]
     python sdk_flow.py commit-unknown-session
     python sdk_flow.py apply-media-type --media video.exe --media-type exe
+    python sdk_flow.py events --media video.mp4 --source-context S --session-context C [--procedure P]
 
 The SDKs hard-code the cloud hosts, so this script redirects them the way spec vod-api.md §7.4
 describes, by patching names in the `qcloud_vod.vod_upload_client` namespace only:
@@ -109,6 +110,10 @@ def patch_sdks():
         def CommitUpload(self, request):
             RECORDER.api("CommitUpload")
             return super().CommitUpload(request)
+
+        def ParseStreamingManifest(self, request):
+            RECORDER.api("ParseStreamingManifest")
+            return super().ParseStreamingManifest(request)
 
     def emulator_cos_config(**kwargs):
         return cos_config(Scheme="http", IP=host, Port=port, **kwargs)
@@ -239,6 +244,62 @@ def scenario_apply_media_type(args):
     return expect_sdk_error(lambda: client.upload(env("VOD_EMULATOR_REGION"), request))
 
 
+def as_json(model):
+    return json.loads(model.to_json_string())
+
+
+def sdk_error_code(call):
+    """The code of the TencentCloudSDKException `call` raises, or None if it succeeds."""
+    try:
+        call()
+    except TencentCloudSDKException as err:
+        return err.get_code()
+    return None
+
+
+def scenario_events(args):
+    """Upload with contexts (and a Procedure), then pull, confirm, describe and delete with
+    tencentcloud-sdk-python-vod's own models."""
+    request = VodUploadRequest()
+    request.MediaFilePath = args.media
+    request.SourceContext = args.source_context
+    request.SessionContext = args.session_context
+    if args.procedure:
+        request.Procedure = args.procedure
+    client = VodUploadClient(env("TENCENTCLOUD_SECRET_ID"), env("TENCENTCLOUD_SECRET_KEY"))
+    try:
+        uploaded = client.upload(env("VOD_EMULATOR_REGION"), request)
+    except TencentCloudSDKException as err:
+        raise ScenarioFailed(f"upload raised {err}") from err
+    api = api_client()
+    pulled = api.PullEvents(models.PullEventsRequest())
+    events = as_json(pulled)["EventSet"]
+    confirm = models.ConfirmEventsRequest()
+    confirm.EventHandles = [e["EventHandle"] for e in events]
+    api.ConfirmEvents(confirm)
+    empty_code = sdk_error_code(lambda: api.PullEvents(models.PullEventsRequest()))
+    describe = models.DescribeMediaInfosRequest()
+    describe.FileIds = [uploaded.FileId, "1"]
+    described = as_json(api.DescribeMediaInfos(describe))
+    delete = models.DeleteMediaRequest()
+    delete.FileId = uploaded.FileId
+    api.DeleteMedia(delete)
+    after = as_json(api.DescribeMediaInfos(describe))
+    delete_again_code = sdk_error_code(lambda: api.DeleteMedia(delete))
+    session = requests.Session()
+    session.trust_env = False
+    return {
+        "FileId": uploaded.FileId,
+        "MediaUrl": uploaded.MediaUrl,
+        "Events": events,
+        "EmptyPullCode": empty_code,
+        "Described": described,
+        "DescribedAfterDelete": after,
+        "DeleteAgainCode": delete_again_code,
+        "MediaStatusAfterDelete": session.get(uploaded.MediaUrl, timeout=60).status_code,
+    }
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="scenario", required=True)
@@ -260,6 +321,12 @@ def parse_args(argv):
     apply.add_argument("--media", required=True)
     apply.add_argument("--media-type", required=True)
     apply.set_defaults(run=scenario_apply_media_type)
+    events = sub.add_parser("events", help="upload, PullEvents, ConfirmEvents, describe, delete")
+    events.add_argument("--media", required=True)
+    events.add_argument("--source-context", default="")
+    events.add_argument("--session-context", default="")
+    events.add_argument("--procedure")
+    events.set_defaults(run=scenario_events)
     return parser.parse_args(argv)
 
 

@@ -1,0 +1,393 @@
+//! Event notification on the VOD API (2018-07-17): the `EventContent` payloads, PullEvents /
+//! ConfirmEvents, the event configuration actions, and the push callback bodies (v3 and the
+//! legacy v2 format); shared/spec/vod-api.md §5.
+
+use crate::wire::media::{MediaBasicInfo, MediaMetaData};
+use serde::{Deserialize, Serialize};
+
+/// Most events one PullEvents returns, and most handles one ConfirmEvents takes.
+pub const MAX_EVENTS_PER_CALL: usize = 16;
+
+/// `NewFileUpload` payload (`FileUploadEvent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FileUploadTask {
+    /// The new media's id.
+    pub file_id: String,
+    /// Its basic information.
+    pub media_basic_info: MediaBasicInfo,
+    /// Task id of the Procedure named at ApplyUpload; empty without one.
+    pub procedure_task_id: String,
+    /// Review task id; empty (the emulator runs no review).
+    pub review_audio_video_task_id: String,
+    /// Metadata read from the file.
+    pub meta_data: MediaMetaData,
+}
+
+/// One step of a task flow (transcode, snapshots), generic over its input and output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaskResult<I, O> {
+    /// `FINISH` once done.
+    pub status: String,
+    /// Error code string; empty on success.
+    pub err_code_ext: String,
+    /// Deprecated numeric error code; 0 on success.
+    pub err_code: i64,
+    /// `SUCCESS` on success.
+    pub message: String,
+    /// What the step was asked for.
+    pub input: I,
+    /// What it produced.
+    pub output: O,
+    /// Percent done.
+    pub progress: i64,
+    /// ISO 8601 UTC.
+    pub begin_process_time: String,
+    /// ISO 8601 UTC.
+    pub finish_time: String,
+}
+
+/// The template a step ran with (and its watermark, for transcodes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TemplateInput {
+    /// Template id.
+    pub definition: i64,
+    /// Watermark template id; 0 without a watermark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark_definition: Option<i64>,
+}
+
+/// One transcode output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MediaTranscodeItem {
+    /// URL of the output.
+    pub url: String,
+    /// Template id.
+    pub definition: i64,
+    /// Bits per second.
+    pub bitrate: i64,
+    /// Pixels.
+    pub height: i64,
+    /// Pixels.
+    pub width: i64,
+    /// Bytes.
+    pub size: i64,
+    /// Seconds.
+    pub duration: f64,
+    /// Container, e.g. `mp4`.
+    pub container: String,
+    /// MD5 of the output.
+    pub md5: String,
+}
+
+/// Pictures of a time-offset snapshot (used for CoverBySnapshot too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnapshotOutput {
+    /// Template id.
+    pub definition: i64,
+    /// URL of the picture (cover) or pictures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover_url: Option<String>,
+    /// Sampled pictures, for sample snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url_set: Option<Vec<String>>,
+}
+
+/// One entry of `ProcedureTask.MediaProcessResultSet`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MediaProcessTaskResult {
+    /// `Transcode`, `CoverBySnapshot`, `SampleSnapshot`, …
+    #[serde(rename = "Type")]
+    pub task_type: String,
+    /// Set when `Type` is `Transcode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcode_task: Option<TaskResult<TemplateInput, MediaTranscodeItem>>,
+    /// Set when `Type` is `CoverBySnapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover_by_snapshot_task: Option<TaskResult<TemplateInput, SnapshotOutput>>,
+    /// Set when `Type` is `SampleSnapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_snapshot_task: Option<TaskResult<TemplateInput, SnapshotOutput>>,
+}
+
+/// `ProcedureStateChanged` payload (`ProcedureStateChangeEvent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcedureTask {
+    /// The task id NewFileUpload announced.
+    pub task_id: String,
+    /// `PROCESSING` or `FINISH`.
+    pub status: String,
+    /// Deprecated; 0.
+    pub err_code: i64,
+    /// Deprecated; `SUCCESS`.
+    pub message: String,
+    /// The media processed.
+    pub file_id: String,
+    /// Its name.
+    pub file_name: String,
+    /// Its URL.
+    pub file_url: String,
+    /// Its metadata.
+    pub meta_data: MediaMetaData,
+    /// One result per step.
+    pub media_process_result_set: Vec<MediaProcessTaskResult>,
+    /// `Finish`: one notification when the whole flow is done.
+    pub tasks_notify_mode: String,
+    /// The ApplyUpload `SessionContext`, passed through.
+    pub session_context: String,
+    /// Dedup key; empty.
+    pub session_id: String,
+}
+
+/// One media of a `FileDeleted` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FileDeleteResultItem {
+    /// The deleted media.
+    pub file_id: String,
+    /// What was deleted; empty = everything.
+    pub delete_parts: Vec<crate::wire::media::MediaDeleteItem>,
+}
+
+/// `FileDeleted` payload (`FileDeleteEvent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FileDeleteTask {
+    /// The deleted media.
+    pub file_id_set: Vec<String>,
+    /// Per media, what was deleted.
+    pub file_delete_result_info: Vec<FileDeleteResultItem>,
+}
+
+/// One event: PullEvents' `EventSet` element and (without `EventHandle`) the v3 push body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventContent {
+    /// Handle to confirm a pulled event with; absent in push bodies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_handle: Option<String>,
+    /// `NewFileUpload`, `ProcedureStateChanged`, `FileDeleted`, …
+    pub event_type: String,
+    /// Set for `NewFileUpload`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_upload_event: Option<FileUploadTask>,
+    /// Set for `ProcedureStateChanged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure_state_change_event: Option<ProcedureTask>,
+    /// Set for `FileDeleted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_delete_event: Option<FileDeleteTask>,
+}
+
+impl EventContent {
+    /// The FileId the event is about (the first one for deletions).
+    pub fn file_id(&self) -> Option<&str> {
+        if let Some(e) = &self.file_upload_event {
+            return Some(&e.file_id);
+        }
+        if let Some(e) = &self.procedure_state_change_event {
+            return Some(&e.file_id);
+        }
+        self.file_delete_event
+            .as_ref()
+            .and_then(|e| e.file_id_set.first().map(String::as_str))
+    }
+}
+
+/// A v3 push callback body: the event and, when a SignKey is configured, `Sign` and `T`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushBody {
+    /// The event, without `EventHandle`.
+    #[serde(flatten)]
+    pub content: EventContent,
+    /// `md5(SignKey + T)`, lowercase hex.
+    #[serde(rename = "Sign", default, skip_serializing_if = "Option::is_none")]
+    pub sign: Option<String>,
+    /// Unix seconds after which the callback should be refused.
+    #[serde(rename = "T", default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<i64>,
+}
+
+/// The legacy (v2) callback body: lower-camel keys (shared/spec/vod-api.md §5.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyCallback {
+    /// Format version, `4.0`.
+    pub version: String,
+    /// Same names as the v3 `EventType`.
+    pub event_type: String,
+    /// The payload.
+    pub data: LegacyCallbackData,
+}
+
+/// `data` of a legacy callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyCallbackData {
+    /// 0 on success.
+    pub status: i64,
+    /// Empty on success.
+    pub message: String,
+    /// The media.
+    pub file_id: String,
+    /// Its URL.
+    pub file_url: String,
+    /// `ServerUpload` for server-side uploads.
+    pub source_type: String,
+    /// The ApplyUpload `SourceContext`.
+    pub source_context: String,
+    /// Task id of the Procedure; empty without one.
+    pub procedure_task_id: String,
+    /// Cover URL; empty without a cover.
+    pub cover_url: String,
+}
+
+/// `PullEvents` parameters (shared/spec/vod-api.md §5.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PullEventsRequest {
+    /// Reserved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_info: Option<String>,
+    /// VOD application whose events to pull.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_app_id: Option<u64>,
+}
+
+impl PullEventsRequest {
+    /// The parameter names this action accepts.
+    pub const FIELDS: &'static [&'static str] = &["ExtInfo", "SubAppId"];
+}
+
+/// `PullEvents` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PullEventsResponse {
+    /// Up to 16 events, each with its `EventHandle`.
+    pub event_set: Vec<EventContent>,
+    /// Unique id of this API call.
+    pub request_id: String,
+}
+
+/// `ConfirmEvents` parameters (shared/spec/vod-api.md §5.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConfirmEventsRequest {
+    /// Handles of pulled events, at most 16. Required.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_handles: Option<Vec<String>>,
+    /// Reserved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_info: Option<String>,
+    /// VOD application the events belong to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_app_id: Option<u64>,
+}
+
+impl ConfirmEventsRequest {
+    /// The parameter names this action accepts.
+    pub const FIELDS: &'static [&'static str] = &["EventHandles", "ExtInfo", "SubAppId"];
+}
+
+/// `DescribeEventConfig` parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeEventConfigRequest {
+    /// VOD application.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_app_id: Option<u64>,
+}
+
+impl DescribeEventConfigRequest {
+    /// The parameter names this action accepts.
+    pub const FIELDS: &'static [&'static str] = &["SubAppId"];
+}
+
+/// `DescribeEventConfig` response (shared/spec/vod-api.md §5.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeEventConfigResponse {
+    /// `PUSH` or `PULL`.
+    pub mode: String,
+    /// v3 callback URL; empty when none.
+    pub notification_url: String,
+    /// `ON` or `OFF`: NewFileUpload events.
+    pub upload_media_complete_event_switch: String,
+    /// `ON` or `OFF`: FileDeleted events.
+    pub delete_media_complete_event_switch: String,
+    /// `ON` or `OFF`: PersistenceComplete events (never produced by the emulator).
+    pub persistence_complete_event_switch: String,
+    /// Unique id of this API call.
+    pub request_id: String,
+}
+
+/// `ModifyEventConfig` parameters; absent fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModifyEventConfigRequest {
+    /// VOD application.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_app_id: Option<u64>,
+    /// `PUSH` or `PULL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// v3 callback URL; empty clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_url: Option<String>,
+    /// `ON` or `OFF`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_media_complete_event_switch: Option<String>,
+    /// `ON` or `OFF`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_media_complete_event_switch: Option<String>,
+    /// `ON` or `OFF`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_complete_event_switch: Option<String>,
+    /// Key for `Sign` in push bodies: letters and digits, at most 32; empty clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_key: Option<String>,
+}
+
+impl ModifyEventConfigRequest {
+    /// The parameter names this action accepts.
+    pub const FIELDS: &'static [&'static str] = &[
+        "SubAppId",
+        "Mode",
+        "NotificationUrl",
+        "UploadMediaCompleteEventSwitch",
+        "DeleteMediaCompleteEventSwitch",
+        "PersistenceCompleteEventSwitch",
+        "SignKey",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn push_body_puts_sign_and_t_beside_event_type_and_omits_the_handle() {
+        let body = PushBody {
+            content: EventContent {
+                event_handle: None,
+                event_type: "NewFileUpload".into(),
+                file_upload_event: None,
+                procedure_state_change_event: None,
+                file_delete_event: None,
+            },
+            sign: Some("abc".into()),
+            t: Some(7),
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"EventType":"NewFileUpload","Sign":"abc","T":7}"#
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The background task of the event system: finishes task flows whose time has come and
+//! pushes due callbacks, with retries. It wakes on every announcement and every 100 ms of real
+//! time, and judges "due" against the emulator's clock, so a test that advances the clock sees
+//! the effect within one tick without sleeping.
+
+use crate::events::{self, content, deliver};
+use crate::state::AppState;
+use crate::store::{EventRow, EventState, StoreError, TaskRow};
+use std::time::Duration;
+
+/// Real-time interval at which the worker looks at the emulator's clock.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Runs until the task is aborted.
+pub async fn run(state: AppState) {
+    let client = match reqwest::Client::builder()
+        .no_proxy()
+        .timeout(state.config().push_timeout)
+        .build()
+    {
+        Ok(c) => c,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot build the push client; callbacks are disabled");
+            return;
+        }
+    };
+    loop {
+        loop {
+            match tick(&state, &client).await {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "event worker tick failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = state.events().changed() => {}
+            () = tokio::time::sleep(TICK) => {}
+        }
+    }
+}
+
+/// One round; `true` when it did something (another round may find more).
+async fn tick(state: &AppState, client: &reqwest::Client) -> Result<bool, StoreError> {
+    let now_ms = state.clock().now_ms();
+    let mut busy = false;
+    for task in state.store().open_tasks().await? {
+        if task.due_ms.is_some_and(|due| due <= now_ms) {
+            busy |= finish_task(state, &task).await?;
+        }
+    }
+    for event in state.store().due_pushes(now_ms).await? {
+        push(state, client, event).await?;
+        busy = true;
+    }
+    Ok(busy)
+}
+
+/// Finishes a task flow now and emits its ProcedureStateChanged; `false` if it was already
+/// finished.
+///
+/// # Errors
+/// Store failure.
+pub async fn finish_task(state: &AppState, task: &TaskRow) -> Result<bool, StoreError> {
+    let config = events::config_for(state, task.sub_app_id).await?;
+    let delivery = events::delivery_of(&config);
+    let now_ms = state.clock().now_ms();
+    let now = now_ms.div_euclid(1000);
+    let done = state
+        .store()
+        .finish_task(task.task_id.clone(), now_ms, move |task, info| {
+            Some(crate::store::NewEvent {
+                sub_app_id: task.sub_app_id,
+                content: content::procedure_state_changed(task, info, now, now),
+                delivery,
+                created_ms: now_ms,
+            })
+        })
+        .await?;
+    match done {
+        Some((_, ids)) => {
+            events::announce_ids(state, "created", &ids.into_iter().collect::<Vec<_>>()).await;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// One push try of `event` to its application's callback URL.
+async fn push(
+    state: &AppState,
+    client: &reqwest::Client,
+    mut event: EventRow,
+) -> Result<(), StoreError> {
+    let config = events::config_for(state, event.sub_app_id).await?;
+    let url = config.notification_url.clone();
+    let now_ms = state.clock().now_ms();
+    let outcome = if url.is_empty() {
+        Err("no NotificationUrl is configured".to_owned())
+    } else {
+        let body = if state.config().events.legacy_urls.contains(&url) {
+            serde_json::to_vec(&content::legacy_body(&event.content))
+        } else {
+            serde_json::to_vec(&content::push_body(
+                &event.content,
+                &config.sign_key,
+                now_ms.div_euclid(1000),
+            ))
+        };
+        match body {
+            Ok(body) => send(client, &url, body).await,
+            Err(err) => Err(format!("cannot serialise the event: {err}")),
+        }
+    };
+    let tries = event.attempts + 1;
+    let (new_state, due_ms) =
+        deliver::after_push(&outcome, tries, state.config().push_attempts, now_ms);
+    let error = outcome.err();
+    tracing::debug!(id = event.id, tries, state = new_state.as_str(), "push try");
+    state
+        .store()
+        .record_push(event.id, new_state, due_ms, error.clone())
+        .await?;
+    event.state = new_state;
+    event.due_ms = due_ms;
+    event.attempts = tries;
+    event.last_error = error;
+    let what = match new_state {
+        EventState::Delivered => "delivered",
+        EventState::Failed => "failed",
+        EventState::Pending | EventState::Inflight | EventState::Confirmed => "retry",
+    };
+    state.events().announce(what, &event);
+    Ok(())
+}
+
+async fn send(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
+    let resp = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("callback failed: {e}"))?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("callback answered HTTP {}", resp.status().as_u16()))
+    }
+}

@@ -1,0 +1,342 @@
+//! Push callbacks (v3 with Sign/T, legacy v2), retries with backoff on the emulator's clock,
+//! giving up, per-file order, task flows (immediate, delayed, manual), DeleteMedia's event,
+//! and the admin API's resend and trigger.
+
+use crate::common::api::{bytes, Api};
+use http_body_util::BodyExt;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use vod_emulator::{Emulator, EventDefaults, EventMode, ProcedureProgress};
+
+/// A callback receiver that answers 500 to its first `fail_first` calls, then 200, and keeps
+/// every body it received.
+struct Receiver {
+    url: String,
+    bodies: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
+        let url = format!("http://{}/callback", listener.local_addr().expect("addr"));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let kept = Arc::clone(&bodies);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let kept = Arc::clone(&kept);
+                let calls = Arc::clone(&calls);
+                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let kept = Arc::clone(&kept);
+                    let calls = Arc::clone(&calls);
+                    async move {
+                        let body = req.into_body().collect().await?.to_bytes();
+                        let n = calls.fetch_add(1, Ordering::SeqCst);
+                        let status = if n < fail_first { 500 } else { 200 };
+                        if status == 200 {
+                            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                            kept.lock().expect("lock").push(v);
+                        }
+                        let mut resp = http::Response::new(http_body_util::Full::new(
+                            ::bytes::Bytes::from_static(b"ok"),
+                        ));
+                        *resp.status_mut() =
+                            http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+                        Ok::<_, hyper::Error>(resp)
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        Self { url, bodies }
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.bodies.lock().expect("lock").clone()
+    }
+}
+
+/// An emulator pushing to `url` (the start-up configuration of every application).
+async fn pushing(url: &str, sign_key: Option<&str>, legacy: bool) -> (Emulator, Api) {
+    let emu = Emulator::builder()
+        .events(push_to(url, sign_key, legacy))
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    (emu, api)
+}
+
+fn push_to(url: &str, sign_key: Option<&str>, legacy: bool) -> EventDefaults {
+    EventDefaults {
+        mode: EventMode::Push,
+        notification_url: Some(url.to_owned()),
+        sign_key: sign_key.map(str::to_owned),
+        legacy_urls: if legacy { vec![url.to_owned()] } else { vec![] },
+        ..EventDefaults::default()
+    }
+}
+
+/// A NewFileUpload is POSTed with the v3 body, and `Sign` = md5(SignKey + T) with T in the
+/// future; the admin API shows it delivered.
+#[tokio::test]
+async fn push_posts_the_v3_body_with_sign_and_t() {
+    let rx = Receiver::start(0).await;
+    let (emu, api) = pushing(&rx.url, Some("key123"), false).await;
+    let done = api
+        .upload(
+            json!({"MediaType": "mp4", "SourceContext": "ctx"}),
+            bytes(10, 1),
+        )
+        .await;
+    let ev = api.wait_event("state=delivered").await;
+    assert_eq!(ev["attempts"], 1);
+    let bodies = rx.bodies();
+    assert_eq!(bodies.len(), 1);
+    let body = &bodies[0];
+    assert_eq!(body["EventType"], "NewFileUpload");
+    assert!(body.get("EventHandle").is_none());
+    assert_eq!(body["FileUploadEvent"]["FileId"], done["FileId"]);
+    assert_eq!(
+        body["FileUploadEvent"]["MediaBasicInfo"]["SourceInfo"]["SourceContext"],
+        "ctx"
+    );
+    let t = body["T"].as_i64().expect("T");
+    assert!(t > emu.clock().now());
+    let expected = {
+        use md5::{Digest, Md5};
+        hex::encode(Md5::digest(format!("key123{t}").as_bytes()))
+    };
+    assert_eq!(body["Sign"], expected);
+}
+
+/// A callback URL registered as legacy gets the v2 body.
+#[tokio::test]
+async fn legacy_callback_urls_get_the_v2_body() {
+    let rx = Receiver::start(0).await;
+    let (_emu, api) = pushing(&rx.url, None, true).await;
+    let done = api
+        .upload(
+            json!({"MediaType": "mp4", "SourceContext": "v2ctx"}),
+            bytes(10, 2),
+        )
+        .await;
+    api.wait_event("state=delivered").await;
+    let body = &rx.bodies()[0];
+    assert_eq!(body["eventType"], "NewFileUpload");
+    assert_eq!(body["data"]["fileId"], done["FileId"]);
+    assert_eq!(body["data"]["sourceContext"], "v2ctx");
+    assert_eq!(body["data"]["procedureTaskId"], "");
+    assert!(body.get("Sign").is_none());
+}
+
+/// Polls the first event until `done` holds (the worker runs on real time; bounded at 5 s).
+async fn first_event_when(api: &Api, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..250 {
+        let ev = api.admin_get("events").await.1["events"][0].clone();
+        if done(&ev) {
+            return ev;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("condition never held: {}", api.admin_get("events").await.1);
+}
+
+/// A callback that fails twice is retried after 1 s and then 2 s of emulator time, and then
+/// delivered once.
+#[tokio::test]
+async fn failed_pushes_are_retried_with_exponential_backoff() {
+    let rx = Receiver::start(2).await;
+    let (emu, api) = pushing(&rx.url, None, false).await;
+    api.upload(json!({"MediaType": "mp4"}), bytes(10, 3)).await;
+    let ev = first_event_when(&api, |e| e["attempts"] == 1).await;
+    assert_eq!(ev["state"], "pending");
+    assert!(ev["lastError"].as_str().expect("lastError").contains("500"));
+    assert!(
+        ev["dueMs"].as_i64().expect("dueMs") > emu.clock().now_ms(),
+        "the retry waits for its backoff: {ev}"
+    );
+    emu.clock().advance_ms(1_000);
+    let ev = first_event_when(&api, |e| e["attempts"] == 2).await;
+    assert_eq!(ev["state"], "pending");
+    emu.clock().advance_ms(2_000);
+    let ev = first_event_when(&api, |e| e["state"] == "delivered").await;
+    assert_eq!(ev["attempts"], 3);
+    assert_eq!(rx.bodies().len(), 1);
+}
+
+/// A callback that never succeeds is given up after the configured tries, visible as
+/// `failed` in the admin API; `resend` starts a fresh round.
+#[tokio::test]
+async fn a_callback_that_never_succeeds_is_given_up_and_can_be_resent() {
+    let emu = Emulator::builder()
+        .events(push_to("http://127.0.0.1:9/unreachable", None, false))
+        .push_attempts(2)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    api.upload(json!({"MediaType": "mp4"}), bytes(10, 4)).await;
+    emu.clock().advance_ms(60_000);
+    let failed = api.wait_event("state=failed").await;
+    assert_eq!(failed["attempts"], 2);
+    assert!(failed["lastError"].as_str().is_some());
+    let id = failed["id"].as_i64().expect("id");
+    let (status, _) = api.admin_post(&format!("events/{id}/resend")).await;
+    assert_eq!(status, 200);
+    let (_, listed) = api.admin_get("events").await;
+    assert_ne!(listed["events"][0]["state"], "failed");
+    let (status, _) = api.admin_post("events/999/resend").await;
+    assert_eq!(status, 404);
+}
+
+/// With a delayed task flow, ProcedureStateChanged follows NewFileUpload only once the
+/// emulator's clock has passed the delay, and both arrive at the callback in order.
+#[tokio::test]
+async fn procedure_finishes_after_its_delay_and_pushes_in_order() {
+    let rx = Receiver::start(0).await;
+    let emu = Emulator::builder()
+        .events(push_to(&rx.url, None, false))
+        .procedure_progress(ProcedureProgress::After(Duration::from_secs(30)))
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let done = api
+        .upload(
+            json!({"MediaType": "mp4", "Procedure": "QCVB_SimpleProcessFile(1,1)",
+                   "SessionContext": "sess"}),
+            bytes(10, 5),
+        )
+        .await;
+    api.wait_event("type=NewFileUpload&state=delivered").await;
+    let (_, tasks) = api.admin_get("tasks").await;
+    assert_eq!(tasks["tasks"].as_array().map(Vec::len), Some(1));
+    emu.clock().advance_ms(30_000);
+    let finished = api
+        .wait_event("type=ProcedureStateChanged&state=delivered")
+        .await;
+    let bodies = rx.bodies();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0]["EventType"], "NewFileUpload");
+    assert_eq!(bodies[1]["EventType"], "ProcedureStateChanged");
+    let task = &bodies[1]["ProcedureStateChangeEvent"];
+    assert_eq!(task["FileId"], done["FileId"]);
+    assert_eq!(
+        task["TaskId"],
+        bodies[0]["FileUploadEvent"]["ProcedureTaskId"]
+    );
+    assert_eq!(task["SessionContext"], "sess");
+    assert_eq!(
+        task["MediaProcessResultSet"].as_array().map(Vec::len),
+        Some(3),
+        "three global transcode templates"
+    );
+    assert_eq!(finished["fileId"], done["FileId"]);
+}
+
+/// A manual task flow finishes only through the admin API; unknown procedures are refused
+/// at ApplyUpload.
+#[tokio::test]
+async fn manual_procedures_finish_through_the_admin_api() {
+    let emu = Emulator::builder()
+        .procedure_progress(ProcedureProgress::Manual)
+        .pull_wait(Duration::from_millis(200))
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let refused = api
+        .vod(
+            "ApplyUpload",
+            json!({"MediaType": "mp4", "Procedure": "QCVB_SimpleProcessFile(x)"}),
+        )
+        .await;
+    assert_eq!(Api::error_code(&refused), "InvalidParameterValue.Procedure");
+    api.upload(
+        json!({"MediaType": "mp4", "Procedure": "QCVB_SimpleProcessFile({10,20},150,10,10)"}),
+        bytes(10, 6),
+    )
+    .await;
+    emu.clock().advance_ms(3_600_000);
+    let (_, tasks) = api.admin_get("tasks").await;
+    let task_id = tasks["tasks"][0]["taskId"]
+        .as_str()
+        .expect("taskId")
+        .to_owned();
+    let (_, none) = api.admin_get("events?type=ProcedureStateChanged").await;
+    assert_eq!(none["events"], json!([]));
+    let (status, _) = api.admin_post(&format!("tasks/{task_id}/finish")).await;
+    assert_eq!(status, 200);
+    let ev = api.wait_event("type=ProcedureStateChanged").await;
+    let results = &ev["content"]["ProcedureStateChangeEvent"]["MediaProcessResultSet"];
+    let types: Vec<&str> = results
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["Type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "Transcode",
+            "Transcode",
+            "CoverBySnapshot",
+            "SampleSnapshot"
+        ]
+    );
+    let (status, _) = api.admin_post(&format!("tasks/{task_id}/finish")).await;
+    assert_eq!(status, 404, "a finished task cannot finish twice");
+}
+
+/// DeleteMedia removes the media (URL 404, DescribeMediaInfos lists it as missing) and emits
+/// FileDeleted; a synthetic trigger reaches the pull queue too.
+#[tokio::test]
+async fn delete_media_emits_file_deleted_and_triggers_are_delivered() {
+    let emu = Emulator::builder()
+        .pull_wait(Duration::from_millis(200))
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let done = api.upload(json!({"MediaType": "mp4"}), bytes(10, 7)).await;
+    let file_id = done["FileId"].as_str().expect("FileId");
+    let described = Api::ok(
+        api.vod(
+            "DescribeMediaInfos",
+            json!({"FileIds": [file_id], "Filters": ["basicInfo"]}),
+        )
+        .await,
+    );
+    assert_eq!(described["MediaInfoSet"][0]["BasicInfo"]["Type"], "mp4");
+    assert!(described["MediaInfoSet"][0]["MetaData"].is_null());
+    Api::ok(api.vod("DeleteMedia", json!({"FileId": file_id})).await);
+    let url = done["MediaUrl"].as_str().expect("MediaUrl");
+    assert_eq!(api.get(url).await.0, 404);
+    let deleted = api.wait_event("type=FileDeleted").await;
+    assert_eq!(
+        deleted["content"]["FileDeleteEvent"]["FileIdSet"],
+        json!([file_id])
+    );
+    let empty = api.vod("DescribeMediaInfos", json!({"FileIds": []})).await;
+    assert_eq!(
+        Api::error_code(&empty),
+        "InvalidParameterValue.FileIdsEmpty"
+    );
+    let (status, body) = api
+        .admin_post("events/trigger?type=NewFileUpload&fileId=123")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let synthetic = api.wait_event("fileId=123").await;
+    assert_eq!(synthetic["eventType"], "NewFileUpload");
+    assert_eq!(synthetic["delivery"], "pull");
+}
