@@ -15,10 +15,8 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::vod::VodClient;
-use crate::wire::vod::{
-    ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest, ParseStreamingManifestRequest,
-    ParseStreamingManifestResponse,
-};
+use crate::wire::media::ParseStreamingManifestRequest;
+use crate::wire::vod::{ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest};
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
@@ -325,11 +323,12 @@ impl Uploader {
                 source: e,
             })?;
             let req = ParseStreamingManifestRequest {
-                media_manifest_content: text,
+                media_manifest_content: Some(text),
                 manifest_type: Some(kind),
+                sub_app_id: self.options.sub_app_id,
             };
-            let parsed: ParseStreamingManifestResponse = self
-                .retrying(|| self.vod.call("ParseStreamingManifest", &req))
+            let parsed = self
+                .retrying(|| self.vod.parse_streaming_manifest(&req))
                 .await?;
             let dir = path.parent().unwrap_or(root);
             for segment in parsed.media_segment_set {

@@ -5,6 +5,11 @@ use crate::clock::ServerClock;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::sign::tc3;
+use crate::wire::events::{ConfirmEventsRequest, PullEventsRequest, PullEventsResponse};
+use crate::wire::media::{
+    DeleteMediaRequest, DescribeMediaInfosRequest, DescribeMediaInfosResponse, EmptyResponse,
+    ParseStreamingManifestRequest, ParseStreamingManifestResponse,
+};
 use crate::wire::vod::{
     ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest, CommitUploadResponse, SERVICE,
     VERSION,
@@ -169,6 +174,55 @@ impl VodClient {
     /// See [`VodClient::call`].
     pub async fn commit_upload(&self, req: &CommitUploadRequest) -> Result<CommitUploadResponse> {
         self.call("CommitUpload", req).await
+    }
+}
+
+impl VodClient {
+    /// PullEvents: unconfirmed events (the service waits a few seconds when there are none and
+    /// then answers `ResourceNotFound`).
+    ///
+    /// # Errors
+    /// See [`VodClient::call`].
+    pub async fn pull_events(&self, req: &PullEventsRequest) -> Result<PullEventsResponse> {
+        self.call("PullEvents", req).await
+    }
+
+    /// ConfirmEvents: acknowledge pulled events by handle.
+    ///
+    /// # Errors
+    /// See [`VodClient::call`].
+    pub async fn confirm_events(&self, req: &ConfirmEventsRequest) -> Result<EmptyResponse> {
+        self.call("ConfirmEvents", req).await
+    }
+
+    /// DescribeMediaInfos.
+    ///
+    /// # Errors
+    /// See [`VodClient::call`].
+    pub async fn describe_media_infos(
+        &self,
+        req: &DescribeMediaInfosRequest,
+    ) -> Result<DescribeMediaInfosResponse> {
+        self.call("DescribeMediaInfos", req).await
+    }
+
+    /// DeleteMedia.
+    ///
+    /// # Errors
+    /// See [`VodClient::call`].
+    pub async fn delete_media(&self, req: &DeleteMediaRequest) -> Result<EmptyResponse> {
+        self.call("DeleteMedia", req).await
+    }
+
+    /// ParseStreamingManifest: the segments an HLS/DASH manifest names.
+    ///
+    /// # Errors
+    /// See [`VodClient::call`].
+    pub async fn parse_streaming_manifest(
+        &self,
+        req: &ParseStreamingManifestRequest,
+    ) -> Result<ParseStreamingManifestResponse> {
+        self.call("ParseStreamingManifest", req).await
     }
 }
 

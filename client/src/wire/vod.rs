@@ -226,25 +226,3 @@ mod tests {
         );
     }
 }
-
-/// `ParseStreamingManifest` parameters (shared/spec/vod-api.md §6.3).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ParseStreamingManifestRequest {
-    /// The manifest's full text.
-    pub media_manifest_content: String,
-    /// `m3u8` (default) or `mpd`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_type: Option<String>,
-}
-
-/// `ParseStreamingManifest` response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ParseStreamingManifestResponse {
-    /// Segment URIs in manifest order, relative to the manifest.
-    #[serde(default)]
-    pub media_segment_set: Vec<String>,
-    /// Unique id of this API call.
-    pub request_id: String,
-}

@@ -195,3 +195,46 @@ async fn wait_for_parts(emu: &Emulator, file: &std::path::Path, n: u64) -> u64 {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
+
+/// `events pull` shows the upload's NewFileUpload, `events confirm` acknowledges it,
+/// `media describe` and `media delete` manage the media.
+#[tokio::test]
+async fn events_and_media_subcommands() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "e.mp4", &bytes(1000, 3));
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--json", "--source-context", "from-cli"]);
+    let uploaded = json(&output(cmd).await);
+    let file_id = uploaded["FileId"].as_str().expect("FileId").to_owned();
+
+    let mut cmd = cli(&emu);
+    cmd.args(["events", "pull", "--json"]);
+    let pulled = json(&output(cmd).await);
+    let event = &pulled["EventSet"][0];
+    assert_eq!(event["EventType"], "NewFileUpload");
+    assert_eq!(event["FileUploadEvent"]["FileId"], file_id.as_str());
+    assert_eq!(
+        event["FileUploadEvent"]["MediaBasicInfo"]["SourceInfo"]["SourceContext"],
+        "from-cli"
+    );
+    let handle = event["EventHandle"].as_str().expect("handle").to_owned();
+
+    let mut cmd = cli(&emu);
+    cmd.args(["events", "confirm", &handle, "--json"]);
+    assert!(output(cmd).await.status.success());
+
+    let mut cmd = cli(&emu);
+    cmd.args(["media", "describe", &file_id, "--json"]);
+    let described = json(&output(cmd).await);
+    assert_eq!(described["MediaInfoSet"][0]["FileId"], file_id.as_str());
+
+    let mut cmd = cli(&emu);
+    cmd.args(["media", "delete", &file_id, "--json"]);
+    assert!(output(cmd).await.status.success());
+    let mut cmd = cli(&emu);
+    cmd.args(["media", "describe", &file_id, "--json"]);
+    let after = json(&output(cmd).await);
+    assert_eq!(after["NotExistFileIdSet"][0], file_id.as_str());
+}

@@ -182,3 +182,49 @@ async fn cos_requests_correct_clock_skew_from_date() {
         .expect("the skew is corrected");
     assert!(!stored.etag.is_empty());
 }
+
+/// An HLS playlist is uploaded with the segments the service parses out of it (including a
+/// nested playlist), each under the media's directory, and served next to the playlist.
+#[tokio::test]
+async fn m3u8_with_segments() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seg0 = bytes(2000, 10);
+    let seg1 = bytes(3 * MIB / 2, 11);
+    write(dir.path(), "hls/seg0.ts", &seg0);
+    write(dir.path(), "hls/low/seg1.ts", &seg1);
+    let nested: &[u8] =
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:9.0,\nseg1.ts\n#EXT-X-ENDLIST\n";
+    let top: &[u8] = b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:9.0,\nseg0.ts\n#EXTINF:9.0,\nlow/index.m3u8\n#EXT-X-ENDLIST\n";
+    write(dir.path(), "hls/low/index.m3u8", nested);
+    let master = write(dir.path(), "hls/play.m3u8", top);
+    let done = uploader(&emu).upload(&master).await.expect("upload m3u8");
+    let base = done
+        .media_url
+        .rsplit_once('/')
+        .expect("url dir")
+        .0
+        .to_owned();
+    assert_eq!(get(&format!("{base}/seg0.ts")).await.2, seg0);
+    assert!(get(&format!("{base}/low/seg1.ts")).await.2 == seg1);
+    assert_eq!(get(&format!("{base}/low/index.m3u8")).await.0, 200);
+    let total = seg0.len() + seg1.len() + nested.len() + top.len();
+    assert_eq!(done.bytes_sent, total as u64, "every file sent once");
+}
+
+/// A manifest naming a segment that is not on disk fails before anything is uploaded.
+#[tokio::test]
+async fn m3u8_with_a_missing_segment_fails_up_front() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let master = write(
+        dir.path(),
+        "p.m3u8",
+        b"#EXTM3U\n#EXTINF:9.0,\nnothere.ts\n#EXT-X-ENDLIST\n",
+    );
+    let err = uploader(&emu)
+        .upload(&master)
+        .await
+        .expect_err("missing segment");
+    assert!(err.to_string().contains("nothere.ts"), "{err}");
+}

@@ -14,6 +14,13 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use vod_client::{Progress, Uploader, VodClient};
 
+/// Prints an API response (compact JSON with `--json`, indented otherwise).
+fn print<T: serde::Serialize>(json: bool, response: &T) -> anyhow::Result<()> {
+    let value = serde_json::to_value(response)?;
+    output::success(json, &value, &serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args = args::Args::parse();
     let json = args.global.json;
@@ -43,14 +50,10 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
         plan.region.clone(),
     )?;
     match plan.action {
-        Action::Call(action, params) => {
-            let response: serde_json::Value = vod.call(action, &params).await?;
-            output::success(
-                plan.json,
-                &response,
-                &serde_json::to_string_pretty(&response)?,
-            );
-        }
+        Action::Pull(req) => print(plan.json, &vod.pull_events(&req).await?)?,
+        Action::Confirm(req) => print(plan.json, &vod.confirm_events(&req).await?)?,
+        Action::Describe(req) => print(plan.json, &vod.describe_media_infos(&req).await?)?,
+        Action::Delete(req) => print(plan.json, &vod.delete_media(&req).await?)?,
         Action::Upload(file, options) => {
             let bar = (!plan.quiet && !plan.json && std::io::stderr().is_terminal()).then(|| {
                 let bar = ProgressBar::new(0);

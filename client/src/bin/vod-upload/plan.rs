@@ -1,10 +1,12 @@
 //! Flags → a validated plan, before any I/O: endpoints, credentials, region, options.
 
-use crate::args::{Args, Command, Global, UploadArgs};
+use crate::args::{Args, Command, EventsCommand, Global, MediaCommand, UploadArgs};
 use anyhow::{bail, Context};
 use std::path::PathBuf;
 use vod_client::retry::RetryPolicy;
 use vod_client::upload::MIN_PART_SIZE;
+use vod_client::wire::events::{ConfirmEventsRequest, PullEventsRequest};
+use vod_client::wire::media::{DeleteMediaRequest, DescribeMediaInfosRequest};
 use vod_client::wire::vod::REGIONS;
 use vod_client::{CosEndpoint, Credentials, UploadOptions};
 
@@ -13,8 +15,14 @@ use vod_client::{CosEndpoint, Credentials, UploadOptions};
 pub enum Action {
     /// Upload a file.
     Upload(PathBuf, Box<UploadOptions>),
-    /// Another API action, with its JSON parameters.
-    Call(&'static str, serde_json::Value),
+    /// PullEvents.
+    Pull(PullEventsRequest),
+    /// ConfirmEvents.
+    Confirm(ConfirmEventsRequest),
+    /// DescribeMediaInfos.
+    Describe(DescribeMediaInfosRequest),
+    /// DeleteMedia.
+    Delete(DeleteMediaRequest),
 }
 
 /// A validated invocation.
@@ -47,21 +55,31 @@ impl Plan {
             ),
         };
         let action = match args.command {
-            Some(Command::Events(crate::args::EventsCommand::Pull)) => {
-                Action::Call("PullEvents", with_sub_app(serde_json::json!({}), g))
+            Some(Command::Events(EventsCommand::Pull)) => Action::Pull(PullEventsRequest {
+                sub_app_id: g.sub_app_id,
+                ..Default::default()
+            }),
+            Some(Command::Events(EventsCommand::Confirm { handles })) => {
+                Action::Confirm(ConfirmEventsRequest {
+                    event_handles: Some(handles),
+                    sub_app_id: g.sub_app_id,
+                    ..Default::default()
+                })
             }
-            Some(Command::Events(crate::args::EventsCommand::Confirm { handles })) => Action::Call(
-                "ConfirmEvents",
-                with_sub_app(serde_json::json!({ "EventHandles": handles }), g),
-            ),
-            Some(Command::Media(crate::args::MediaCommand::Describe { file_ids })) => Action::Call(
-                "DescribeMediaInfos",
-                with_sub_app(serde_json::json!({ "FileIds": file_ids }), g),
-            ),
-            Some(Command::Media(crate::args::MediaCommand::Delete { file_id })) => Action::Call(
-                "DeleteMedia",
-                with_sub_app(serde_json::json!({ "FileId": file_id }), g),
-            ),
+            Some(Command::Media(MediaCommand::Describe { file_ids })) => {
+                Action::Describe(DescribeMediaInfosRequest {
+                    file_ids: Some(file_ids),
+                    sub_app_id: g.sub_app_id,
+                    ..Default::default()
+                })
+            }
+            Some(Command::Media(MediaCommand::Delete { file_id })) => {
+                Action::Delete(DeleteMediaRequest {
+                    file_id: Some(file_id),
+                    sub_app_id: g.sub_app_id,
+                    ..Default::default()
+                })
+            }
             None => {
                 let file = args.file.context("no file to upload")?;
                 Action::Upload(file, Box::new(upload_options(&args.upload, g)?))
@@ -84,13 +102,6 @@ fn endpoint(g: &Global) -> Option<String> {
         .clone()
         .or_else(|| std::env::var("VOD_EMULATOR_ENDPOINT").ok())
         .filter(|e| !e.is_empty())
-}
-
-fn with_sub_app(mut params: serde_json::Value, g: &Global) -> serde_json::Value {
-    if let Some(id) = g.sub_app_id {
-        params["SubAppId"] = id.into();
-    }
-    params
 }
 
 fn credentials(g: &Global) -> anyhow::Result<Credentials> {
