@@ -108,6 +108,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     print!("{}", report::human(kind, seed, cases, &outcomes));
+    for (file_id, why) in runtime.block_on(target.delete_created()) {
+        eprintln!("vod-conformance: could not delete media {file_id} created by the run: {why}");
+    }
     if let Some(path) = junit {
         std::fs::write(&path, report::junit(kind, &outcomes))
             .with_context(|| format!("writing {}", path.display()))?;

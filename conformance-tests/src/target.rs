@@ -40,6 +40,7 @@ pub struct Target {
     region: String,
     http: reqwest::Client,
     emulator: Option<Emulator>,
+    created: std::sync::Mutex<Vec<String>>,
 }
 
 impl Target {
@@ -48,7 +49,13 @@ impl Target {
     /// # Errors
     /// The emulator cannot start.
     pub async fn emulator() -> anyhow::Result<Self> {
-        Self::with_emulator(Emulator::builder().start().await?)
+        // An empty PullEvents answers after the pull wait; the suite proves queues empty often,
+        // so it uses a short one (the real service's 5 s is a property of time, not protocol).
+        let emu = Emulator::builder()
+            .pull_wait(std::time::Duration::from_millis(20))
+            .start()
+            .await?;
+        Self::with_emulator(emu)
     }
 
     /// Targets an already started in-process emulator (a test may have configured it).
@@ -65,6 +72,7 @@ impl Target {
             region: c.region.clone(),
             http: reqwest::Client::new(),
             emulator: Some(emu),
+            created: Default::default(),
         })
     }
 
@@ -78,6 +86,7 @@ impl Target {
             region: region.to_owned(),
             http: reqwest::Client::new(),
             emulator: None,
+            created: Default::default(),
         }
     }
 
@@ -91,12 +100,58 @@ impl Target {
             region: region.to_owned(),
             http: reqwest::Client::new(),
             emulator: None,
+            created: Default::default(),
         }
     }
 
     /// The VOD API endpoint.
     pub fn vod_endpoint(&self) -> &str {
         &self.vod_endpoint
+    }
+
+    /// Remembers a FileId the suite created, for [`Target::delete_created`].
+    pub fn created(&self, file_id: &str) {
+        if let Ok(mut ids) = self.created.lock() {
+            ids.push(file_id.to_owned());
+        }
+    }
+
+    /// The FileIds created so far.
+    pub fn created_ids(&self) -> Vec<String> {
+        self.created
+            .lock()
+            .map(|ids| ids.clone())
+            .unwrap_or_default()
+    }
+
+    /// Deletes every media the suite created (DeleteMedia), returning the ones that could not
+    /// be deleted. Nothing to do on the in-process emulator, which is thrown away.
+    pub async fn delete_created(&self) -> Vec<(String, String)> {
+        let ids = self
+            .created
+            .lock()
+            .map(|mut ids| std::mem::take(&mut *ids))
+            .unwrap_or_default();
+        if self.kind == TargetKind::Emulator {
+            return Vec::new();
+        }
+        let Ok(vod) = self.vod() else {
+            return ids
+                .into_iter()
+                .map(|id| (id, "invalid endpoint".to_owned()))
+                .collect();
+        };
+        let mut failed = Vec::new();
+        for id in ids {
+            let req = vod_client::wire::media::DeleteMediaRequest {
+                file_id: Some(id.clone()),
+                ..Default::default()
+            };
+            if let Err(e) = vod.delete_media(&req).await {
+                failed.push((id, e.to_string()));
+            }
+        }
+        failed
     }
 
     /// Which kind of target this is.

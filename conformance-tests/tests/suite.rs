@@ -32,3 +32,49 @@ fn the_emulator_conforms() {
         assert!(junit.contains(&format!("name=\"{}\"", p.name)), "{junit}");
     }
 }
+
+/// Pointed at an endpoint by URL (here, an emulator reached only through its URL), properties
+/// that need the admin API are skipped with a reason, and every media the run created is
+/// deleted afterwards.
+#[test]
+fn url_targets_skip_admin_properties_and_clean_up() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let emu = runtime
+        .block_on(vod_emulator::Emulator::builder().start())
+        .expect("emulator");
+    let credentials = vod_client::Credentials::new(
+        emu.config().secret_id.clone(),
+        emu.config().secret_key.clone(),
+    );
+    let target = Target::endpoint(&emu.endpoint(), credentials, "ap-guangzhou");
+    let config = RunConfig {
+        cases: 4,
+        seed: 7,
+        filter: None,
+        divergences: divergences::builtin("endpoint"),
+    };
+    let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
+    let summary = report::human("endpoint", config.seed, config.cases, &outcomes);
+    for o in &outcomes {
+        let admin = o.property.needs == runner::Needs::Admin;
+        match &o.verdict {
+            Verdict::Skipped(why) => assert!(admin && why.contains("admin"), "{summary}"),
+            Verdict::Passed => assert!(!admin, "{summary}"),
+            other => panic!("{}: {other:?}\n{summary}", o.property.name),
+        }
+    }
+    assert!(summary.contains("SKIP"), "{summary}");
+    let created = target.created_ids();
+    assert!(!created.is_empty());
+    assert!(runtime.block_on(target.delete_created()).is_empty());
+    let vod = target.vod().expect("vod");
+    let described = runtime
+        .block_on(
+            vod.describe_media_infos(&vod_client::wire::media::DescribeMediaInfosRequest {
+                file_ids: Some(created.iter().take(20).cloned().collect()),
+                ..Default::default()
+            }),
+        )
+        .expect("describe");
+    assert!(described.media_info_set.is_empty(), "media left behind");
+}

@@ -147,6 +147,9 @@ async fn refused(ctx: &Ctx<'_>, case: &Invalid) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
             let done = vod.commit_upload(&commit(&session)).await;
+            if let Ok(d) = &done {
+                ctx.target.created(&d.file_id);
+            }
             expect_eq(
                 "CommitUpload after the upload (the session was not consumed)",
                 "ok".to_owned(),
@@ -171,6 +174,7 @@ async fn refused(ctx: &Ctx<'_>, case: &Invalid) -> Result<(), String> {
                 .commit_upload(&commit(&session))
                 .await
                 .map_err(|e| e.to_string())?;
+            ctx.target.created(&first.file_id);
             let again = vod.commit_upload(&commit(&session)).await;
             expect_eq(
                 "second CommitUpload",

@@ -45,6 +45,7 @@ pub fn uploads_are_isolated(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Fa
             let mut urls = std::collections::HashSet::new();
             for (i, result) in results.into_iter().enumerate() {
                 let done = result.map_err(|e| format!("upload {i}: {e}"))?;
+                ctx.target.created(&done.file_id);
                 if !urls.insert(done.media_url.clone()) {
                     return Err(format!("two uploads share MediaUrl {}", done.media_url));
                 }

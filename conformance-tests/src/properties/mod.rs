@@ -1,6 +1,7 @@
 //! The properties, one module per family. Each states its rule and where the rule comes from.
 
 mod errors;
+mod events;
 mod isolation;
 mod multipart;
 pub mod round_trip;
@@ -44,5 +45,11 @@ pub const ALL: &[Property] = &[
         rule: "parallel uploads never see each other's objects, and an aborted multipart upload leaves nothing behind (cos-api.md §3.9, §7)",
         needs: Needs::Protocol,
         check: isolation::uploads_are_isolated,
+    },
+    Property {
+        name: "events_at_least_once",
+        rule: "every CommitUpload produces exactly one NewFileUpload for its FileId, echoing SourceContext; an unconfirmed event is delivered again after the 30 s confirmation deadline, a confirmed one never again; SubAppIds are kept apart (vod-api.md §5.2-5.4)",
+        needs: Needs::Admin,
+        check: events::events_at_least_once,
     },
 ];

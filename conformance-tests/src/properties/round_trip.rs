@@ -107,6 +107,7 @@ async fn round_trip_case(ctx: &Ctx<'_>, case: &Case) -> Result<(), String> {
         .upload(&media)
         .await
         .map_err(|e| format!("upload failed: {e}"))?;
+    ctx.target.created(&done.file_id);
     let result = check_served(ctx, &done.media_url, &data).await;
     let cover_result = match (&cover, &done.cover_url) {
         (Some(path), Some(url)) => {
