@@ -118,3 +118,171 @@ async fn auth_none_is_announced() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: --auth none"));
 }
+
+/// Starts the binary with `args`, waits for its ready line, returns the child and endpoint.
+fn spawn_ready(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("VOD_EMULATOR_PORT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    let endpoint = line
+        .trim()
+        .strip_prefix("vod-emulator ready on ")
+        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+        .to_owned();
+    (child, endpoint)
+}
+
+/// Uploads `data` through the reference client to the emulator at `endpoint`.
+async fn upload(endpoint: &str, data: &[u8], source_context: &str) -> vod_client::UploadOutcome {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("v.mp4");
+    std::fs::write(&file, data).expect("write");
+    let creds = vod_client::Credentials::new(
+        vod_emulator::config::DEFAULT_SECRET_ID,
+        vod_emulator::config::DEFAULT_SECRET_KEY,
+    );
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let vod =
+        vod_client::VodClient::new(http.clone(), endpoint, creds, "ap-guangzhou").expect("vod");
+    vod_client::Uploader::new(
+        vod,
+        http,
+        vod_client::CosEndpoint::PathStyle(endpoint.to_owned()),
+    )
+    .with_options(vod_client::UploadOptions {
+        source_context: Some(source_context.to_owned()),
+        resume: false,
+        ..Default::default()
+    })
+    .upload(&file)
+    .await
+    .expect("upload")
+}
+
+/// Committed media and their unconfirmed events survive `kill -9` with `--data-dir`.
+#[tokio::test]
+async fn media_and_events_survive_kill_9() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().to_str().expect("utf-8 path").to_owned();
+    let (mut child, endpoint) = tokio::task::spawn_blocking({
+        let d = data_dir.clone();
+        move || spawn_ready(&["--port", "0", "--data-dir", &d])
+    })
+    .await
+    .expect("join");
+    let data = b"durable bytes".repeat(1000);
+    let done = upload(&endpoint, &data, "kept").await;
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+
+    let (mut child, endpoint) =
+        tokio::task::spawn_blocking(move || spawn_ready(&["--port", "0", "--data-dir", &data_dir]))
+            .await
+            .expect("join");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let path = &done.media_url[done.media_url.find("/media/").expect("media path")..];
+    let body = http
+        .get(format!("{endpoint}{path}"))
+        .send()
+        .await
+        .expect("GET")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(body.as_ref(), data.as_slice());
+    let vod = vod_client::VodClient::new(
+        http,
+        &endpoint,
+        vod_client::Credentials::new(
+            vod_emulator::config::DEFAULT_SECRET_ID,
+            vod_emulator::config::DEFAULT_SECRET_KEY,
+        ),
+        "ap-guangzhou",
+    )
+    .expect("vod");
+    let events = vod
+        .pull_events(&Default::default())
+        .await
+        .expect("the unconfirmed event is still there");
+    let event = &events.event_set[0];
+    assert_eq!(event.event_type, "NewFileUpload");
+    let upload = event.file_upload_event.as_ref().expect("FileUploadEvent");
+    assert_eq!(upload.file_id, done.file_id);
+    assert_eq!(upload.media_basic_info.source_info.source_context, "kept");
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+}
+
+/// `vod-emulator events list` shows each event with its state; `trigger` adds a synthetic one.
+#[tokio::test]
+async fn events_cli_lists_and_triggers() {
+    let emu = vod_emulator::Emulator::builder()
+        .start()
+        .await
+        .expect("start");
+    let done = upload(&emu.endpoint(), b"x", "cli").await;
+    let endpoint = emu.endpoint();
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN).args(args).env("NO_PROXY", "*").output()
+        })
+    };
+    let list = |endpoint: String| {
+        run(vec![
+            "events".into(),
+            "--endpoint".into(),
+            endpoint,
+            "--json".into(),
+            "list".into(),
+        ])
+    };
+    let out = list(endpoint.clone()).await.expect("join").expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(events_of(&out.stdout, &done.file_id), 1);
+    let out = run(vec![
+        "events".into(),
+        "--endpoint".into(),
+        endpoint.clone(),
+        "trigger".into(),
+        "NewFileUpload".into(),
+        "--file-id".into(),
+        done.file_id.clone(),
+    ])
+    .await
+    .expect("join")
+    .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = list(endpoint).await.expect("join").expect("run");
+    assert_eq!(events_of(&out.stdout, &done.file_id), 2);
+}
+
+/// How many NewFileUpload events for `file_id` a `--json` listing (one object per line) has.
+fn events_of(stdout: &[u8], file_id: &str) -> usize {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))
+        .filter(|e| e["eventType"] == "NewFileUpload" && e["fileId"] == file_id)
+        .count()
+}
