@@ -286,3 +286,43 @@ fn events_of(stdout: &[u8], file_id: &str) -> usize {
         .filter(|e| e["eventType"] == "NewFileUpload" && e["fileId"] == file_id)
         .count()
 }
+
+/// `vod-emulator events tail` streams new events as they happen.
+#[tokio::test]
+async fn events_tail_streams_new_events() {
+    let emu = vod_emulator::Emulator::builder()
+        .start()
+        .await
+        .expect("start");
+    let mut child = Command::new(BIN)
+        .args(["events", "--endpoint", &emu.endpoint(), "--json", "tail"])
+        .env("NO_PROXY", "*")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn tail");
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        lines.find_map(|l| {
+            let l = l.ok()?;
+            l.contains("NewFileUpload").then_some(l)
+        })
+    });
+    // The tail may connect after the first upload: upload until it has seen one (bounded).
+    let mut file_ids = Vec::new();
+    for _ in 0..100 {
+        file_ids.push(upload(&emu.endpoint(), b"t", "tail").await.file_id);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if reader.is_finished() {
+            break;
+        }
+    }
+    let line = reader.await.expect("join").expect("a NewFileUpload line");
+    assert!(
+        file_ids.iter().any(|id| line.contains(id.as_str())),
+        "{line}"
+    );
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+}
