@@ -1,18 +1,27 @@
 //! Streams a request body to a blob file while computing MD5 and CRC-64 on the fly.
 //!
-//! The body is never held whole in memory: each frame is hashed and written, then dropped. A
-//! body that is too large, truncated, or whose Content-MD5 does not match leaves nothing behind.
+//! The body is never held whole in memory. Frames go, through small bounded channels, to two
+//! threads working in parallel: one computes the MD5 (the ETag, and the real bound of a
+//! single-stream PUT), the other the CRC-64 and the disk write. Dedicated threads rather than
+//! tokio's blocking pool, so that many concurrent uploads can never starve each other of
+//! workers. A body that is too large, truncated, or whose Content-MD5 does not match leaves
+//! nothing behind.
 
 use crate::error::{CosCode, CosError};
 use crate::store::Blobs;
 use base64::Engine;
+use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use md5::{Digest, Md5};
+use tokio::sync::{mpsc, oneshot};
 use vod_client::checksum::Crc64;
 
 /// Largest single PUT or part: 5 GiB.
 pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Frames in flight per worker: enough to keep both busy, small enough to bound memory.
+const QUEUE_FRAMES: usize = 16;
 
 /// A body safely on disk.
 #[derive(Debug)]
@@ -30,7 +39,7 @@ pub struct Ingested {
 /// Reads `body` into a new blob, checking size limits and `Content-MD5`.
 pub async fn ingest<B>(blobs: &Blobs, headers: &HeaderMap, body: B) -> Result<Ingested, CosError>
 where
-    B: http_body::Body<Data = bytes::Bytes> + Unpin,
+    B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
     let declared = match headers.get(http::header::CONTENT_LENGTH) {
@@ -51,10 +60,20 @@ where
         Some(v) => Some(parse_content_md5(v.as_bytes())?),
         None => None,
     };
+    let writer = blobs.create()?;
+    let (md5_tx, md5_done) = spawn_worker("md5", Md5::new(), |h, data: &Bytes| {
+        h.update(data);
+        Ok(())
+    })?;
+    let (disk_tx, disk_done) = spawn_worker(
+        "blob-writer",
+        (writer, Crc64::new()),
+        |(w, crc), data: &Bytes| {
+            crc.update(data);
+            w.write(data)
+        },
+    )?;
     let mut body = body;
-    let mut writer = blobs.create().await?;
-    let mut md5 = Md5::new();
-    let mut crc = Crc64::new();
     let mut size: u64 = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
@@ -70,24 +89,66 @@ where
         if size > MAX_OBJECT_BYTES {
             return Err(CosError::new(CosCode::EntityTooLarge));
         }
-        md5.update(&data);
-        crc.update(&data);
-        writer.write(&data).await?;
+        let stopped = md5_tx.send(data.clone()).await.is_err() || disk_tx.send(data).await.is_err();
+        if stopped {
+            break;
+        }
     }
+    drop((md5_tx, disk_tx));
+    let md5 = finished(md5_done).await?.finalize();
+    let (writer, crc) = finished(disk_done).await?;
     if declared.is_some_and(|n| n != size) {
         return Err(CosError::new(CosCode::IncompleteBody));
     }
-    let md5: [u8; 16] = md5.finalize().into();
+    let md5: [u8; 16] = md5.into();
     if expected_md5.is_some_and(|e| e != md5) {
         return Err(CosError::new(CosCode::BadDigest));
     }
-    let blob = writer.finish().await?;
+    let blob = tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
     Ok(Ingested {
         blob,
         size,
         md5,
         crc64: crc.finish(),
     })
+}
+
+type Done<S> = oneshot::Receiver<std::io::Result<S>>;
+
+/// Starts a thread that folds every frame it receives into `state` with `step`, and hands the
+/// state back when the sender is dropped (or the first error).
+fn spawn_worker<S, F>(
+    name: &str,
+    mut state: S,
+    step: F,
+) -> std::io::Result<(mpsc::Sender<Bytes>, Done<S>)>
+where
+    S: Send + 'static,
+    F: Fn(&mut S, &Bytes) -> std::io::Result<()> + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE_FRAMES);
+    let (done_tx, done_rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("ingest-{name}"))
+        .spawn(move || {
+            let mut result = Ok(());
+            while let Some(data) = rx.blocking_recv() {
+                if let Err(e) = step(&mut state, &data) {
+                    result = Err(e);
+                    break;
+                }
+            }
+            let _ = done_tx.send(result.map(|()| state));
+        })?;
+    Ok((tx, done_rx))
+}
+
+async fn finished<S>(done: Done<S>) -> Result<S, CosError> {
+    Ok(done
+        .await
+        .map_err(|_| std::io::Error::other("ingest worker died"))??)
 }
 
 /// `Content-MD5`: base64 of exactly 16 bytes.

@@ -5,8 +5,8 @@
 //! points at it is committed.
 
 use std::io;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt;
 
 /// The blob directory pair of one store.
 #[derive(Debug)]
@@ -37,14 +37,15 @@ impl Blobs {
         self.dir.join(name)
     }
 
-    /// Starts a new blob in the temporary directory.
+    /// Starts a new blob in the temporary directory. The writer does blocking I/O: use it
+    /// from a blocking thread.
     ///
     /// # Errors
     /// The file cannot be created.
-    pub async fn create(&self) -> io::Result<BlobWriter> {
+    pub fn create(&self) -> io::Result<BlobWriter> {
         let name = uuid::Uuid::new_v4().simple().to_string();
         let tmp_path = self.tmp.join(&name);
-        let file = tokio::fs::File::create(&tmp_path).await?;
+        let file = std::fs::File::create(&tmp_path)?;
         Ok(BlobWriter {
             file: Some(file),
             tmp_path,
@@ -67,10 +68,10 @@ impl Blobs {
     }
 }
 
-/// A blob being written. Dropped unfinished, its temporary file is removed.
+/// A blob being written (blocking I/O). Dropped unfinished, its temporary file is removed.
 #[derive(Debug)]
 pub struct BlobWriter {
-    file: Option<tokio::fs::File>,
+    file: Option<std::fs::File>,
     tmp_path: PathBuf,
     final_path: PathBuf,
     name: String,
@@ -83,25 +84,25 @@ impl BlobWriter {
     ///
     /// # Errors
     /// The write fails (disk full, ...).
-    pub async fn write(&mut self, data: &[u8]) -> io::Result<()> {
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
         match self.file.as_mut() {
-            Some(file) => file.write_all(data).await,
+            Some(file) => file.write_all(data),
             None => Err(io::Error::other("blob already finished")),
         }
     }
 
-    /// Makes the blob durable (when the store is) and visible under its name, which it returns.
+    /// Makes the blob durable (fsync, when the store is) and visible under its name, which it
+    /// returns.
     ///
     /// # Errors
-    /// Flushing, syncing or renaming fails.
-    pub async fn finish(mut self) -> io::Result<String> {
-        if let Some(mut file) = self.file.take() {
-            file.flush().await?;
+    /// Syncing or renaming fails.
+    pub fn finish(mut self) -> io::Result<String> {
+        if let Some(file) = self.file.take() {
             if self.durable {
-                file.sync_all().await?;
+                file.sync_all()?;
             }
         }
-        tokio::fs::rename(&self.tmp_path, &self.final_path).await?;
+        std::fs::rename(&self.tmp_path, &self.final_path)?;
         self.finished = true;
         Ok(std::mem::take(&mut self.name))
     }
