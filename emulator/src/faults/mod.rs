@@ -45,7 +45,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// Event types event rules may name.
-pub const EVENT_TYPES: &[&str] = &["NewFileUpload", "ProcedureStateChanged"];
+pub const EVENT_TYPES: &[&str] = &["NewFileUpload", "ProcedureStateChanged", "FileDeleted"];
 /// Operations of the media URLs.
 pub const MEDIA_OPERATIONS: &[&str] = &["GetMedia", "HeadMedia"];
 
@@ -134,8 +134,9 @@ impl Faults {
         }
     }
 
-    /// Decides what happens to one event delivery (for the event queue and push dispatcher):
-    /// the rules of service `events` matching its type, channel and SubAppId that fire.
+    /// Decides what happens to one event delivery: the rules of service `events` matching its
+    /// type, channel and SubAppId that fire. The push worker applies `drop`, `duplicate` and
+    /// `bad_signature`; the other event effects are not applied yet.
     pub fn decide_event(
         &self,
         event_type: &str,
