@@ -1,42 +1,431 @@
-//! The emulator's own control API under `/_emulator/`: health, and the event system's
-//! endpoints (`events…`, `tasks…`, served by `events::admin`); faults, journal and clock
-//! control build on it.
+//! The emulator's own control API under `/_emulator/`: health, routes, fault rules, the request
+//! journal (query and live stream), the clock, and reset. JSON in and out; documented in
+//! `emulator/openapi/admin.json`, which the tests check this implementation against.
+//! The event system's endpoints (`events…`, `tasks…`) are served by `events::admin`.
+//! Admin calls are not journaled and no fault applies to them.
 
-use crate::body::Body;
+use crate::body::{self, Body};
+use crate::cos::Query;
 use crate::error::json_response;
 use crate::events;
+use crate::faults::{Effect, Rule, RuleError, Scenario, Service};
+use crate::journal::{Entry, Filter};
 use crate::state::AppState;
-use http::{Method, Response, StatusCode};
-use serde_json::json;
+use bytes::Bytes;
+use futures_util::stream;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::{BodyExt, Limited, StreamBody};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Largest admin request body (a scenario of many rules is still small).
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Every admin route, as `/_emulator/routes` lists it.
+pub const ROUTES: &[&str] = &[
+    "GET /_emulator/health",
+    "GET /_emulator/routes",
+    "GET /_emulator/faults",
+    "POST /_emulator/faults",
+    "DELETE /_emulator/faults",
+    "GET /_emulator/faults/{id}",
+    "DELETE /_emulator/faults/{id}",
+    "GET /_emulator/requests",
+    "DELETE /_emulator/requests",
+    "GET /_emulator/clock",
+    "POST /_emulator/clock",
+    "POST /_emulator/reset",
+];
+
+/// A refused admin call: status and message (plus valid names when a name was wrong).
+#[derive(Debug)]
+struct AdminError {
+    status: StatusCode,
+    message: String,
+    valid: Vec<String>,
+}
+
+impl AdminError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            valid: Vec::new(),
+        }
+    }
+
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn response(&self) -> Response<Body> {
+        let mut body = json!({ "error": self.message });
+        if !self.valid.is_empty() {
+            body["valid"] = json!(self.valid);
+        }
+        with_status(json_response(&body), self.status)
+    }
+}
+
+impl From<RuleError> for AdminError {
+    fn from(err: RuleError) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: err.message,
+            valid: err.valid,
+        }
+    }
+}
+
+fn with_status(mut resp: Response<Body>, status: StatusCode) -> Response<Body> {
+    *resp.status_mut() = status;
+    resp
+}
+
+fn no_content() -> Response<Body> {
+    with_status(Response::new(body::empty()), StatusCode::NO_CONTENT)
+}
 
 /// Serves `/_emulator/<path>`.
-pub async fn handle(
-    state: &AppState,
-    method: &Method,
-    path: &str,
-    query: Option<&str>,
-) -> Response<Body> {
+pub async fn handle(state: &AppState, req: Request<Body>, path: &str) -> Response<Body> {
     if events::admin::owns(path) {
-        return events::admin::handle(state, method, path, query).await;
+        return events::admin::handle(state, req.method(), path, req.uri().query()).await;
     }
-    match (method, path) {
-        (&Method::GET | &Method::HEAD, "health") => {
-            let config = state.config();
-            json_response(&json!({
-                "status": "ok",
-                "version": env!("CARGO_PKG_VERSION"),
-                "endpoint": state.public_url(),
-                "appId": config.app_id,
-                "region": config.region,
-            }))
+    match serve(state, req, path).await {
+        Ok(resp) => resp,
+        Err(err) => err.response(),
+    }
+}
+
+async fn serve(
+    state: &AppState,
+    req: Request<Body>,
+    path: &str,
+) -> Result<Response<Body>, AdminError> {
+    let method = req.method().clone();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match (&method, segments.as_slice()) {
+        (&Method::GET | &Method::HEAD, ["health"]) => Ok(health(state)),
+        (&Method::GET, ["routes"]) => Ok(json_response(&routes(state))),
+        (&Method::GET, ["faults"]) => Ok(json_response(&json!({
+            "rules": state.faults().list(),
+        }))),
+        (&Method::POST, ["faults"]) => add_faults(state, req).await,
+        (&Method::DELETE, ["faults"]) => {
+            state.faults().clear();
+            Ok(no_content())
+        }
+        (&Method::GET, ["faults", id]) => state
+            .faults()
+            .get(id)
+            .map(|r| json_response(&r))
+            .ok_or_else(|| no_rule(id)),
+        (&Method::DELETE, ["faults", id]) => {
+            if state.faults().remove(id) {
+                Ok(no_content())
+            } else {
+                Err(no_rule(id))
+            }
+        }
+        (&Method::GET, ["requests"]) => requests(state, req.uri().query()),
+        (&Method::DELETE, ["requests"]) => {
+            state.journal().clear();
+            Ok(no_content())
+        }
+        (&Method::GET, ["clock"]) => Ok(json_response(&state.clock().read())),
+        (&Method::POST, ["clock"]) => set_clock(state, req).await,
+        (&Method::POST, ["reset"]) => {
+            state.reset().await.map_err(|err| {
+                tracing::error!(error = %err, "reset failed");
+                AdminError::new(StatusCode::INTERNAL_SERVER_ERROR, "the reset failed")
+            })?;
+            Ok(json_response(&json!({ "status": "reset" })))
         }
         _ => {
-            let mut resp = json_response(&json!({
-                "error": "not found",
-                "path": format!("/_emulator/{path}"),
-            }));
-            *resp.status_mut() = StatusCode::NOT_FOUND;
-            resp
+            let known = ROUTES.iter().any(|r| {
+                r.split_once(' ')
+                    .is_some_and(|(_, p)| route_matches(p, &segments))
+            });
+            let status = if known {
+                StatusCode::METHOD_NOT_ALLOWED
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            Err(AdminError {
+                status,
+                message: format!("no route for {method} /_emulator/{path}"),
+                valid: ROUTES.iter().map(|r| (*r).to_owned()).collect(),
+            })
         }
+    }
+}
+
+/// Whether a route pattern (`/_emulator/faults/{id}`) matches the path's segments.
+fn route_matches(pattern: &str, segments: &[&str]) -> bool {
+    let pattern: Vec<&str> = pattern
+        .trim_start_matches("/_emulator/")
+        .split('/')
+        .collect();
+    pattern.len() == segments.len()
+        && pattern
+            .iter()
+            .zip(segments)
+            .all(|(p, s)| p.starts_with('{') || p == s)
+}
+
+fn no_rule(id: &str) -> AdminError {
+    AdminError::new(StatusCode::NOT_FOUND, format!("no fault rule `{id}`"))
+}
+
+fn health(state: &AppState) -> Response<Body> {
+    let config = state.config();
+    json_response(&json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "endpoint": state.public_url(),
+        "appId": config.app_id,
+        "region": config.region,
+        "seed": state.seed(),
+        "strict": config.strict,
+    }))
+}
+
+fn routes(state: &AppState) -> Value {
+    let catalog = state.faults().catalog();
+    json!({
+        "vod": catalog.vod,
+        "cos": catalog.cos,
+        "events": catalog.events,
+        "media": catalog.media,
+        "services": Service::ALL.iter().map(|s| s.name()).collect::<Vec<_>>(),
+        "effects": Effect::NAMES,
+        "admin": ROUTES,
+    })
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(req: Request<Body>) -> Result<T, AdminError> {
+    let bytes = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| AdminError::bad(format!("the body must be JSON under {MAX_BODY} bytes")))?
+        .to_bytes();
+    serde_json::from_slice(&bytes).map_err(|e| AdminError::bad(format!("invalid JSON: {e}")))
+}
+
+/// One rule, or `{"rules": [...]}` (a scenario), installed all or none.
+async fn add_faults(state: &AppState, req: Request<Body>) -> Result<Response<Body>, AdminError> {
+    let value: Value = read_json(req).await?;
+    let rules = if value.get("rules").is_some() {
+        serde_json::from_value::<Scenario>(value).map(|s| s.rules)
+    } else {
+        serde_json::from_value::<Rule>(value).map(|r| vec![r])
+    }
+    .map_err(|e| AdminError::bad(format!("not a fault rule: {e}")))?;
+    let ids = state.faults().add_all(rules)?;
+    let rules: Vec<_> = ids.iter().filter_map(|id| state.faults().get(id)).collect();
+    Ok(with_status(
+        json_response(&json!({ "ids": ids, "rules": rules })),
+        StatusCode::CREATED,
+    ))
+}
+
+/// The journal filter and `follow` flag from a query string.
+fn parse_filter(raw: Option<&str>) -> Result<(Filter, bool), AdminError> {
+    const NAMES: &[&str] = &[
+        "service",
+        "action",
+        "bucket",
+        "key",
+        "status",
+        "error_code",
+        "faulted",
+        "rule",
+        "since",
+        "limit",
+        "follow",
+    ];
+    let query = Query::parse(raw);
+    let mut filter = Filter::default();
+    let mut follow = false;
+    for (name, value) in query.pairs() {
+        let number = |what: &str| {
+            value
+                .parse::<u64>()
+                .map_err(|_| AdminError::bad(format!("`{what}` must be a non-negative integer")))
+        };
+        let flag = || match value.as_str() {
+            "" | "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(AdminError::bad(format!("`{name}` must be true or false"))),
+        };
+        match name.as_str() {
+            "service" => filter.service = Some(value.clone()),
+            "action" => filter.action = Some(value.clone()),
+            "bucket" => filter.bucket = Some(value.clone()),
+            "key" => filter.key = Some(value.clone()),
+            "error_code" => filter.error_code = Some(value.clone()),
+            "rule" => filter.rule = Some(value.clone()),
+            "status" => {
+                filter.status = Some(
+                    u16::try_from(number("status")?)
+                        .map_err(|_| AdminError::bad("`status` is an HTTP status"))?,
+                );
+            }
+            "since" => filter.since = Some(number("since")?),
+            "limit" => filter.limit = Some(usize::try_from(number("limit")?).unwrap_or(usize::MAX)),
+            "faulted" => filter.faulted = Some(flag()?),
+            "follow" => follow = flag()?,
+            other => {
+                return Err(AdminError {
+                    status: StatusCode::BAD_REQUEST,
+                    message: format!("unknown filter `{other}`"),
+                    valid: NAMES.iter().map(|n| (*n).to_owned()).collect(),
+                })
+            }
+        }
+    }
+    Ok((filter, follow))
+}
+
+fn requests(state: &AppState, query: Option<&str>) -> Result<Response<Body>, AdminError> {
+    let (filter, follow) = parse_filter(query)?;
+    if !follow {
+        return Ok(json_response(&json!({
+            "requests": state.journal().requests(&filter),
+        })));
+    }
+    // Subscribe before reading the backlog so nothing recorded in between is missed; entries
+    // already in the backlog are skipped in the live part by their sequence number.
+    let live = state.journal().subscribe();
+    let backlog = state.journal().requests(&filter);
+    let last_seq = backlog.last().map_or(0, |e| e.seq);
+    let live_filter = Filter {
+        limit: None,
+        ..filter
+    };
+    let head = stream::iter(backlog.into_iter().map(|e| Ok(line(&e))));
+    let tail = stream::unfold(live, move |mut live| {
+        let filter = live_filter.clone();
+        async move {
+            loop {
+                match live.recv().await {
+                    Ok(e) if e.seq > last_seq && filter.accepts(&e) => {
+                        return Some((Ok(line(&e)), live))
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }
+    });
+    let mut resp = Response::new(BodyExt::boxed(StreamBody::new(
+        futures_util::StreamExt::chain(head, tail),
+    )));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-ndjson"),
+    );
+    Ok(resp)
+}
+
+fn line(entry: &Entry) -> Frame<Bytes> {
+    let mut bytes = serde_json::to_vec(entry).unwrap_or_default();
+    bytes.push(b'\n');
+    Frame::data(Bytes::from(bytes))
+}
+
+/// `POST /_emulator/clock`: advance (ms or a duration like `90s`), freeze or unfreeze.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockChange {
+    #[serde(default)]
+    advance_ms: Option<i64>,
+    #[serde(default)]
+    advance: Option<String>,
+    #[serde(default)]
+    freeze: Option<bool>,
+}
+
+async fn set_clock(state: &AppState, req: Request<Body>) -> Result<Response<Body>, AdminError> {
+    let change: ClockChange = read_json(req).await?;
+    let by = match (change.advance_ms, change.advance.as_deref()) {
+        (Some(_), Some(_)) => return Err(AdminError::bad("give `advance_ms` or `advance`, not both")),
+        (Some(ms), None) => ms,
+        (None, Some(text)) => parse_duration_ms(text).ok_or_else(|| {
+            AdminError::bad(format!(
+                "`advance` must be a duration such as 500ms, 90s, 15m, 2h or 1d (negative to go back), not `{text}`"
+            ))
+        })?,
+        (None, None) => 0,
+    };
+    let clock = state.clock();
+    match change.freeze {
+        Some(true) => clock.freeze(),
+        Some(false) => clock.unfreeze(),
+        None => {}
+    }
+    clock.advance_ms(by);
+    Ok(json_response(&clock.read()))
+}
+
+/// `500ms`, `90s`, `15m`, `2h`, `1d`, optionally negative, or a bare number of milliseconds.
+fn parse_duration_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (sign, text) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text),
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: i64 = digits.parse().ok()?;
+    let scale = match unit {
+        "" | "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(scale).map(|v| v * sign)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_common_units_and_signs() {
+        assert_eq!(parse_duration_ms("500ms"), Some(500));
+        assert_eq!(parse_duration_ms("90s"), Some(90_000));
+        assert_eq!(parse_duration_ms("-2h"), Some(-7_200_000));
+        assert_eq!(parse_duration_ms("1d"), Some(86_400_000));
+        assert_eq!(parse_duration_ms("15"), Some(15));
+        assert_eq!(parse_duration_ms("1w"), None);
+        assert_eq!(parse_duration_ms("s"), None);
+    }
+
+    #[test]
+    fn filters_parse_and_unknown_names_are_refused() {
+        let (f, follow) = parse_filter(Some(
+            "service=cos&action=UploadPart&status=500&faulted=true&follow",
+        ))
+        .expect("valid");
+        assert!(follow);
+        assert_eq!(f.status, Some(500));
+        assert_eq!(f.faulted, Some(true));
+        let err = parse_filter(Some("acton=x")).expect_err("refused");
+        assert!(err.valid.contains(&"action".to_owned()));
+    }
+
+    #[test]
+    fn route_patterns_match_ids() {
+        assert!(route_matches(
+            "/_emulator/faults/{id}",
+            &["faults", "rule-1"]
+        ));
+        assert!(!route_matches("/_emulator/faults/{id}", &["faults"]));
     }
 }

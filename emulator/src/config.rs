@@ -3,6 +3,7 @@
 //! The same [`Config`] is filled by the CLI flags (each also a `VOD_EMULATOR_*` variable) and by
 //! [`crate::EmulatorBuilder`] for in-process use.
 
+use crate::faults::Rule;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -139,6 +140,18 @@ pub struct Config {
     pub push_attempts: u32,
     /// How long one push callback may take.
     pub push_timeout: Duration,
+    /// Seed of every identifier and fault draw; `None` picks one at start-up (reported by
+    /// `/_emulator/health`, so a run can be repeated).
+    pub seed: Option<u64>,
+    /// Refuse request fields no handler reads (`UnknownParameter` / `InvalidArgument`) instead
+    /// of ignoring them and noting them in the journal.
+    pub strict: bool,
+    /// Fault rules installed at start-up (from `--faults FILE` or the builder).
+    pub faults: Vec<Rule>,
+    /// Journal entries kept in memory.
+    pub journal_capacity: usize,
+    /// Also append every journal entry to this file, as JSON lines.
+    pub journal_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -159,6 +172,11 @@ impl Default for Config {
             pull_wait: DEFAULT_PULL_WAIT,
             push_attempts: DEFAULT_PUSH_ATTEMPTS,
             push_timeout: Duration::from_secs(5),
+            seed: None,
+            strict: false,
+            faults: Vec::new(),
+            journal_capacity: crate::journal::DEFAULT_CAPACITY,
+            journal_file: None,
         }
     }
 }

@@ -85,6 +85,10 @@ impl From<StoreError> for VodError {
     }
 }
 
+/// The error code of an error response, attached to it as an extension for the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorCode(pub String);
+
 /// Renders a VOD API error in the API 3.0 envelope.
 ///
 /// HTTP 200 and `Content-Type: application/json` exactly: the Python SDK reads errors only that
@@ -95,16 +99,28 @@ pub fn vod_error_response(err: &VodError, request_id: &str) -> Response<Body> {
     } else {
         tracing::debug!(code = err.code.as_str(), message = %err.message, "vod api error");
     }
+    vod_envelope_error(err.code.as_str(), &err.message, request_id)
+}
+
+/// Renders an injected VOD API error: any TC API code, in the same envelope.
+pub fn injected_vod_error(code: &str, message: Option<&str>, request_id: &str) -> Response<Body> {
+    let message = message.unwrap_or("fault injected by the emulator");
+    vod_envelope_error(code, message, request_id)
+}
+
+fn vod_envelope_error(code: &str, message: &str, request_id: &str) -> Response<Body> {
     let envelope = wire::vod::Envelope {
         response: wire::vod::ErrorResponse {
             error: wire::vod::ApiError {
-                code: err.code.as_str().to_owned(),
-                message: err.message.clone(),
+                code: code.to_owned(),
+                message: message.to_owned(),
             },
             request_id: request_id.to_owned(),
         },
     };
-    json_response(&envelope)
+    let mut resp = json_response(&envelope);
+    resp.extensions_mut().insert(ErrorCode(code.to_owned()));
+    resp
 }
 
 /// A 200 JSON response with the exact content type the TC SDKs expect.
@@ -143,6 +159,11 @@ macro_rules! cos_codes {
             pub fn default_message(self) -> &'static str {
                 match self { $(Self::$variant => $message),* }
             }
+
+            /// The code called `name`, if the emulator knows it.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $(stringify!($variant) => Some(Self::$variant),)* _ => None }
+            }
         }
     };
 }
@@ -170,6 +191,9 @@ cos_codes! {
     MethodNotAllowed => (405, "The specified method is not allowed against this resource."),
     NotImplemented => (501, "A header or operation you provided implies functionality that is not implemented."),
     InternalError => (500, "We encountered an internal error. Please try again."),
+    ServiceUnavailable => (503, "Service is unable to handle request."),
+    SlowDown => (503, "Please reduce your request rate."),
+    RequestTimeout => (400, "Your socket connection to the server was not read from or written to within the timeout period."),
 }
 
 /// A COS failure: a code and a message for the caller.
@@ -226,12 +250,57 @@ pub fn cos_error_response(
     } else {
         tracing::debug!(code = err.code.as_str(), message = %err.message, "cos error");
     }
+    let failure = CosFailure {
+        code: err.code.as_str(),
+        status: err.code.status(),
+        message: &err.message,
+    };
+    cos_error_document(&failure, resource, request_id, head)
+}
+
+/// A COS error to render: any code with any status (fault injection names codes the
+/// emulator never produces by itself).
+#[derive(Debug, Clone, Copy)]
+pub struct CosFailure<'a> {
+    /// `<Code>`.
+    pub code: &'a str,
+    /// HTTP status.
+    pub status: StatusCode,
+    /// `<Message>`.
+    pub message: &'a str,
+}
+
+impl<'a> CosFailure<'a> {
+    /// An injected error: the status given, else the emulator's for a known code, else 500;
+    /// the message given, else the code's default one.
+    pub fn injected(code: &'a str, status: Option<u16>, message: Option<&'a str>) -> Self {
+        let known = CosCode::parse(code);
+        Self {
+            code,
+            status: status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .or(known.map(CosCode::status))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message: message
+                .or(known.map(CosCode::default_message))
+                .unwrap_or("fault injected by the emulator"),
+        }
+    }
+}
+
+/// Renders a COS `<Error>` document with its status.
+pub fn cos_error_document(
+    failure: &CosFailure<'_>,
+    resource: &str,
+    request_id: &str,
+    head: bool,
+) -> Response<Body> {
     let body = if head {
         body::empty()
     } else {
         let doc = wire::cos::ErrorDocument {
-            code: err.code.as_str().to_owned(),
-            message: err.message.clone(),
+            code: failure.code.to_owned(),
+            message: failure.message.to_owned(),
             resource: resource.to_owned(),
             request_id: request_id.to_owned(),
             trace_id: request_id.to_owned(),
@@ -245,11 +314,13 @@ pub fn cos_error_response(
         }
     };
     let mut resp = Response::new(body);
-    *resp.status_mut() = err.code.status();
+    *resp.status_mut() = failure.status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/xml"),
     );
+    resp.extensions_mut()
+        .insert(ErrorCode(failure.code.to_owned()));
     resp
 }
 
@@ -266,6 +337,21 @@ mod tests {
         );
         assert_eq!(CosCode::InvalidRange.status().as_u16(), 416);
         assert_eq!(CosCode::MalformedXML.as_str(), "MalformedXML");
+        assert_eq!(CosCode::parse("SlowDown"), Some(CosCode::SlowDown));
+        assert_eq!(CosCode::parse("Nope"), None);
+    }
+
+    #[test]
+    fn injected_cos_errors_take_known_statuses_or_the_given_one() {
+        let known = CosFailure::injected("SlowDown", None, None);
+        assert_eq!(known.status.as_u16(), 503);
+        let custom = CosFailure::injected("Weird", Some(429), Some("m"));
+        assert_eq!((custom.status.as_u16(), custom.message), (429, "m"));
+        let resp = cos_error_document(&custom, "r", "id", false);
+        assert_eq!(
+            resp.extensions().get::<ErrorCode>(),
+            Some(&ErrorCode("Weird".into()))
+        );
     }
 
     #[test]

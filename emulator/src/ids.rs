@@ -1,58 +1,91 @@
 //! Identifiers the emulator mints: request ids, session keys, upload ids, credentials.
 //!
 //! They look like the real service's (shapes in shared/spec/) so clients that log or parse them
-//! behave the same; FileIds come from the store's counter so they are unique and repeatable.
+//! behave the same. All randomness comes from one seeded [`Ids`] generator (`--seed`, or a seed picked at
+//! start-up): the same requests in the same order get the same identifiers; FileIds come from the store's
+//! counter so they are unique and repeatable either way.
 
 use base64::Engine;
 use rand::distr::Alphanumeric;
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::sync::{Mutex, PoisonError};
 
-/// A TC API request id: a UUID v4 string.
-pub fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+/// The source of every random identifier.
+#[derive(Debug)]
+pub struct Ids {
+    // A std mutex: held only to draw a few bytes, never across an `.await`.
+    rng: Mutex<StdRng>,
 }
 
-/// A COS `x-cos-request-id`: base64 of random bytes, as real COS sends.
-pub fn cos_request_id() -> String {
-    let bytes: [u8; 27] = rand::rng().random();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+impl Ids {
+    /// A generator drawing from `seed`: the same seed gives the same sequence.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+        }
+    }
 
-/// A VodSessionKey: long, base64-ish, may contain `/` and `+` like the real ones.
-pub fn session_key() -> String {
-    let bytes: [u8; 48] = rand::rng().random();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+    /// Restarts the sequence from `seed` (after a reset).
+    pub fn reseed(&self, seed: u64) {
+        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = StdRng::seed_from_u64(seed);
+    }
 
-/// `n` random ASCII letters and digits.
-pub fn alphanumeric(n: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(n)
-        .map(char::from)
-        .collect()
-}
+    fn with<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
+        f(&mut self.rng.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 
-/// Eight lowercase hex digits.
-pub fn hex8() -> String {
-    format!("{:08x}", rand::rng().random::<u32>())
-}
+    /// A TC API request id: a UUID v4 string.
+    pub fn request_id(&self) -> String {
+        let bytes: [u8; 16] = self.with(|r| r.random());
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
 
-/// A multipart UploadId: a Unix timestamp followed by hex, like COS's.
-pub fn upload_id(now: i64) -> String {
-    let tail: [u8; 32] = rand::rng().random();
-    format!("{now}{}", hex::encode(tail))
-}
+    /// A COS `x-cos-request-id`: base64 of random bytes, as real COS sends.
+    pub fn cos_request_id(&self) -> String {
+        let bytes: [u8; 27] = self.with(|r| r.random());
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
 
-/// A PullEvents `EventHandle`: opaque, unique per delivery.
-pub fn event_handle() -> String {
-    format!("{:020}", rand::rng().random::<u64>())
-}
+    /// A VodSessionKey: long, base64-ish, may contain `/` and `+` like the real ones.
+    pub fn session_key(&self) -> String {
+        let bytes: [u8; 48] = self.with(|r| r.random());
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
 
-/// A ProcedureTaskId, shaped like the real `<AppId>-procedurev2-<hex>tt0`.
-pub fn task_id(app_id: u64) -> String {
-    let tail: [u8; 16] = rand::rng().random();
-    format!("{app_id}-procedurev2-{}tt0", hex::encode(tail))
+    /// `n` random ASCII letters and digits.
+    pub fn alphanumeric(&self, n: usize) -> String {
+        self.with(|r| {
+            r.sample_iter(&Alphanumeric)
+                .take(n)
+                .map(char::from)
+                .collect()
+        })
+    }
+
+    /// Eight lowercase hex digits.
+    pub fn hex8(&self) -> String {
+        format!("{:08x}", self.with(|r| r.random::<u32>()))
+    }
+
+    /// A multipart UploadId: a Unix timestamp followed by hex, like COS's.
+    pub fn upload_id(&self, now: i64) -> String {
+        let tail: [u8; 32] = self.with(|r| r.random());
+        format!("{now}{}", hex::encode(tail))
+    }
+
+    /// An EventHandle: 20 decimal digits, like the real ones.
+    pub fn event_handle(&self) -> String {
+        format!("{:020}", self.with(|r| r.random::<u64>()))
+    }
+
+    /// A task-flow TaskId: `{AppId}-procedurev2-{hex}tt0`, like the real ones.
+    pub fn task_id(&self, app_id: u64) -> String {
+        let tail: [u8; 16] = self.with(|r| r.random());
+        format!("{app_id}-procedurev2-{}tt0", hex::encode(tail))
+    }
 }
 
 /// A FileId from the store's sequence: 19 decimal digits, like the real ones.
@@ -75,8 +108,18 @@ mod tests {
 
     #[test]
     fn upload_ids_are_url_safe() {
-        let id = upload_id(1_700_000_000);
+        let id = Ids::new(1).upload_id(1_700_000_000);
         assert!(id.starts_with("1700000000"));
         assert!(id.bytes().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn the_same_seed_mints_the_same_identifiers() {
+        let draw = |ids: &Ids| (ids.request_id(), ids.session_key(), ids.alphanumeric(32));
+        let (a, b) = (Ids::new(7), Ids::new(7));
+        assert_eq!(draw(&a), draw(&b));
+        assert_ne!(draw(&a), draw(&Ids::new(8)));
+        a.reseed(7);
+        assert_eq!(draw(&a), draw(&Ids::new(7)));
     }
 }

@@ -13,19 +13,39 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Tests make it misbehave on demand and look at what happened:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use vod_emulator::faults::{Effect, Rule, Service};
+//! use vod_emulator::journal::Filter;
+//! let emu = vod_emulator::Emulator::builder().seed(42).start().await?;
+//! emu.faults().add(Rule::new(Service::Cos, "UploadPart", Effect::error("InternalError")).first(1))?;
+//! // ... run an upload against emu.endpoint() ...
+//! let parts = emu.journal().requests(&Filter::default().action("UploadPart"));
+//! emu.clock().advance_ms(3_600_000); // make the session expire
+//! emu.reset().await?;                // fresh state for the next test
+//! # Ok(()) }
+//! ```
+//!
 //! # Layout
-//! - [`config`]: what an instance is (address, storage, account, keys).
-//! - `server`: the accept loop; `router`: request → [`router::Endpoint`].
+//! - [`config`]: what an instance is (address, storage, account, keys, seed, strictness).
+//! - `server`: the accept loop and the one dispatch (route, faults, handler, journal);
+//!   `router`: request → [`router::Endpoint`]; `request`: what is known before handling.
 //! - `vod`: the VOD API (envelope, TC3 verification, ApplyUpload, CommitUpload).
 //! - `cos`: the COS XML API (signature and credential scope, objects, multipart).
 //! - `media`: playback URLs; `admin`: `/_emulator/*`.
 //! - `events`: durable event delivery (pull and push), the task-flow simulation's clockwork;
 //!   `metadata`: what the emulator can read from uploaded files (MP4).
+//! - [`faults`]: rules (match + effect + schedule), their pure decisions, body shaping.
+//! - [`journal`]: every request, bounded in memory, filterable, streamed, optionally on disk.
 //! - `store`: SQLite metadata and blob files; `error`: wire errors → responses, in one place.
-//! - [`clock`]: the emulator's movable clock; `ids`: identifiers it mints.
+//! - [`clock`]: the emulator's movable, freezable clock; `ids`: identifiers it mints (seeded).
 
 pub mod clock;
 pub mod config;
+pub mod faults;
+pub mod journal;
 pub mod router;
 
 mod admin;
@@ -36,6 +56,7 @@ mod events;
 mod ids;
 mod media;
 mod metadata;
+mod request;
 mod server;
 mod state;
 mod store;
@@ -44,6 +65,8 @@ mod vod;
 pub use config::{AuthMode, Config, EventDefaults, EventMode, ProcedureProgress};
 
 use clock::Clock;
+use faults::{Catalog, Faults, Rule, RuleError, Scenario};
+use journal::Journal;
 use state::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,7 +89,18 @@ pub enum StartError {
     /// The storage could not be opened.
     #[error("cannot open storage: {0}")]
     Store(#[from] store::StoreError),
+    /// A start-up fault rule is invalid.
+    #[error("invalid fault rule: {0}")]
+    Fault(#[from] RuleError),
+    /// The journal file could not be opened.
+    #[error("cannot open the journal file: {0}")]
+    Journal(std::io::Error),
 }
+
+/// Why a reset failed.
+#[derive(Debug, thiserror::Error)]
+#[error("reset failed: {0}")]
+pub struct ResetError(#[from] store::StoreError);
 
 impl Emulator {
     /// A builder with the defaults: 127.0.0.1, any free port, temporary storage, the default
@@ -168,12 +202,50 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Seeds every identifier and fault draw: the same seed and the same requests give the
+    /// same responses (apart from wall-clock fields) and the same faults.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = Some(seed);
+        self
+    }
+
+    /// Refuses request fields no handler reads instead of ignoring them.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.config.strict = strict;
+        self
+    }
+
+    /// Installs a fault rule at start-up (it survives [`Emulator::reset`]).
+    pub fn fault(mut self, rule: Rule) -> Self {
+        self.config.faults.push(rule);
+        self
+    }
+
+    /// Installs a scenario's rules at start-up (they survive [`Emulator::reset`]).
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.config.faults.extend(scenario.rules);
+        self
+    }
+
+    /// Also appends every journal entry to `path` as JSON lines.
+    pub fn journal_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.journal_file = Some(path.into());
+        self
+    }
+
     /// Opens the storage, binds the port and starts serving.
     ///
     /// # Errors
-    /// The port cannot be bound or the storage cannot be opened.
+    /// The port cannot be bound, the storage or journal file cannot be opened, or a start-up
+    /// fault rule is invalid.
     pub async fn start(self) -> Result<Emulator, StartError> {
         let config = self.config;
+        let seed = config.seed.unwrap_or_else(rand::random);
+        let clock = Clock::default();
+        let faults = Faults::new(seed, clock.clone(), catalog());
+        faults.add_all(config.faults.clone())?;
+        let journal = Journal::new(config.journal_capacity, config.journal_file.as_deref())
+            .map_err(StartError::Journal)?;
         let addr = SocketAddr::new(config.bind, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -187,22 +259,39 @@ impl EmulatorBuilder {
             .public_url
             .clone()
             .unwrap_or_else(|| endpoint.clone());
-        let clock = Clock::default();
-        let state = AppState::new(config.clone(), public_url, clock.clone(), store);
+        let state = AppState::new(state::Parts {
+            config: config.clone(),
+            public_url,
+            seed,
+            clock,
+            store,
+            faults,
+            journal,
+        });
         let worker = tokio::spawn(events::worker::run(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(listener, state, async {
+        let task = tokio::spawn(server::run(listener, state.clone(), async {
             let _ = rx.await;
         }));
         Ok(Emulator {
             addr,
             endpoint,
             config,
-            clock,
+            state,
             shutdown: Some(tx),
             task: Some(task),
             worker,
         })
+    }
+}
+
+/// What fault rules may name: the actions, operations and event types the emulator serves.
+pub(crate) fn catalog() -> Catalog {
+    Catalog {
+        vod: vod::Action::ALL.iter().map(|a| a.name()).collect(),
+        cos: cos::Operation::NAMES.to_vec(),
+        events: faults::EVENT_TYPES.to_vec(),
+        media: faults::MEDIA_OPERATIONS.to_vec(),
     }
 }
 
@@ -213,7 +302,7 @@ pub struct Emulator {
     addr: SocketAddr,
     endpoint: String,
     config: Config,
-    clock: Clock,
+    state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     worker: JoinHandle<()>,
@@ -235,9 +324,34 @@ impl Emulator {
         &self.config
     }
 
-    /// The emulator's clock, which tests may move.
+    /// The emulator's clock, which tests may move or freeze; every expiry uses it.
     pub fn clock(&self) -> &Clock {
-        &self.clock
+        self.state.clock()
+    }
+
+    /// The fault rules: add, list (with hit counts), remove, clear.
+    pub fn faults(&self) -> &Faults {
+        self.state.faults()
+    }
+
+    /// The request journal: what was asked, what was answered, which faults applied.
+    pub fn journal(&self) -> &Journal {
+        self.state.journal()
+    }
+
+    /// The seed in effect (given with [`EmulatorBuilder::seed`], or picked at start-up).
+    pub fn seed(&self) -> u64 {
+        self.state.seed()
+    }
+
+    /// Back to the state right after start-up, without a restart: empty store and journal,
+    /// only the start-up fault rules (counters at zero), clock at wall time and running,
+    /// identifiers from the seed again.
+    ///
+    /// # Errors
+    /// The store could not be emptied.
+    pub async fn reset(&self) -> Result<(), ResetError> {
+        Ok(self.state.reset().await?)
     }
 
     /// The environment `vod-emulator exec` gives its command: endpoint, host, port, AppId,

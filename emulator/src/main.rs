@@ -13,6 +13,7 @@ use vod_emulator::config::{
     DEFAULT_APP_ID, DEFAULT_PORT, DEFAULT_PUSH_ATTEMPTS, DEFAULT_REGION, DEFAULT_SECRET_ID,
     DEFAULT_SECRET_KEY,
 };
+use vod_emulator::faults::Scenario;
 use vod_emulator::{AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress};
 
 mod events_cli;
@@ -199,14 +200,42 @@ struct ServeArgs {
     /// Push tries (first included) before a callback is given up.
     #[arg(long, env = "VOD_EMULATOR_PUSH_ATTEMPTS", default_value_t = DEFAULT_PUSH_ATTEMPTS, global = true)]
     push_attempts: u32,
+    /// Fault scenario to install at start-up: TOML (`[[rules]]`) or JSON (`{"rules": [...]}`);
+    /// see fixtures/faults/.
+    #[arg(long, env = "VOD_EMULATOR_FAULTS", value_name = "FILE", global = true)]
+    faults: Option<PathBuf>,
+    /// Seed of every generated identifier and fault draw: the same seed and the same requests
+    /// give the same responses and faults [default: random, printed at start-up].
+    #[arg(long, env = "VOD_EMULATOR_SEED", value_name = "N", global = true)]
+    seed: Option<u64>,
+    /// Refuse request fields no handler reads (VOD: UnknownParameter, COS: InvalidArgument)
+    /// instead of ignoring them and noting them in the journal.
+    #[arg(long, env = "VOD_EMULATOR_STRICT", global = true)]
+    strict: bool,
+    /// Also append every journal entry to FILE as JSON lines.
+    #[arg(long, env = "VOD_EMULATOR_JOURNAL", value_name = "FILE", global = true)]
+    journal: Option<PathBuf>,
+    /// Journal entries kept in memory (oldest dropped first).
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_JOURNAL_CAPACITY",
+        default_value_t = vod_emulator::journal::DEFAULT_CAPACITY,
+        global = true
+    )]
+    journal_capacity: usize,
     /// Log filter (tracing syntax: error, warn, info, debug, or per-module directives).
     #[arg(long, env = "VOD_EMULATOR_LOG", default_value = "info", global = true)]
     log: String,
 }
 
 impl ServeArgs {
-    fn config(&self, default_port: u16) -> Config {
-        Config {
+    /// The validated configuration: the fault scenario is read here, before anything starts.
+    fn config(&self, default_port: u16) -> anyhow::Result<Config> {
+        let faults = match &self.faults {
+            Some(path) => Scenario::from_file(path)?.rules,
+            None => Vec::new(),
+        };
+        Ok(Config {
             bind: self.bind,
             port: self.port.unwrap_or(default_port),
             data_dir: self.data_dir.clone(),
@@ -234,8 +263,13 @@ impl ServeArgs {
             procedure_progress: self.procedure_progress,
             pull_wait: Duration::from_secs_f64(self.pull_wait.clamp(0.0, 60.0)),
             push_attempts: self.push_attempts.max(1),
+            seed: self.seed,
+            strict: self.strict,
+            faults,
+            journal_capacity: self.journal_capacity,
+            journal_file: self.journal.clone(),
             ..Config::default()
-        }
+        })
     }
 }
 
@@ -282,8 +316,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        None => serve(cli.serve.config(DEFAULT_PORT)).await,
-        Some(Command::Exec { cmd }) => exec(cli.serve.config(0), cmd).await,
+        None => serve(cli.serve.config(DEFAULT_PORT)?).await,
+        Some(Command::Exec { cmd }) => exec(cli.serve.config(0)?, cmd).await,
         Some(Command::Events(args)) => events_cli::run(&args).await,
     }
 }
@@ -311,6 +345,14 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
     match &data_dir {
         Some(dir) => eprintln!("  storage      {} (durable)", dir.display()),
         None => eprintln!("  storage      temporary, removed on exit"),
+    }
+    eprintln!("  seed         {}", emu.seed());
+    let rules = emu.faults().list();
+    if !rules.is_empty() {
+        eprintln!("  faults       {} rule(s) installed", rules.len());
+    }
+    if c.strict {
+        eprintln!("  strict       unread request fields are refused");
     }
     if c.auth == AuthMode::None {
         eprintln!();

@@ -1,21 +1,37 @@
-//! The accept loop: one hyper HTTP/1.1 server on one port, graceful shutdown.
+//! The accept loop and the one place requests are dispatched: route, describe, consult the
+//! fault engine, handle, apply the response-side faults, journal.
 //!
 //! `run` takes an already-bound listener and a shutdown future, so the binary and in-process
-//! users (tests) start it the same way.
+//! users (tests) start it the same way. Each connection's socket is wrapped so that a fault can
+//! end it with a TCP reset rather than an orderly close.
 
-use crate::body::{Body, RequestBody};
-use crate::router::{self, Endpoint};
+use crate::body::{self, Body, RequestBody};
+use crate::error::{cos_error_document, injected_vod_error, CosFailure, ErrorCode};
+use crate::faults::shaping::{corrupt, Counted, Cut, Throttled};
+use crate::faults::{Effect, Plan, ResetPoint, Service, Subject};
+use crate::journal::{Entry, Signature};
+use crate::request::{header_names, Described};
+use crate::router::{self, CosAddress, Endpoint};
 use crate::state::AppState;
 use crate::{admin, cos, media, vod};
-use http::{Request, Response};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body as _;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use std::convert::Infallible;
 use std::future::Future;
-use std::time::Duration;
-use tokio::net::TcpListener;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 
 /// How long in-flight requests may take to finish after shutdown is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,15 +52,27 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let reset = Arc::new(AtomicBool::new(false));
+        let io = ResettableIo {
+            stream,
+            reset: Arc::clone(&reset),
+        };
         let state = state.clone();
         let service = service_fn(move |req| {
             let state = state.clone();
-            async move { Ok::<_, Infallible>(dispatch(&state, req).await) }
+            let reset = Arc::clone(&reset);
+            async move {
+                let outcome = dispatch(&state, peer, req).await;
+                if outcome.is_err() {
+                    reset.store(true, Ordering::Relaxed);
+                }
+                outcome
+            }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(Duration::from_secs(30))
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(io), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(err) = conn.await {
@@ -61,11 +89,88 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
     }
 }
 
-async fn dispatch(state: &AppState, req: Request<Incoming>) -> Response<Body> {
+/// A fault decided the connection ends with a TCP reset instead of a response.
+#[derive(Debug, thiserror::Error)]
+#[error("connection reset by fault injection")]
+pub struct ConnectionReset;
+
+/// A TCP stream that, once its connection is marked for reset, closes with RST (zero linger)
+/// rather than FIN when hyper drops it.
+struct ResettableIo {
+    stream: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ResettableIo {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::Relaxed) {
+            if let Err(err) = self.stream.set_zero_linger() {
+                tracing::debug!(error = %err, "cannot arm the connection reset");
+            }
+        }
+    }
+}
+
+impl AsyncRead for ResettableIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResettableIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// A request routed to a service, with its body in the form that service takes.
+enum Target {
+    Vod(Result<Bytes, crate::error::VodError>),
+    Cos(CosAddress, Body),
+    Media { bucket: String, key: String },
+    NotFound,
+}
+
+/// Serves one request: [`exchange`], then the headers every answer needs.
+async fn dispatch(
+    state: &AppState,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ConnectionReset> {
     let (parts, body) = req.into_parts();
     let (body, finished) = RequestBody::new(body);
-    let mut resp = route(state, Request::from_parts(parts, body)).await;
-    if !finished.load(std::sync::atomic::Ordering::Relaxed) {
+    let mut resp = exchange(state, peer, Request::from_parts(parts, body)).await?;
+    // A response to a request whose body was left unread must close the connection (the client
+    // cannot know the server will not read it).
+    if !finished.load(Ordering::Relaxed) {
         resp.headers_mut().insert(
             http::header::CONNECTION,
             http::HeaderValue::from_static("close"),
@@ -74,27 +179,260 @@ async fn dispatch(state: &AppState, req: Request<Incoming>) -> Response<Body> {
     // The `Date` clients see is the emulator's clock, so a moved clock looks like real time
     // passing (clients correct their clock skew from it) rather than like a broken server.
     let now = std::time::UNIX_EPOCH
-        + std::time::Duration::from_millis(u64::try_from(state.clock().now_ms()).unwrap_or(0));
+        + Duration::from_millis(u64::try_from(state.clock().now_ms()).unwrap_or(0));
     if let Ok(date) = http::HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
         resp.headers_mut().insert(http::header::DATE, date);
     }
-    resp
+    Ok(resp)
 }
 
-async fn route(state: &AppState, req: Request<RequestBody>) -> Response<Body> {
+/// Routes, describes, consults the fault engine, handles, shapes and journals one request.
+async fn exchange(
+    state: &AppState,
+    peer: SocketAddr,
+    req: Request<RequestBody>,
+) -> Result<Response<Body>, ConnectionReset> {
     let endpoint = router::route(req.method(), req.uri(), req.headers());
-    match endpoint {
-        Endpoint::Admin(path) => admin::handle(state, req.method(), &path, req.uri().query()).await,
-        Endpoint::Vod => vod::handle(state, req).await,
-        Endpoint::Cos(addr) => cos::handle(state, req, addr).await,
-        Endpoint::Media { bucket, key } => {
-            let head = req.method() == http::Method::HEAD;
-            media::handle(state, bucket, key, req.headers(), head).await
+    let started = Instant::now();
+    let arrived_ms = state.clock().now_ms();
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    let (parts, body) = req.into_parts();
+    let body: Body = Counted::new(body, Arc::clone(&bytes_in))
+        .map_err(std::io::Error::other)
+        .boxed();
+    let (target, described, request_id) = match endpoint {
+        Endpoint::Admin(path) => {
+            return Ok(admin::handle(state, Request::from_parts(parts, body), &path).await);
         }
-        Endpoint::NotFound => {
-            let mut resp = Response::new(crate::body::full("not found\n"));
-            *resp.status_mut() = http::StatusCode::NOT_FOUND;
+        Endpoint::Vod => {
+            let body = vod::read_body(body).await;
+            let described = vod::describe(&parts, body.as_ref().ok());
+            (Target::Vod(body), described, Some(state.ids().request_id()))
+        }
+        Endpoint::Cos(addr) => {
+            let described = cos::describe(&parts, &addr);
+            let request_id = Some(state.ids().cos_request_id());
+            (Target::Cos(addr, body), described, request_id)
+        }
+        Endpoint::Media { bucket, key } => {
+            let described = describe_media(&parts, &bucket, &key);
+            (Target::Media { bucket, key }, described, None)
+        }
+        Endpoint::NotFound => (Target::NotFound, Described::default(), None),
+    };
+    let plan = state.faults().decide(&described.subject);
+    let mut entry = Entry {
+        seq: 0,
+        time_ms: arrived_ms,
+        client: peer.to_string(),
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        service: described.subject.service.map(|s| s.name().to_owned()),
+        action: described.subject.action.clone(),
+        bucket: described.subject.bucket.clone(),
+        key: described.subject.key.clone(),
+        part_number: described.subject.part_number,
+        request_id: request_id.clone(),
+        status: None,
+        error_code: None,
+        latency_ms: 0,
+        bytes_in: 0,
+        bytes_out: 0,
+        signature: Signature::Unchecked,
+        faults: plan.labels(),
+        unread: described.unread.clone(),
+    };
+    let head = parts.method == Method::HEAD;
+    let outcome = respond(
+        state,
+        parts,
+        target,
+        &described,
+        &plan,
+        request_id.as_deref(),
+    )
+    .await;
+    entry.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    entry.bytes_in = bytes_in.load(Ordering::Relaxed);
+    if let Ok(resp) = &outcome {
+        entry.status = Some(resp.status().as_u16());
+        entry.error_code = resp.extensions().get::<ErrorCode>().map(|c| c.0.clone());
+        entry.signature = resp
+            .extensions()
+            .get::<Signature>()
+            .copied()
+            .unwrap_or_default();
+        entry.bytes_out = if head {
+            0
+        } else {
+            bytes_out(resp, plan.primary())
+        };
+    }
+    state.journal().record(entry);
+    outcome
+}
+
+fn describe_media(parts: &Parts, bucket: &str, key: &str) -> Described {
+    let action = if parts.method == Method::HEAD {
+        "HeadMedia"
+    } else {
+        "GetMedia"
+    };
+    Described {
+        subject: Subject {
+            service: Some(Service::Media),
+            action: Some(action.to_owned()),
+            bucket: Some(bucket.to_owned()),
+            key: Some(key.to_owned()),
+            headers: header_names(&parts.headers),
+            ..Subject::default()
+        },
+        ..Described::default()
+    }
+}
+
+/// Applies the request-side faults, runs the handler, applies the response-side faults.
+async fn respond(
+    state: &AppState,
+    parts: Parts,
+    target: Target,
+    described: &Described,
+    plan: &Plan,
+    request_id: Option<&str>,
+) -> Result<Response<Body>, ConnectionReset> {
+    let skew = plan.skew_ms();
+    if skew != 0 {
+        state.clock().advance_ms(skew);
+    }
+    if plan.expires_session() {
+        if let Some(session) = &described.session {
+            let now = state.clock().now();
+            if let Err(err) = state.store().expire_session(session.clone(), now).await {
+                tracing::error!(error = %err, "cannot expire the session for a fault");
+            }
+        }
+    }
+    let delay = plan.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let primary = plan.primary();
+    let rid = request_id.unwrap_or_default();
+    match primary {
+        Some(Effect::Reset {
+            at: ResetPoint::BeforeBody,
+        }) => return Err(ConnectionReset),
+        Some(Effect::Error {
+            code,
+            status,
+            message,
+        }) => {
+            return Ok(injected_error(parts, target, code, *status, message.as_deref(), rid).await)
+        }
+        _ => {}
+    }
+    let lose_write = matches!(primary, Some(Effect::LoseWrite));
+    let throttle = plan.throttle();
+    let mut resp = match target {
+        Target::Vod(body) => vod::handle(state, parts, body, rid).await,
+        Target::Cos(addr, body) => {
+            let body = match throttle {
+                Some(rate) => Throttled::new(body, rate).boxed(),
+                None => body,
+            };
+            cos::handle(
+                state,
+                Request::from_parts(parts, body),
+                addr,
+                rid,
+                lose_write,
+            )
+            .await
+        }
+        Target::Media { bucket, key } => {
+            let head = parts.method == Method::HEAD;
+            media::handle(state, bucket, key, &parts.headers, head).await
+        }
+        Target::NotFound => {
+            let mut resp = Response::new(body::full("not found\n"));
+            *resp.status_mut() = StatusCode::NOT_FOUND;
             resp
         }
+    };
+    if let Some(Effect::Reset {
+        at: ResetPoint::AfterBody,
+    }) = primary
+    {
+        return Err(ConnectionReset);
+    }
+    if resp.status().is_success() {
+        for field in plan.corrupt() {
+            corrupt(resp.headers_mut(), field);
+        }
+    }
+    let resp = match primary {
+        Some(Effect::Truncate { after_bytes }) => {
+            resp.map(|b| Cut::truncate(b, *after_bytes).boxed())
+        }
+        Some(Effect::Stall { after_bytes, ms }) => {
+            resp.map(|b| Cut::stall(b, *after_bytes, Duration::from_millis(*ms)).boxed())
+        }
+        _ => resp,
+    };
+    Ok(match throttle {
+        Some(rate) => resp.map(|b| Throttled::new(b, rate).boxed()),
+        None => resp,
+    })
+}
+
+/// An injected error in the target service's format. The request body is read (and dropped)
+/// first, so the client sees the answer rather than a broken pipe.
+async fn injected_error(
+    parts: Parts,
+    target: Target,
+    code: &str,
+    status: Option<u16>,
+    message: Option<&str>,
+    request_id: &str,
+) -> Response<Body> {
+    match target {
+        Target::Vod(_) => injected_vod_error(code, message, request_id),
+        Target::Cos(_, mut body) => {
+            while let Some(frame) = body.frame().await {
+                if frame.is_err() {
+                    break;
+                }
+            }
+            let failure = CosFailure::injected(code, status, message);
+            let resource = cos::resource(&parts.headers, &parts.uri);
+            let head = parts.method == Method::HEAD;
+            cos::finish(
+                cos_error_document(&failure, &resource, request_id, head),
+                request_id,
+            )
+        }
+        // Rule validation keeps error effects to vod and cos.
+        Target::Media { .. } | Target::NotFound => {
+            let mut resp = Response::new(body::empty());
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        }
+    }
+}
+
+/// The body bytes a response announces, or fewer when a fault cuts it short.
+fn bytes_out(resp: &Response<Body>, primary: Option<&Effect>) -> u64 {
+    let announced = resp
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .or_else(|| resp.body().size_hint().exact())
+        .unwrap_or(0);
+    match primary {
+        Some(Effect::Truncate { after_bytes } | Effect::Stall { after_bytes, .. }) => {
+            announced.min(*after_bytes)
+        }
+        _ => announced,
     }
 }

@@ -3,10 +3,14 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::events::EventHub;
+use crate::faults::Faults;
+use crate::ids::Ids;
+use crate::journal::Journal;
 use crate::store::Store;
 use std::sync::Arc;
 
-/// Cheap-to-clone handle to the emulator's configuration, clock, store and event hub.
+/// Cheap-to-clone handle to the emulator's configuration, clock, store, event hub, fault
+/// rules, journal and identifier generator.
 #[derive(Debug, Clone)]
 pub struct AppState {
     inner: Arc<Shared>,
@@ -16,21 +20,48 @@ pub struct AppState {
 struct Shared {
     config: Config,
     public_url: String,
+    seed: u64,
     clock: Clock,
     store: Store,
     events: EventHub,
+    faults: Faults,
+    journal: Journal,
+    ids: Ids,
+}
+
+/// The parts an [`AppState`] is made of.
+#[derive(Debug)]
+pub struct Parts {
+    /// The configuration.
+    pub config: Config,
+    /// Base of handed-out URLs, without a trailing `/`.
+    pub public_url: String,
+    /// The seed in effect (given or picked).
+    pub seed: u64,
+    /// The clock.
+    pub clock: Clock,
+    /// The store.
+    pub store: Store,
+    /// The fault rules.
+    pub faults: Faults,
+    /// The journal.
+    pub journal: Journal,
 }
 
 impl AppState {
-    /// Bundles the parts; `public_url` is the base of handed-out URLs, without a trailing `/`.
-    pub fn new(config: Config, public_url: String, clock: Clock, store: Store) -> Self {
+    /// Bundles the parts.
+    pub fn new(parts: Parts) -> Self {
         Self {
             inner: Arc::new(Shared {
-                config,
-                public_url: public_url.trim_end_matches('/').to_owned(),
-                clock,
-                store,
                 events: EventHub::default(),
+                public_url: parts.public_url.trim_end_matches('/').to_owned(),
+                ids: Ids::new(parts.seed),
+                config: parts.config,
+                seed: parts.seed,
+                clock: parts.clock,
+                store: parts.store,
+                faults: parts.faults,
+                journal: parts.journal,
             }),
         }
     }
@@ -43,6 +74,11 @@ impl AppState {
     /// Base of the URLs handed out (MediaUrl, CoverUrl).
     pub fn public_url(&self) -> &str {
         &self.inner.public_url
+    }
+
+    /// The seed of identifiers and fault draws.
+    pub fn seed(&self) -> u64 {
+        self.inner.seed
     }
 
     /// The emulator's clock.
@@ -58,5 +94,38 @@ impl AppState {
     /// Metadata and bytes.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The fault rules.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    /// The identifier generator.
+    pub fn ids(&self) -> &Ids {
+        &self.inner.ids
+    }
+
+    /// Back to a fresh emulator without restarting: empty store, journal and rule set, clock at
+    /// wall time, identifiers from the seed again, and only the start-up fault rules.
+    ///
+    /// # Errors
+    /// The store could not be emptied.
+    pub async fn reset(&self) -> Result<(), crate::store::StoreError> {
+        self.inner.store.reset().await?;
+        let faults = &self.inner.faults;
+        faults.clear();
+        if let Err(err) = faults.add_all(self.inner.config.faults.clone()) {
+            tracing::error!(error = %err, "start-up fault rules no longer validate");
+        }
+        self.inner.journal.clear();
+        self.inner.clock.reset();
+        self.inner.ids.reseed(self.inner.seed);
+        Ok(())
     }
 }

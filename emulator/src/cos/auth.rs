@@ -8,6 +8,7 @@
 use super::{Operation, Query};
 use crate::config::AuthMode;
 use crate::error::{CosCode, CosError};
+use crate::journal::Signature;
 use crate::router::{strip_port, CosAddress};
 use crate::state::AppState;
 use crate::store::Session;
@@ -23,17 +24,19 @@ pub enum Principal {
     Session(Box<Session>),
 }
 
-/// Authorizes a request, or says why not.
+/// Authorizes a request, or says why not; `verdict` records whether the signature held.
 pub async fn authorize<B>(
     state: &AppState,
     req: &Request<B>,
     addr: &CosAddress,
     op: &Operation,
     query: &Query,
+    verdict: &mut Signature,
 ) -> Result<Principal, CosError> {
     if state.config().auth == AuthMode::None {
         return Ok(Principal::Owner);
     }
+    *verdict = Signature::Invalid;
     let header = req
         .headers()
         .get(http::header::AUTHORIZATION)
@@ -98,6 +101,7 @@ pub async fn authorize<B>(
         ));
     }
     verify_signature(req, addr, query, &auth, &secret_key)?;
+    *verdict = Signature::Valid;
     if let Principal::Session(session) = &principal {
         let token = req
             .headers()

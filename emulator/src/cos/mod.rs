@@ -10,14 +10,18 @@ mod multipart;
 pub mod object;
 
 use crate::body::Body;
-use crate::body::RequestBody;
 use crate::error::{cos_error_response, CosCode, CosError};
-use crate::ids;
+use crate::faults::{Service, Subject};
+use crate::journal::Signature;
+use crate::request::{header_names, Described};
 use crate::router::CosAddress;
 use crate::state::AppState;
+use crate::store::SessionRef;
 use crate::vod::upload::region_of_bucket;
+use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response};
 use percent_encoding::percent_decode_str;
+use vod_client::sign::cos::CosAuthorization;
 
 /// Longest object key COS accepts, in UTF-8 bytes.
 const MAX_KEY_BYTES: usize = 850;
@@ -63,7 +67,104 @@ pub enum Operation {
     ListMultipartUploads,
 }
 
+/// Query parameters every operation reads: the signature in query form and the token.
+const SIGNATURE_PARAMS: &[&str] = &[
+    "q-sign-algorithm",
+    "q-ak",
+    "q-sign-time",
+    "q-key-time",
+    "q-header-list",
+    "q-url-param-list",
+    "q-signature",
+    "x-cos-security-token",
+];
+
+/// `response-*` overrides GetObject and HeadObject read.
+const RESPONSE_PARAMS: &[&str] = &[
+    "response-content-type",
+    "response-content-language",
+    "response-expires",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+];
+
 impl Operation {
+    /// Every operation name, for listings and fault rules.
+    pub const NAMES: &'static [&'static str] = &[
+        "PutObject",
+        "GetObject",
+        "HeadObject",
+        "DeleteObject",
+        "HeadBucket",
+        "InitiateMultipartUpload",
+        "UploadPart",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+        "ListParts",
+        "ListMultipartUploads",
+    ];
+
+    /// The query parameters the operation reads, besides the signature ones.
+    fn params(&self) -> &'static [&'static str] {
+        match self {
+            Operation::GetObject | Operation::HeadObject => RESPONSE_PARAMS,
+            Operation::PutObject | Operation::DeleteObject | Operation::HeadBucket => &[],
+            Operation::InitiateMultipartUpload => &["uploads"],
+            Operation::UploadPart { .. } => &["partNumber", "uploadId"],
+            Operation::CompleteMultipartUpload { .. } | Operation::AbortMultipartUpload { .. } => {
+                &["uploadId"]
+            }
+            Operation::ListParts { .. } => &[
+                "uploadId",
+                "max-parts",
+                "encoding-type",
+                "part-number-marker",
+            ],
+            Operation::ListMultipartUploads => &[
+                "uploads",
+                "prefix",
+                "delimiter",
+                "key-marker",
+                "upload-id-marker",
+                "max-uploads",
+                "encoding-type",
+            ],
+        }
+    }
+
+    /// Whether the operation reads this `x-cos-*` header.
+    fn reads_header(&self, name: &str) -> bool {
+        // `x-cos-sdk-retry` only marks an SDK retry; it asks nothing of the server.
+        name == "x-cos-security-token"
+            || name == "x-cos-sdk-retry"
+            || (matches!(
+                self,
+                Operation::PutObject | Operation::InitiateMultipartUpload
+            ) && (name.starts_with("x-cos-meta-") || name == "x-cos-storage-class"))
+    }
+
+    /// The query parameters and `x-cos-*` headers of a request this operation does not read.
+    fn unread(&self, query: &Query, headers: &http::HeaderMap) -> Vec<String> {
+        let params = self.params();
+        let mut out: Vec<String> = query
+            .pairs()
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| !params.contains(&k.as_str()) && !SIGNATURE_PARAMS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        out.extend(
+            headers
+                .keys()
+                .map(http::HeaderName::as_str)
+                .filter(|h| h.starts_with("x-cos-") && !self.reads_header(h))
+                .map(str::to_owned),
+        );
+        out.dedup();
+        out
+    }
+
     /// The operation's name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -175,27 +276,75 @@ impl Query {
     }
 }
 
-/// Serves one COS request.
+/// Describes a COS request: operation, bucket, key, part number, the fields the operation does
+/// not read, and the temporary credentials it signs with.
+pub fn describe(parts: &Parts, addr: &CosAddress) -> Described {
+    let query = Query::parse(parts.uri.query());
+    let op = Operation::classify(&parts.method, &addr.key, &query).ok();
+    let part_number = match &op {
+        Some(Operation::UploadPart { part_number, .. }) => Some(*part_number),
+        _ => None,
+    };
+    let access_key = match parts.headers.get(http::header::AUTHORIZATION) {
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| CosAuthorization::parse(v).ok()),
+        None => CosAuthorization::from_query(query.pairs()).ok().flatten(),
+    }
+    .map(|a| a.access_key);
+    Described {
+        subject: Subject {
+            service: Some(Service::Cos),
+            action: op.as_ref().map(|o| o.name().to_owned()),
+            bucket: Some(addr.bucket.clone()),
+            key: (!addr.key.is_empty()).then(|| addr.key.clone()),
+            part_number,
+            headers: header_names(&parts.headers),
+            ..Subject::default()
+        },
+        unread: op
+            .as_ref()
+            .map(|o| o.unread(&query, &parts.headers))
+            .unwrap_or_default(),
+        session: access_key.map(SessionRef::SecretId),
+    }
+}
+
+/// Serves one COS request. With `lose_write`, a write is acknowledged but not kept. The
+/// response carries the signature verdict as an extension.
 pub async fn handle(
     state: &AppState,
-    req: Request<RequestBody>,
+    req: Request<Body>,
     addr: CosAddress,
+    request_id: &str,
+    lose_write: bool,
 ) -> Response<Body> {
-    let request_id = ids::cos_request_id();
     let head = req.method() == Method::HEAD;
-    let host = req
-        .headers()
+    let resource = resource(req.headers(), req.uri());
+    let mut verdict = Signature::Unchecked;
+    let resp = match serve(state, req, &addr, lose_write, &mut verdict).await {
+        Ok(resp) => resp,
+        Err(err) => cos_error_response(&err, &resource, request_id, head),
+    };
+    let mut resp = finish(resp, request_id);
+    resp.extensions_mut().insert(verdict);
+    resp
+}
+
+/// The `<Resource>` of an error document: host without port, then the path.
+pub fn resource(headers: &http::HeaderMap, uri: &http::Uri) -> String {
+    let host = headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let resource = format!("{}{}", crate::router::strip_port(&host), req.uri().path());
-    let mut resp = match serve(state, req, &addr).await {
-        Ok(resp) => resp,
-        Err(err) => cos_error_response(&err, &resource, &request_id, head),
-    };
+        .unwrap_or("");
+    format!("{}{}", crate::router::strip_port(host), uri.path())
+}
+
+/// Adds the headers every COS response carries: `x-cos-request-id` and `Server`.
+pub fn finish(mut resp: Response<Body>, request_id: &str) -> Response<Body> {
     let headers = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-cos-request-id", v);
     }
     headers.insert(
@@ -207,8 +356,10 @@ pub async fn handle(
 
 async fn serve(
     state: &AppState,
-    req: Request<RequestBody>,
+    req: Request<Body>,
     addr: &CosAddress,
+    lose_write: bool,
+    verdict: &mut Signature,
 ) -> Result<Response<Body>, CosError> {
     let query = Query::parse(req.uri().query());
     let op = Operation::classify(req.method(), &addr.key, &query)?;
@@ -230,11 +381,24 @@ async fn serve(
     if addr.key.len() > MAX_KEY_BYTES {
         return Err(CosError::new(CosCode::KeyTooLong));
     }
-    let principal = auth::authorize(state, &req, addr, &op, &query).await?;
+    let principal = auth::authorize(state, &req, addr, &op, &query, verdict).await?;
+    if state.config().strict {
+        if let Some(field) = op.unread(&query, req.headers()).first() {
+            return Err(CosError::with_message(
+                CosCode::InvalidArgument,
+                format!(
+                    "{} does not support `{field}` (the emulator runs with --strict)",
+                    op.name()
+                ),
+            ));
+        }
+    }
     tracing::debug!(op = op.name(), bucket = %addr.bucket, key = %addr.key, "cos request");
     let (parts, body) = req.into_parts();
     match op {
-        Operation::PutObject => object::put_object(state, addr, &parts.headers, body).await,
+        Operation::PutObject => {
+            object::put_object(state, addr, &parts.headers, body, lose_write).await
+        }
         Operation::GetObject => {
             object::get_object(state, addr, &parts.headers, &query, false).await
         }
@@ -250,10 +414,15 @@ async fn serve(
             part_number,
             upload_id,
         } => {
-            multipart::upload_part(state, addr, &parts.headers, body, part_number, upload_id).await
+            let part = multipart::PartUpload {
+                part_number,
+                upload_id,
+                lose_write,
+            };
+            multipart::upload_part(state, addr, &parts.headers, body, part).await
         }
         Operation::CompleteMultipartUpload { upload_id } => {
-            multipart::complete(state, addr, body, upload_id).await
+            multipart::complete(state, addr, body, upload_id, lose_write).await
         }
         Operation::AbortMultipartUpload { upload_id } => {
             multipart::abort(state, addr, upload_id).await
@@ -331,6 +500,41 @@ mod tests {
             Operation::classify(&Method::PATCH, "k", &q("")).map_err(|e| e.code),
             Err(CosCode::MethodNotAllowed)
         );
+    }
+
+    #[test]
+    fn unread_fields_are_the_params_and_cos_headers_the_operation_ignores() {
+        let q = Query::parse(Some("partNumber=1&uploadId=u&q-ak=x&prefx=a"));
+        let mut h = http::HeaderMap::new();
+        h.insert("x-cos-traffic-limit", HeaderValue::from_static("1"));
+        h.insert("x-cos-security-token", HeaderValue::from_static("t"));
+        h.insert("x-cos-meta-a", HeaderValue::from_static("1"));
+        let op = Operation::UploadPart {
+            part_number: 1,
+            upload_id: "u".into(),
+        };
+        assert_eq!(
+            op.unread(&q, &h),
+            vec!["prefx", "x-cos-traffic-limit", "x-cos-meta-a"]
+        );
+        assert_eq!(
+            Operation::PutObject.unread(&Query::default(), &h),
+            vec!["x-cos-traffic-limit"]
+        );
+    }
+
+    #[test]
+    fn every_operation_is_named_in_the_catalog() {
+        let q = Query::parse(Some("uploadId=u&partNumber=1"));
+        for (m, k) in [
+            (Method::PUT, "k"),
+            (Method::GET, "k"),
+            (Method::DELETE, "k"),
+        ] {
+            let op = Operation::classify(&m, k, &q).expect("classified");
+            assert!(Operation::NAMES.contains(&op.name()));
+        }
+        assert_eq!(Operation::NAMES.len(), 11);
     }
 
     #[test]

@@ -10,7 +10,6 @@ use super::object::{set_checksums, stored_headers};
 use super::{iso_ms, xml_response, Query};
 use crate::body::{self, Body};
 use crate::error::{CosCode, CosError};
-use crate::ids;
 use crate::router::CosAddress;
 use crate::state::AppState;
 use crate::store::{ObjectMeta, Part, Segment, Upload};
@@ -45,7 +44,7 @@ pub async fn initiate(
         .unwrap_or("STANDARD")
         .to_ascii_uppercase();
     let upload = Upload {
-        upload_id: ids::upload_id(now_ms / 1000),
+        upload_id: state.ids().upload_id(now_ms / 1000),
         bucket: addr.bucket.clone(),
         key: addr.key.clone(),
         initiated_ms: now_ms,
@@ -75,19 +74,35 @@ async fn live_upload(
         .ok_or_else(|| CosError::new(CosCode::NoSuchUpload))
 }
 
+/// Which part an UploadPart request carries, and whether to lose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartUpload {
+    /// 1..=10000.
+    pub part_number: u32,
+    /// The upload.
+    pub upload_id: String,
+    /// Acknowledge the part but do not keep it (the previous part of that number, if any,
+    /// stays).
+    pub lose_write: bool,
+}
+
 /// UploadPart.
 pub async fn upload_part<B>(
     state: &AppState,
     addr: &CosAddress,
     headers: &HeaderMap,
     body: B,
-    part_number: u32,
-    upload_id: String,
+    part: PartUpload,
 ) -> Result<Response<Body>, CosError>
 where
     B: http_body::Body<Data = bytes::Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
+    let PartUpload {
+        part_number,
+        upload_id,
+        lose_write,
+    } = part;
     live_upload(state, addr, &upload_id).await?;
     let store = state.store();
     let got = ingest(store.blobs(), headers, body).await?;
@@ -107,6 +122,10 @@ where
     );
     resp.headers_mut()
         .insert("x-cos-hash-crc64ecma", http::HeaderValue::from(part.crc64));
+    if lose_write {
+        store.blobs().remove(vec![got.blob]).await;
+        return Ok(resp);
+    }
     match store.put_part(upload_id, part).await {
         Ok(Some(replaced)) => {
             store.blobs().remove(replaced).await;
@@ -208,12 +227,14 @@ pub fn assemble(
     })
 }
 
-/// CompleteMultipartUpload.
+/// CompleteMultipartUpload. With `lose_write` the request is checked and answered as a
+/// success, but the upload stays in progress and no object appears.
 pub async fn complete<B>(
     state: &AppState,
     addr: &CosAddress,
     body: B,
     upload_id: String,
+    lose_write: bool,
 ) -> Result<Response<Body>, CosError>
 where
     B: http_body::Body<Data = bytes::Bytes>,
@@ -238,7 +259,7 @@ where
     let now_ms = state.clock().now_ms();
     let store = state.store();
     let (obj, garbage) = match store
-        .complete_upload(upload_id, move |upload, parts| {
+        .complete_upload(upload_id, !lose_write, move |upload, parts| {
             assemble(upload, parts, &requested, now_ms)
         })
         .await?

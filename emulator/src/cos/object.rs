@@ -50,12 +50,14 @@ pub fn stored_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// PutObject.
+/// PutObject. With `lose_write` the bytes are received and acknowledged, then discarded: the
+/// key keeps its previous version (or stays absent).
 pub async fn put_object<B>(
     state: &AppState,
     addr: &CosAddress,
     headers: &HeaderMap,
     body: B,
+    lose_write: bool,
 ) -> Result<Response<Body>, CosError>
 where
     B: http_body::Body<Data = bytes::Bytes> + Unpin,
@@ -78,6 +80,10 @@ where
     };
     let mut resp = Response::new(body::empty());
     set_checksums(resp.headers_mut(), &obj);
+    if lose_write {
+        store.blobs().remove(vec![got.blob]).await;
+        return Ok(resp);
+    }
     match store.put_object(obj).await {
         Ok(garbage) => {
             store.blobs().remove(garbage).await;

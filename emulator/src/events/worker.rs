@@ -4,6 +4,7 @@
 //! the effect within one tick without sleeping.
 
 use crate::events::{self, content, deliver};
+use crate::faults::{Channel, Effect};
 use crate::state::AppState;
 use crate::store::{EventRow, EventState, StoreError, TaskRow};
 use std::time::Duration;
@@ -88,7 +89,9 @@ pub async fn finish_task(state: &AppState, task: &TaskRow) -> Result<bool, Store
     }
 }
 
-/// One push try of `event` to its application's callback URL.
+/// One push try of `event` to its application's callback URL, with the push faults that fire
+/// for it: `drop` (counted as delivered, never sent), `duplicate` (sent again `copies` times),
+/// `bad_signature` (signed with a key the application does not have).
 async fn push(
     state: &AppState,
     client: &reqwest::Client,
@@ -97,6 +100,18 @@ async fn push(
     let config = events::config_for(state, event.sub_app_id).await?;
     let url = config.notification_url.clone();
     let now_ms = state.clock().now_ms();
+    let plan =
+        state
+            .faults()
+            .decide_event(&event.event_type, Channel::Push, Some(event.sub_app_id));
+    if !plan.fired.is_empty() {
+        tracing::info!(id = event.id, faults = %plan.labels().join(","), "push faults");
+    }
+    let primary = plan.primary().cloned();
+    let sign_key = match primary {
+        Some(Effect::BadSignature) => format!("{}-not-the-application-key", config.sign_key),
+        _ => config.sign_key.clone(),
+    };
     let outcome = if url.is_empty() {
         Err("no NotificationUrl is configured".to_owned())
     } else {
@@ -105,13 +120,23 @@ async fn push(
         } else {
             serde_json::to_vec(&content::push_body(
                 &event.content,
-                &config.sign_key,
+                &sign_key,
                 now_ms.div_euclid(1000),
             ))
         };
-        match body {
-            Ok(body) => send(client, &url, body).await,
-            Err(err) => Err(format!("cannot serialise the event: {err}")),
+        match (body, primary) {
+            (Ok(_), Some(Effect::Drop)) => Ok(()),
+            (Ok(body), Some(Effect::Duplicate { copies })) => {
+                let first = send(client, &url, body.clone()).await;
+                for _ in 0..copies {
+                    if let Err(err) = send(client, &url, body.clone()).await {
+                        tracing::debug!(id = event.id, error = %err, "duplicate push failed");
+                    }
+                }
+                first
+            }
+            (Ok(body), _) => send(client, &url, body).await,
+            (Err(err), _) => Err(format!("cannot serialise the event: {err}")),
         }
     };
     let tries = event.attempts + 1;

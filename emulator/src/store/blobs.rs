@@ -56,6 +56,20 @@ impl Blobs {
         })
     }
 
+    /// Removes every blob (the store is being reset).
+    ///
+    /// # Errors
+    /// The directory cannot be read.
+    pub async fn clear(&self) -> io::Result<()> {
+        let mut entries = tokio::fs::read_dir(&self.dir).await?;
+        let mut names = Vec::new();
+        while let Some(entry) = entries.next_entry().await? {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        self.remove(names).await;
+        Ok(())
+    }
+
     /// Removes blobs no metadata refers to any more; a missing file is not an error.
     pub async fn remove(&self, names: Vec<String>) {
         for name in names {

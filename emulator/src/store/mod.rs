@@ -37,6 +37,15 @@ pub enum StoreError {
     Task(String),
 }
 
+/// How to find an upload session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionRef {
+    /// By the temporary SecretId its COS requests sign with.
+    SecretId(String),
+    /// By its VodSessionKey.
+    SessionKey(String),
+}
+
 /// Result alias for store calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -170,6 +179,43 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Empties every table and removes every blob: a fresh store, without a restart.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn reset(&self) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute_batch(
+                "DELETE FROM counters; DELETE FROM sessions; DELETE FROM objects;
+                 DELETE FROM uploads; DELETE FROM parts; DELETE FROM media;
+                 DELETE FROM events; DELETE FROM tasks; DELETE FROM media_info;
+                 DELETE FROM event_config;",
+            )?;
+            Ok(())
+        })
+        .await?;
+        self.blobs().clear().await?;
+        Ok(())
+    }
+
+    /// Makes a session expire now (its credentials and session key are refused from now on),
+    /// found by its temporary SecretId or its session key; whether one was found.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn expire_session(&self, by: SessionRef, now: i64) -> Result<bool> {
+        self.tx(move |tx| {
+            let (column, value) = match &by {
+                SessionRef::SecretId(id) => ("tmp_secret_id", id),
+                SessionRef::SessionKey(key) => ("session_key", key),
+            };
+            let sql =
+                format!("UPDATE sessions SET expires_at = MIN(expires_at, ?2) WHERE {column} = ?1");
+            Ok(tx.execute(&sql, params![value, now - 1])? > 0)
+        })
+        .await
     }
 
     /// Takes the next value of a named sequence (starting at 1).
@@ -381,12 +427,15 @@ impl Store {
     /// Completes an upload atomically: `assemble` sees the upload and its parts and either
     /// refuses (nothing changes) or returns the object to store. Returns the blobs no longer
     /// needed (unlisted parts, the replaced object), or `Ok(Err(None))` for an unknown upload.
+    /// With `keep` false the object is assembled but nothing is written (a lost write: the
+    /// upload stays in progress, as if Complete never arrived).
     ///
     /// # Errors
     /// Store failure; a refusal is the inner `Err`.
     pub async fn complete_upload<E, F>(
         &self,
         upload_id: String,
+        keep: bool,
         assemble: F,
     ) -> Result<Result<(ObjectMeta, Vec<String>), Option<E>>>
     where
@@ -402,6 +451,9 @@ impl Store {
                 Ok(obj) => obj,
                 Err(refusal) => return Ok(Err(Some(refusal))),
             };
+            if !keep {
+                return Ok(Ok((obj, Vec::new())));
+            }
             let used: std::collections::HashSet<&str> =
                 obj.segments.iter().map(|s| s.blob.as_str()).collect();
             let mut garbage: Vec<String> = parts

@@ -10,7 +10,6 @@ use crate::body::Body;
 use crate::config::EventMode;
 use crate::error::{json_response, VodCode, VodError};
 use crate::events::{self, deliver};
-use crate::ids;
 use crate::state::AppState;
 use crate::store::EventConfigRow;
 use http::Response;
@@ -48,7 +47,10 @@ pub async fn pull_events(
                 now_ms,
                 now_ms + deliver::CONFIRM_DEADLINE_MS,
                 deliver::select_for_pull,
-                ids::event_handle,
+                {
+                    let state = state.clone();
+                    move || state.ids().event_handle()
+                },
             )
             .await?;
         if !pulled.is_empty() {

@@ -13,12 +13,17 @@ pub mod upload;
 use crate::body::Body;
 use crate::config::AuthMode;
 use crate::error::{vod_error_response, VodCode, VodError};
-use crate::ids;
+use crate::faults::{Service, Subject};
+use crate::journal::Signature;
+use crate::request::{header_names, Described};
 use crate::state::AppState;
+use crate::store::SessionRef;
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::request::Parts;
+use http::{Method, Response};
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use vod_client::wire::events::{
     ConfirmEventsRequest, DescribeEventConfigRequest, ModifyEventConfigRequest, PullEventsRequest,
 };
@@ -86,42 +91,33 @@ impl Action {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|a| a.name() == name)
     }
+
+    /// The parameters the action reads.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Action::ApplyUpload => upload::APPLY_FIELDS,
+            Action::CommitUpload => upload::COMMIT_FIELDS,
+            Action::PullEvents => PullEventsRequest::FIELDS,
+            Action::ConfirmEvents => ConfirmEventsRequest::FIELDS,
+            Action::DescribeEventConfig => DescribeEventConfigRequest::FIELDS,
+            Action::ModifyEventConfig => ModifyEventConfigRequest::FIELDS,
+            Action::DescribeMediaInfos => DescribeMediaInfosRequest::FIELDS,
+            Action::DeleteMedia => DeleteMediaRequest::FIELDS,
+            Action::ParseStreamingManifest => ParseStreamingManifestRequest::FIELDS,
+        }
+    }
 }
 
-/// Serves one VOD API request.
-pub async fn handle<B>(state: &AppState, req: Request<B>) -> Response<Body>
+/// Reads a request body, up to the API's limit.
+///
+/// # Errors
+/// `RequestSizeLimitExceeded` over the limit, `InvalidParameter` when it cannot be read.
+pub async fn read_body<B>(body: B) -> Result<Bytes, VodError>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let request_id = ids::request_id();
-    match serve(state, req, &request_id).await {
-        Ok(resp) => resp,
-        Err(err) => vod_error_response(&err, &request_id),
-    }
-}
-
-async fn serve<B>(
-    state: &AppState,
-    req: Request<B>,
-    request_id: &str,
-) -> Result<Response<Body>, VodError>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    let (parts, body) = req.into_parts();
-    if parts.method != Method::POST {
-        // Divergence: the real API also takes GET with query parameters; the SDKs never send it.
-        return Err(VodError::new(
-            VodCode::UnsupportedProtocol,
-            format!(
-                "the emulator serves the VOD API with POST and a JSON body, not {}",
-                parts.method
-            ),
-        ));
-    }
-    let body = Limited::new(body, MAX_BODY)
+    Ok(Limited::new(body, MAX_BODY)
         .collect()
         .await
         .map_err(|err| {
@@ -137,12 +133,91 @@ where
                 )
             }
         })?
-        .to_bytes();
+        .to_bytes())
+}
+
+/// Describes a VOD request from its head and (readable) body: action, SubAppId, the session
+/// key of a CommitUpload, and the parameters the action does not read.
+pub fn describe(parts: &Parts, body: Option<&Bytes>) -> Described {
+    let action = header(&parts.headers, "x-tc-action").map(str::to_owned);
+    let object = body.and_then(|b| match serde_json::from_slice::<Value>(b) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    });
+    let field = |name: &str| object.as_ref().and_then(|m| m.get(name));
+    let known = action.as_deref().and_then(Action::from_name);
+    let unread = match (known, &object) {
+        (Some(action), Some(map)) => unknown_keys(map, action.fields()),
+        _ => Vec::new(),
+    };
+    let session = match known {
+        Some(Action::CommitUpload) => field("VodSessionKey")
+            .and_then(Value::as_str)
+            .map(|k| SessionRef::SessionKey(k.to_owned())),
+        _ => None,
+    };
+    Described {
+        subject: Subject {
+            service: Some(Service::Vod),
+            sub_app_id: field("SubAppId").and_then(Value::as_u64),
+            action,
+            headers: header_names(&parts.headers),
+            ..Subject::default()
+        },
+        unread,
+        session,
+    }
+}
+
+fn unknown_keys(map: &Map<String, Value>, known: &[&str]) -> Vec<String> {
+    map.keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Serves one VOD API request whose body has been read; the response carries the signature
+/// verdict as an extension.
+pub async fn handle(
+    state: &AppState,
+    parts: Parts,
+    body: Result<Bytes, VodError>,
+    request_id: &str,
+) -> Response<Body> {
+    let mut verdict = Signature::Unchecked;
+    let mut resp = match serve(state, &parts, body, request_id, &mut verdict).await {
+        Ok(resp) => resp,
+        Err(err) => vod_error_response(&err, request_id),
+    };
+    resp.extensions_mut().insert(verdict);
+    resp
+}
+
+async fn serve(
+    state: &AppState,
+    parts: &Parts,
+    body: Result<Bytes, VodError>,
+    request_id: &str,
+    verdict: &mut Signature,
+) -> Result<Response<Body>, VodError> {
+    if parts.method != Method::POST {
+        // Divergence: the real API also takes GET with query parameters; the SDKs never send it.
+        return Err(VodError::new(
+            VodCode::UnsupportedProtocol,
+            format!(
+                "the emulator serves the VOD API with POST and a JSON body, not {}",
+                parts.method
+            ),
+        ));
+    }
+    let body = body?;
     let action_name = header(&parts.headers, "x-tc-action")
         .ok_or_else(|| missing("X-TC-Action"))?
         .to_owned();
     if state.config().auth == AuthMode::Verify {
-        auth::verify(state, &parts, &body)?;
+        *verdict = Signature::Invalid;
+        auth::verify(state, parts, &body)?;
+        *verdict = Signature::Valid;
     }
     let version = header(&parts.headers, "x-tc-version").ok_or_else(|| missing("X-TC-Version"))?;
     if version != VERSION {
@@ -158,46 +233,37 @@ where
         )
     })?;
     tracing::debug!(action = action.name(), "vod request");
+    let strict = state.config().strict;
     match action {
         Action::ApplyUpload => {
-            upload::apply_upload(state, params(&body, upload::APPLY_FIELDS)?, request_id).await
+            upload::apply_upload(state, params(&body, action, strict)?, request_id).await
         }
         Action::CommitUpload => {
-            upload::commit_upload(state, params(&body, upload::COMMIT_FIELDS)?, request_id).await
+            upload::commit_upload(state, params(&body, action, strict)?, request_id).await
         }
         Action::PullEvents => {
-            events::pull_events(state, params(&body, PullEventsRequest::FIELDS)?, request_id).await
+            events::pull_events(state, params(&body, action, strict)?, request_id).await
         }
         Action::ConfirmEvents => {
-            events::confirm_events(
-                state,
-                params(&body, ConfirmEventsRequest::FIELDS)?,
-                request_id,
-            )
-            .await
+            events::confirm_events(state, params(&body, action, strict)?, request_id).await
         }
         Action::DescribeEventConfig => {
-            let req = params(&body, DescribeEventConfigRequest::FIELDS)?;
+            let req = params(&body, action, strict)?;
             events::describe_event_config(state, req, request_id).await
         }
         Action::ModifyEventConfig => {
-            let req = params(&body, ModifyEventConfigRequest::FIELDS)?;
+            let req = params(&body, action, strict)?;
             events::modify_event_config(state, req, request_id).await
         }
         Action::DescribeMediaInfos => {
-            let req = params(&body, DescribeMediaInfosRequest::FIELDS)?;
+            let req = params(&body, action, strict)?;
             media::describe_media_infos(state, req, request_id).await
         }
         Action::DeleteMedia => {
-            media::delete_media(
-                state,
-                params(&body, DeleteMediaRequest::FIELDS)?,
-                request_id,
-            )
-            .await
+            media::delete_media(state, params(&body, action, strict)?, request_id).await
         }
         Action::ParseStreamingManifest => {
-            let req = params(&body, ParseStreamingManifestRequest::FIELDS)?;
+            let req = params(&body, action, strict)?;
             media::parse_streaming_manifest(req, request_id).await
         }
     }
@@ -214,10 +280,12 @@ fn missing(what: &str) -> VodError {
     )
 }
 
-/// Decodes the action's parameters: a JSON object with only known keys, each of the right type.
-fn params<T: DeserializeOwned>(body: &[u8], known: &[&str]) -> Result<T, VodError> {
-    let value: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
-        serde_json::Value::Object(Default::default())
+/// Decodes the action's parameters: a JSON object whose known keys have the right types.
+/// Unknown keys are ignored (the journal lists them), or refused with `UnknownParameter` when
+/// `strict`.
+fn params<T: DeserializeOwned>(body: &[u8], action: Action, strict: bool) -> Result<T, VodError> {
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::default())
     } else {
         serde_json::from_slice(body).map_err(|e| {
             VodError::new(
@@ -226,17 +294,19 @@ fn params<T: DeserializeOwned>(body: &[u8], known: &[&str]) -> Result<T, VodErro
             )
         })?
     };
-    let serde_json::Value::Object(map) = &value else {
+    let Value::Object(map) = &value else {
         return Err(VodError::new(
             VodCode::InvalidParameter,
             "the request body must be a JSON object",
         ));
     };
-    if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(VodError::new(
-            VodCode::UnknownParameter,
-            format!("the parameter `{unknown}` is not recognized"),
-        ));
+    if strict {
+        if let Some(unknown) = unknown_keys(map, action.fields()).first() {
+            return Err(VodError::new(
+                VodCode::UnknownParameter,
+                format!("the parameter `{unknown}` is not recognized"),
+            ));
+        }
     }
     serde_json::from_value(value).map_err(|e| {
         VodError::new(
@@ -244,4 +314,33 @@ fn params<T: DeserializeOwned>(body: &[u8], known: &[&str]) -> Result<T, VodErro
             format!("a parameter has the wrong type: {e}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vod_client::wire::vod::ApplyUploadRequest;
+
+    #[test]
+    fn unknown_parameters_are_ignored_unless_strict() {
+        let body = br#"{"MediaType": "mp4", "MediaNmae": "typo"}"#;
+        let lenient: Result<ApplyUploadRequest, _> = params(body, Action::ApplyUpload, false);
+        assert_eq!(lenient.map(|r| r.media_type), Ok(Some("mp4".into())));
+        let strict: Result<ApplyUploadRequest, _> = params(body, Action::ApplyUpload, true);
+        assert_eq!(strict.map_err(|e| e.code), Err(VodCode::UnknownParameter));
+    }
+
+    #[test]
+    fn descriptions_name_the_unread_keys_and_the_session() {
+        let req = http::Request::post("/")
+            .header("x-tc-action", "CommitUpload")
+            .body(())
+            .unwrap_or_default();
+        let (parts, ()) = req.into_parts();
+        let body = Bytes::from_static(br#"{"VodSessionKey": "k", "SubAppId": 9, "Extra": 1}"#);
+        let d = describe(&parts, Some(&body));
+        assert_eq!(d.unread, vec!["Extra"]);
+        assert_eq!(d.subject.sub_app_id, Some(9));
+        assert_eq!(d.session, Some(SessionRef::SessionKey("k".into())));
+    }
 }

@@ -197,9 +197,9 @@ pub async fn apply_upload(
         None => {
             let dir = format!(
                 "{}vod{}/{}{file_id}/",
-                ids::hex8(),
+                state.ids().hex8(),
                 config.app_id,
-                ids::hex8()
+                state.ids().hex8()
             );
             (format!("{dir}f0.{media_ext}"), dir)
         }
@@ -207,7 +207,7 @@ pub async fn apply_upload(
     let cover_key = cover_ext.map(|ext| format!("{dir}cover.{ext}"));
     let ttl = i64::try_from(config.session_ttl.as_secs()).unwrap_or(i64::MAX);
     let session = Session {
-        session_key: ids::session_key(),
+        session_key: state.ids().session_key(),
         sub_app_id: req.sub_app_id,
         file_id,
         request: req,
@@ -215,9 +215,9 @@ pub async fn apply_upload(
         region: region.clone(),
         media_key,
         cover_key,
-        tmp_secret_id: format!("AKID{}", ids::alphanumeric(32)),
-        tmp_secret_key: ids::alphanumeric(32),
-        token: ids::alphanumeric(96),
+        tmp_secret_id: format!("AKID{}", state.ids().alphanumeric(32)),
+        tmp_secret_key: state.ids().alphanumeric(32),
+        token: state.ids().alphanumeric(96),
         created_at: now,
         expires_at: now.saturating_add(ttl),
         committed_at: None,
@@ -448,7 +448,7 @@ fn plan_commit(
         .as_deref()
         .filter(|p| !p.is_empty())
         .map(|procedure| TaskRow {
-            task_id: ids::task_id(state.config().app_id),
+            task_id: state.ids().task_id(state.config().app_id),
             file_id: media.file_id.clone(),
             sub_app_id,
             procedure: procedure.to_owned(),

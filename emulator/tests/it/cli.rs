@@ -326,3 +326,74 @@ async fn events_tail_streams_new_events() {
     child.kill().expect("kill");
     child.wait().expect("reap");
 }
+
+/// `--faults FILE --seed N` installs the scenario's rules and seeds the emulator before the
+/// command runs; the banner reports both.
+#[tokio::test]
+async fn exec_installs_a_fault_scenario_and_a_seed() {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/faults/flaky-cos-5xx.toml"
+    );
+    let script = "import json, os, urllib.request as u\n\
+        base = os.environ['VOD_EMULATOR_ENDPOINT']\n\
+        faults = json.load(u.urlopen(base + '/_emulator/faults'))\n\
+        health = json.load(u.urlopen(base + '/_emulator/health'))\n\
+        print(json.dumps({'ids': [r['id'] for r in faults['rules']], 'seed': health['seed']}))";
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "--faults", scenario, "--seed", "4242", "exec", "--", "python3", "-c", script,
+            ])
+            .env_remove("VOD_EMULATOR_PORT")
+            .env("NO_PROXY", "127.0.0.1")
+            .output()
+            .expect("run exec")
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let got: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(
+        got,
+        serde_json::json!({"ids": ["flaky-upload-part", "flaky-put-object"], "seed": 4242})
+    );
+    assert!(stderr.contains("seed         4242"), "{stderr}");
+    assert!(stderr.contains("2 rule(s)"), "{stderr}");
+}
+
+/// A scenario naming an operation the emulator does not serve stops start-up with a message
+/// listing the valid names.
+#[tokio::test]
+async fn an_invalid_scenario_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[rules]]\nmatch = { service = \"cos\", action = \"PostObject\" }\neffect = { type = \"drop\" }\n",
+    )
+    .expect("write scenario");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "--faults".as_ref(),
+                path.as_os_str(),
+                "exec".as_ref(),
+                "--".as_ref(),
+                "true".as_ref(),
+            ])
+            .env_remove("VOD_EMULATOR_PORT")
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("PostObject") && stderr.contains("UploadPart"),
+        "{stderr}"
+    );
+}

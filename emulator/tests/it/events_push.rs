@@ -340,3 +340,55 @@ async fn delete_media_emits_file_deleted_and_triggers_are_delivered() {
     assert_eq!(synthetic["eventType"], "NewFileUpload");
     assert_eq!(synthetic["delivery"], "pull");
 }
+
+/// Push faults: a dropped NewFileUpload callback is never sent (yet counts as delivered), a
+/// duplicated one arrives twice, and a badly signed one carries a `Sign` the key does not give.
+#[tokio::test]
+async fn push_faults_drop_duplicate_and_missign_callbacks() {
+    use vod_emulator::faults::{Channel, Effect, Rule, Service};
+    let rx = Receiver::start(0).await;
+    let (emu, api) = pushing(&rx.url, Some("key123"), false).await;
+    let rule = |effect, nth| {
+        Rule::new(Service::Events, "NewFileUpload", effect)
+            .channel(Channel::Push)
+            .nth(nth)
+    };
+    emu.faults()
+        .add_all(vec![
+            rule(Effect::Drop, 1),
+            rule(Effect::Duplicate { copies: 1 }, 2),
+            rule(Effect::BadSignature, 3),
+        ])
+        .expect("rules");
+    let mut file_ids = Vec::new();
+    for seed in 0..3 {
+        let done = api
+            .upload(json!({"MediaType": "mp4"}), bytes(10, 40 + seed))
+            .await;
+        let file_id = done["FileId"].as_str().expect("FileId").to_owned();
+        api.wait_event(&format!("state=delivered&fileId={file_id}"))
+            .await;
+        file_ids.push(file_id);
+    }
+    let bodies = rx.bodies();
+    let of = |id: &str| -> Vec<Value> {
+        bodies
+            .iter()
+            .filter(|b| b["FileUploadEvent"]["FileId"] == id)
+            .cloned()
+            .collect()
+    };
+    assert!(of(&file_ids[0]).is_empty(), "the dropped callback arrived");
+    let twice = of(&file_ids[1]);
+    assert_eq!(twice.len(), 2);
+    assert_eq!(twice[0], twice[1]);
+    let forged = of(&file_ids[2]);
+    assert_eq!(forged.len(), 1);
+    let t = forged[0]["T"].as_i64().expect("T");
+    let good = {
+        use md5::{Digest, Md5};
+        hex::encode(Md5::digest(format!("key123{t}").as_bytes()))
+    };
+    assert_ne!(forged[0]["Sign"], good);
+    assert!(forged[0]["Sign"].is_string());
+}

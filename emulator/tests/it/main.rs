@@ -2,6 +2,7 @@
 //! Every test starts its own emulator in-process on port 0.
 //!
 //! Modules:
+//! - `admin` — the admin API over HTTP, checked against openapi/admin.json.
 //! - `cli` — the binary: banner, ready line, SIGTERM, `exec`.
 //! - `vod_api` — envelope, TC3 verification, ApplyUpload validation.
 //! - `upload_flow` — ApplyUpload → COS → CommitUpload, and CommitUpload's refusals.
@@ -10,8 +11,11 @@
 //! - `cos_auth` — COS signatures and temporary-credential scope.
 //! - `events_pull` — NewFileUpload, PullEvents / ConfirmEvents, event config, durability.
 //! - `events_push` — push callbacks, retries, task flows, DeleteMedia's event, admin API.
+//! - `faults` — every fault effect and schedule, end to end; the shipped scenarios.
+//! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
 
+mod admin;
 mod cli;
 mod common;
 mod cos_auth;
@@ -19,6 +23,8 @@ mod cos_multipart;
 mod cos_objects;
 mod events_pull;
 mod events_push;
+mod faults;
+mod journal;
 mod python;
 mod upload_flow;
 mod vod_api;

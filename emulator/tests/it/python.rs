@@ -9,6 +9,8 @@
 use std::path::Path;
 
 use serde_json::Value;
+use vod_emulator::faults::{Effect, Rule, Service};
+use vod_emulator::journal::Filter;
 use vod_emulator::Emulator;
 
 use crate::common::python::{run_sdk_flow, write_test_media};
@@ -351,4 +353,153 @@ async fn python_sdk_uploads_an_m3u8_with_its_segments() {
     let base = media_url.rsplit_once('/').expect("dir").0;
     assert_serves(&emu, &format!("{base}/seg/a.ts"), &first).await;
     assert_serves(&emu, &format!("{base}/b.ts"), &second).await;
+}
+
+/// Transient COS 5xx on UploadPart: the official SDK retries, the upload succeeds with the
+/// right bytes, and the journal shows the failed attempts and their retries.
+#[tokio::test]
+async fn sdk_survives_transient_cos_5xx_on_upload_part() {
+    let emu = Emulator::builder().seed(11).start().await.expect("start");
+    emu.faults()
+        .add(
+            Rule::new(Service::Cos, "UploadPart", Effect::error("InternalError"))
+                .id("flaky-parts")
+                .first(2),
+        )
+        .expect("valid rule");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, bytes) = write_test_media(dir.path(), "flaky.mp4", 3 * COS_PART_SIZE + 5, 8);
+
+    let out = run_sdk_flow(
+        &emu,
+        [
+            "upload".to_owned(),
+            "--media".into(),
+            arg(&media),
+            "--threads".into(),
+            "2".into(),
+        ],
+    )
+    .await;
+
+    assert_decimal_file_id(&out);
+    assert_serves(&emu, str_field(&out, "MediaUrl"), &bytes).await;
+    let parts = emu
+        .journal()
+        .requests(&Filter::default().action("UploadPart"));
+    let failed: Vec<_> = parts.iter().filter(|e| e.status == Some(500)).collect();
+    assert_eq!(failed.len(), 2, "{parts:#?}");
+    assert!(failed
+        .iter()
+        .all(|e| e.faults == ["flaky-parts:error"]
+            && e.error_code.as_deref() == Some("InternalError")));
+    let ok: Vec<_> = parts.iter().filter(|e| e.status == Some(200)).collect();
+    assert_eq!(ok.len(), 4, "4 parts stored: {parts:#?}");
+    for e in &failed {
+        assert!(
+            ok.iter()
+                .any(|o| o.part_number == e.part_number && o.seq > e.seq),
+            "part {:?} was not retried after its failure",
+            e.part_number
+        );
+    }
+    let rule = emu.faults().get("flaky-parts").expect("rule listed");
+    assert_eq!((rule.matched, rule.hits), (6, 2));
+    emu.shutdown().await;
+}
+
+/// A non-retryable COS error (403 AccessDenied on PutObject) reaches the caller with its code,
+/// status and request id, after exactly one attempt, and nothing is committed.
+#[tokio::test]
+async fn sdk_surfaces_a_non_retryable_cos_error_with_its_code() {
+    let emu = start_emulator().await;
+    emu.faults()
+        .add(Rule::new(
+            Service::Cos,
+            "PutObject",
+            Effect::error("AccessDenied"),
+        ))
+        .expect("valid rule");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, _) = write_test_media(dir.path(), "denied.mp4", 64 * 1024, 9);
+
+    let out = run_sdk_flow(
+        &emu,
+        [
+            "upload".to_owned(),
+            "--media".into(),
+            arg(&media),
+            "--expect-failure".into(),
+        ],
+    )
+    .await;
+
+    assert_eq!(out["Error"]["Class"], "CosServiceError", "{out:#}");
+    assert_eq!(out["Error"]["Code"], "AccessDenied", "{out:#}");
+    assert_eq!(out["Error"]["Status"], 403, "{out:#}");
+    assert_eq!(
+        out["ApiCalls"],
+        serde_json::json!(["ApplyUpload"]),
+        "{out:#}"
+    );
+    let puts = emu
+        .journal()
+        .requests(&Filter::default().action("PutObject"));
+    assert_eq!(puts.len(), 1, "a 4xx is not retried: {puts:#?}");
+    assert_eq!(
+        out["Error"]["RequestId"].as_str(),
+        puts[0].request_id.as_deref(),
+        "the SDK reports the emulator's x-cos-request-id"
+    );
+    emu.shutdown().await;
+}
+
+/// Temporary credentials expiring mid-upload: the next part is refused with 400 ExpiredToken,
+/// as COS does, the SDK gives up, and CommitUpload is never called.
+#[tokio::test]
+async fn sdk_upload_fails_when_credentials_expire_mid_upload() {
+    let emu = start_emulator().await;
+    emu.faults()
+        .add(Rule::new(Service::Cos, "UploadPart", Effect::ExpireSession).nth(2))
+        .expect("valid rule");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, _) = write_test_media(dir.path(), "expiring.mp4", 3 * COS_PART_SIZE, 10);
+
+    let out = run_sdk_flow(
+        &emu,
+        [
+            "upload".to_owned(),
+            "--media".into(),
+            arg(&media),
+            "--threads".into(),
+            "1".into(),
+            "--expect-failure".into(),
+        ],
+    )
+    .await;
+
+    assert!(
+        matches!(
+            out["Error"]["Class"].as_str(),
+            Some("CosClientError" | "CosServiceError")
+        ),
+        "{out:#}"
+    );
+    assert_eq!(
+        out["ApiCalls"],
+        serde_json::json!(["ApplyUpload"]),
+        "{out:#}"
+    );
+    let parts = emu
+        .journal()
+        .requests(&Filter::default().action("UploadPart"));
+    assert_eq!(parts[0].status, Some(200), "{parts:#?}");
+    assert!(parts.len() >= 2, "{parts:#?}");
+    assert!(
+        parts[1..]
+            .iter()
+            .all(|e| e.status == Some(400) && e.error_code.as_deref() == Some("ExpiredToken")),
+        "every part after the expiry is refused: {parts:#?}"
+    );
+    emu.shutdown().await;
 }

@@ -116,10 +116,6 @@ async fn apply_upload_rejects_each_invalid_field_with_its_code() {
             "InvalidParameterValue.Procedure",
         ),
         (
-            json!({"MediaType": "mp4", "Colour": "red"}),
-            "UnknownParameter",
-        ),
-        (
             json!({"MediaType": "mp4", "ClassId": "three"}),
             "InvalidParameter",
         ),

@@ -123,6 +123,11 @@ impl Api {
 
     /// Sends a call and returns the HTTP response.
     pub async fn send(&self, call: VodCall) -> Response {
+        self.try_send(call).await.expect("send vod call")
+    }
+
+    /// Sends a call; a connection failure is returned, not a panic.
+    pub async fn try_send(&self, call: VodCall) -> reqwest::Result<Response> {
         let headers = [
             ("content-type", call.content_type.as_str()),
             ("host", self.host.as_str()),
@@ -154,7 +159,7 @@ impl Api {
                 ),
             );
         }
-        req.body(call.body).send().await.expect("send vod call")
+        req.body(call.body).send().await
     }
 
     /// Sends a call and returns the `Response` object, checking the envelope rules that hold
@@ -204,6 +209,11 @@ impl Api {
         Self::ok(self.vod("ApplyUpload", body).await)
     }
 
+    /// The VOD bucket of the default region (the owner may use it freely).
+    pub fn bucket(&self) -> String {
+        format!("vod-{}-{}", self.region, self.app_id)
+    }
+
     /// The emulator's own full-access key for COS.
     pub fn owner(&self) -> CosCreds {
         CosCreds {
@@ -243,6 +253,41 @@ impl Api {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> CosReply {
+        let resp = self
+            .cos_signed(creds, method, host, path, query, headers, body)
+            .send()
+            .await
+            .expect("send cos request");
+        Self::reply(resp).await
+    }
+
+    /// A signed, virtual-host addressed COS request, not yet sent: for tests that watch the
+    /// connection itself (resets, truncated or slow bodies).
+    pub fn cos_builder(
+        &self,
+        creds: &CosCreds,
+        method: Method,
+        bucket: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::RequestBuilder {
+        let host = format!("{bucket}.cos.{}.myqcloud.com", self.region);
+        let path = format!("/{key}");
+        self.cos_signed(creds, method, &host, &path, query, &[], body)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn cos_signed(
+        &self,
+        creds: &CosCreds,
+        method: Method,
+        host: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::RequestBuilder {
         let len = body.len().to_string();
         let mut signed: Vec<(&str, &str)> = vec![("host", host)];
         if !body.is_empty() {
@@ -261,8 +306,15 @@ impl Api {
             &signed,
             (t - 60, t + 3600),
         );
-        self.cos_raw(method, host, path, query, &signed, Some(&auth), body)
-            .await
+        self.cos_request(method, host, path, query, &signed, Some(&auth), body)
+    }
+
+    async fn reply(resp: Response) -> CosReply {
+        CosReply {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            body: resp.bytes().await.expect("cos body").to_vec(),
+        }
     }
 
     /// A COS `Authorization` value signing these params and headers for the window `(start, end)`.
@@ -300,6 +352,25 @@ impl Api {
         authorization: Option<&str>,
         body: Vec<u8>,
     ) -> CosReply {
+        let resp = self
+            .cos_request(method, host, path, query, headers, authorization, body)
+            .send()
+            .await
+            .expect("send cos request");
+        Self::reply(resp).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn cos_request(
+        &self,
+        method: Method,
+        host: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        authorization: Option<&str>,
+        body: Vec<u8>,
+    ) -> reqwest::RequestBuilder {
         let encoded_path: String = path
             .split('/')
             .map(cos::cos_encode)
@@ -328,12 +399,7 @@ impl Api {
         if let Some(auth) = authorization {
             req = req.header("Authorization", auth);
         }
-        let resp = req.body(body).send().await.expect("send cos request");
-        CosReply {
-            status: resp.status(),
-            headers: resp.headers().clone(),
-            body: resp.bytes().await.expect("cos body").to_vec(),
-        }
+        req.body(body)
     }
 
     /// PUTs `data` to the storage path field `path` of an ApplyUpload answer, with its

@@ -3,6 +3,7 @@
 Used by emulator/tests/it/python.rs; runnable by hand too:
 
     python sdk_flow.py upload --media video.mp4 [--cover cover.jpg] [--threads 4] [--fetch]
+    python sdk_flow.py upload --media video.mp4 --expect-failure   # the upload must raise
     python sdk_flow.py commit-unknown-session
     python sdk_flow.py apply-media-type --media video.exe --media-type exe
     python sdk_flow.py events --media video.mp4 --source-context S --session-context C [--procedure P]
@@ -34,6 +35,7 @@ import time
 
 import requests
 from qcloud_cos import CosS3Client
+from qcloud_cos.cos_exception import CosClientError, CosServiceError
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
     TencentCloudSDKException,
@@ -185,6 +187,8 @@ def scenario_upload(args):
     if args.threads is not None:
         request.ConcurrentUploadNumber = args.threads
     client = VodUploadClient(env("TENCENTCLOUD_SECRET_ID"), env("TENCENTCLOUD_SECRET_KEY"))
+    if args.expect_failure:
+        return expect_upload_failure(lambda: client.upload(env("VOD_EMULATOR_REGION"), request))
     started = time.perf_counter()
     try:
         response = client.upload(env("VOD_EMULATOR_REGION"), request)
@@ -226,6 +230,26 @@ def expect_sdk_error(call):
     raise ScenarioFailed(
         f"expected TencentCloudSDKException, call returned {response.to_json_string()}"
     )
+
+
+def expect_upload_failure(call):
+    """Run an upload that must fail; return what the SDK raised and the calls made."""
+    try:
+        response = call()
+    except CosServiceError as err:
+        error = {
+            "Class": "CosServiceError",
+            "Code": err.get_error_code(),
+            "Status": err.get_status_code(),
+            "RequestId": err.get_request_id(),
+        }
+    except CosClientError as err:
+        error = {"Class": "CosClientError", "Message": str(err)}
+    except TencentCloudSDKException as err:
+        error = dict(error_json(err), Class="TencentCloudSDKException")
+    else:
+        raise ScenarioFailed(f"expected the upload to fail, it returned {response.to_json_string()}")
+    return {"Error": error, "ApiCalls": RECORDER.api_calls, "CosCalls": RECORDER.cos_calls}
 
 
 def scenario_commit_unknown_session(args):
@@ -310,6 +334,9 @@ def parse_args(argv):
     upload.add_argument("--threads", type=int, help="ConcurrentUploadNumber (COS MAXThread)")
     upload.add_argument(
         "--fetch", action="store_true", help="GET MediaUrl/CoverUrl and compare bytes"
+    )
+    upload.add_argument(
+        "--expect-failure", action="store_true", help="the upload must raise; report the error"
     )
     upload.set_defaults(run=scenario_upload)
 
