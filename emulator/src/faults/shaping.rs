@@ -117,6 +117,9 @@ impl<B: Body<Data = Bytes> + Unpin> Body for Throttled<B> {
     }
 }
 
+/// How long a truncated response waits after its last byte before the connection is cut.
+const FLUSH_GRACE: Duration = Duration::from_millis(50);
+
 /// Passes `limit` data bytes, then (after an optional stall) fails, which makes the server
 /// close the connection mid-body.
 #[derive(Debug)]
@@ -128,14 +131,11 @@ pub struct Cut<B> {
 }
 
 impl<B> Cut<B> {
-    /// Truncates after `limit` bytes.
+    /// Truncates after `limit` bytes. The cut comes a moment after the last byte, so that what
+    /// was sent is flushed first (hyper drops a connection whose body fails at once, and the
+    /// client would then not even see the head).
     pub fn truncate(inner: B, limit: u64) -> Self {
-        Self {
-            inner,
-            left: limit,
-            stall: None,
-            pause: None,
-        }
+        Self::stall(inner, limit, FLUSH_GRACE)
     }
 
     /// Sends `limit` bytes, then nothing for `stall`, then fails.
