@@ -157,6 +157,42 @@ async fn a_killed_upload_resumes_from_the_stored_parts() {
     assert_eq!(result["BytesSent"].as_u64(), Some(size - reused * MIB));
     assert!(get(result["MediaUrl"].as_str().expect("MediaUrl")).await.2 == data);
     assert!(!vod_client::checkpoint::path_for(&file).exists());
+    // The emulator's journal is the independent witness: across both runs, no part was stored
+    // twice, and every part was stored once.
+    let stored = emu.journal().requests(
+        &vod_emulator::journal::Filter::default()
+            .action("UploadPart")
+            .status(200),
+    );
+    let mut per_part = std::collections::BTreeMap::new();
+    for e in &stored {
+        *per_part
+            .entry(e.part_number.expect("part number"))
+            .or_insert(0) += 1;
+    }
+    assert_eq!(per_part.len() as u64, size.div_ceil(MIB));
+    assert!(
+        per_part.values().all(|n| *n == 1),
+        "parts sent twice: {per_part:?}"
+    );
+}
+
+/// An endpoint that cannot be reached is exit code 4, in one line.
+#[tokio::test]
+async fn unreachable_endpoint_exits_4() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "u.mp4", b"abc");
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--endpoint", "http://127.0.0.1:1", "--attempts", "1"]);
+    let out = output(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Polls COS (with the session's credentials from the checkpoint) until at least `n` parts of
