@@ -46,6 +46,10 @@ enum Command {
         /// Required for `--target cloud`: the run creates (and deletes) real media.
         #[arg(long)]
         allow_cost: bool,
+        /// Start the emulator with this fault scenario (TOML/JSON, see fixtures/faults/): the
+        /// run then tests the client's resilience and is reported apart, never as conformance.
+        #[arg(long, value_name = "FILE")]
+        faults: Option<PathBuf>,
     },
     /// List the properties and their rules.
     List,
@@ -71,6 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         divergences: list,
         region,
         allow_cost,
+        faults,
     } = cli.command
     else {
         for p in properties::ALL {
@@ -79,8 +84,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let runtime = tokio::runtime::Runtime::new()?;
+    if faults.is_some() && target != "emulator" {
+        bail!("--faults needs --target emulator: only the emulator can inject faults");
+    }
+    let kind = match &faults {
+        Some(path) => report::Kind::ClientUnderFaults(path.display().to_string()),
+        None => report::Kind::Conformance,
+    };
     let target = match target.as_str() {
-        "emulator" => runtime.block_on(Target::emulator())?,
+        "emulator" => {
+            let mut builder = Target::emulator_builder();
+            if let Some(path) = &faults {
+                builder = builder.scenario(vod_emulator::faults::Scenario::from_file(path)?);
+            }
+            Target::with_emulator(runtime.block_on(builder.start())?)?
+        }
         "cloud" => {
             if !allow_cost {
                 bail!("--target cloud creates real media on your account: add --allow-cost to proceed");
@@ -92,13 +110,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         other => bail!("unknown target `{other}`: use emulator, cloud or an http(s) URL"),
     };
-    let kind = target.kind().name();
+    let name = target.kind().name();
     let divergences = match list {
         Some(path) => divergences::parse(
             &std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?,
         ),
-        None => divergences::builtin(kind),
+        None => divergences::builtin(name),
     };
     let config = RunConfig {
         cases,
@@ -107,12 +125,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         divergences,
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
-    print!("{}", report::human(kind, seed, cases, &outcomes));
+    print!("{}", report::human(&kind, name, seed, cases, &outcomes));
     for (file_id, why) in runtime.block_on(target.delete_created()) {
         eprintln!("vod-conformance: could not delete media {file_id} created by the run: {why}");
     }
     if let Some(path) = junit {
-        std::fs::write(&path, report::junit(kind, &outcomes))
+        std::fs::write(&path, report::junit(&kind, name, &outcomes))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(if report::Totals::of(&outcomes).ok() {

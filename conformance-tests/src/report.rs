@@ -41,10 +41,39 @@ impl Totals {
     }
 }
 
+/// What a run is evidence of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Whether the target conforms.
+    Conformance,
+    /// How the client copes with these injected faults: never evidence that a target conforms.
+    ClientUnderFaults(String),
+}
+
+impl Kind {
+    fn title(&self, target: &str) -> String {
+        match self {
+            Kind::Conformance => format!("vod-conformance against {target}"),
+            Kind::ClientUnderFaults(faults) => format!(
+                "vod-conformance CLIENT RESILIENCE run against {target} with injected faults ({faults}): not evidence of endpoint conformance"
+            ),
+        }
+    }
+
+    fn suite(&self, target: &str) -> String {
+        match self {
+            Kind::Conformance => format!("vod-conformance.{target}"),
+            Kind::ClientUnderFaults(_) => format!("vod-conformance.client-under-faults.{target}"),
+        }
+    }
+}
+
 /// The human summary.
-pub fn human(target: &str, seed: u64, cases: u32, outcomes: &[Outcome]) -> String {
-    let mut out =
-        format!("vod-conformance against {target} (seed {seed}, {cases} cases per property)\n\n");
+pub fn human(kind: &Kind, target: &str, seed: u64, cases: u32, outcomes: &[Outcome]) -> String {
+    let mut out = format!(
+        "{} (seed {seed}, {cases} cases per property)\n\n",
+        kind.title(target)
+    );
     for o in outcomes {
         let secs = o.duration.as_secs_f64();
         let (mark, extra) = match &o.verdict {
@@ -80,14 +109,14 @@ pub fn human(target: &str, seed: u64, cases: u32, outcomes: &[Outcome]) -> Strin
 
 /// JUnit XML: one test case per property; known divergences are reported as skipped with a
 /// message, so CI sees them apart from real failures.
-pub fn junit(target: &str, outcomes: &[Outcome]) -> String {
+pub fn junit(kind: &Kind, target: &str, outcomes: &[Outcome]) -> String {
     let t = Totals::of(outcomes);
     let total: f64 = outcomes.iter().map(|o| o.duration.as_secs_f64()).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites><testsuite name=\"vod-conformance.{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">",
-        escape(target),
+        "<testsuites><testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">",
+        escape(&kind.suite(target)),
         outcomes.len(),
         t.failed,
         t.skipped + t.expected_failures + t.unexpected_passes

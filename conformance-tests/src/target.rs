@@ -49,13 +49,14 @@ impl Target {
     /// # Errors
     /// The emulator cannot start.
     pub async fn emulator() -> anyhow::Result<Self> {
+        Self::with_emulator(Self::emulator_builder().start().await?)
+    }
+
+    /// The builder of the suite's in-process emulator, for callers that add to it (faults).
+    pub fn emulator_builder() -> vod_emulator::EmulatorBuilder {
         // An empty PullEvents answers after the pull wait; the suite proves queues empty often,
         // so it uses a short one (the real service's 5 s is a property of time, not protocol).
-        let emu = Emulator::builder()
-            .pull_wait(std::time::Duration::from_millis(20))
-            .start()
-            .await?;
-        Self::with_emulator(emu)
+        Emulator::builder().pull_wait(std::time::Duration::from_millis(20))
     }
 
     /// Targets an already started in-process emulator (a test may have configured it).

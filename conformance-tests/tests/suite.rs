@@ -17,7 +17,13 @@ fn the_emulator_conforms() {
         divergences: divergences::builtin("emulator"),
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
-    let summary = report::human("emulator", config.seed, config.cases, &outcomes);
+    let summary = report::human(
+        &report::Kind::Conformance,
+        "emulator",
+        config.seed,
+        config.cases,
+        &outcomes,
+    );
     println!("{summary}");
     assert_eq!(outcomes.len(), properties::ALL.len());
     assert!(report::Totals::of(&outcomes).ok(), "{summary}");
@@ -27,7 +33,7 @@ fn the_emulator_conforms() {
             .all(|o| matches!(o.verdict, Verdict::Passed)),
         "{summary}"
     );
-    let junit = report::junit("emulator", &outcomes);
+    let junit = report::junit(&report::Kind::Conformance, "emulator", &outcomes);
     for p in properties::ALL {
         assert!(junit.contains(&format!("name=\"{}\"", p.name)), "{junit}");
     }
@@ -54,7 +60,13 @@ fn url_targets_skip_admin_properties_and_clean_up() {
         divergences: divergences::builtin("endpoint"),
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
-    let summary = report::human("endpoint", config.seed, config.cases, &outcomes);
+    let summary = report::human(
+        &report::Kind::Conformance,
+        "endpoint",
+        config.seed,
+        config.cases,
+        &outcomes,
+    );
     for o in &outcomes {
         let admin = o.property.needs == runner::Needs::Admin;
         match &o.verdict {
@@ -77,4 +89,58 @@ fn url_targets_skip_admin_properties_and_clean_up() {
         )
         .expect("describe");
     assert!(described.media_info_set.is_empty(), "media left behind");
+}
+
+/// The suite can fail: an emulator that corrupts the ETag of every PutObject breaks
+/// `round_trip`, and the report says which rule, why, the minimal case and how to reproduce it.
+#[test]
+fn a_misbehaving_endpoint_fails_with_a_readable_report() {
+    use vod_emulator::faults::{Checksum, Effect, Rule, Service};
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let emu = runtime
+        .block_on(
+            Target::emulator_builder()
+                .fault(Rule::new(
+                    Service::Cos,
+                    "PutObject",
+                    Effect::Corrupt {
+                        field: Checksum::Etag,
+                    },
+                ))
+                .start(),
+        )
+        .expect("emulator");
+    let target = Target::with_emulator(emu).expect("target");
+    let config = RunConfig {
+        cases: 16,
+        seed: 3,
+        filter: Some("round_trip".into()),
+        divergences: Vec::new(),
+    };
+    let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
+    let summary = report::human(&report::Kind::Conformance, "emulator", 3, 16, &outcomes);
+    let Verdict::Failed(failure) = &outcomes[0].verdict else {
+        panic!("round_trip should fail: {summary}");
+    };
+    assert!(failure.message.contains("integrity"), "{summary}");
+    assert!(summary.contains("FAIL  round_trip"), "{summary}");
+    assert!(summary.contains("minimal case"), "{summary}");
+    assert!(
+        summary.contains("reproduce: vod-conformance run --seed 3 --filter round_trip"),
+        "{summary}"
+    );
+    let junit = report::junit(&report::Kind::Conformance, "emulator", &outcomes);
+    assert!(junit.contains("<failure message="), "{junit}");
+}
+
+/// A run with injected faults is titled and filed apart from conformance evidence.
+#[test]
+fn fault_runs_are_reported_apart() {
+    let kind = report::Kind::ClientUnderFaults("flaky-cos-5xx.toml".into());
+    let text = report::human(&kind, "emulator", 1, 1, &[]);
+    assert!(
+        text.contains("not evidence of endpoint conformance"),
+        "{text}"
+    );
+    assert!(report::junit(&kind, "emulator", &[]).contains("client-under-faults"));
 }
