@@ -40,12 +40,14 @@
 //! - [`faults`]: rules (match + effect + schedule), their pure decisions, body shaping.
 //! - [`journal`]: every request, bounded in memory, filterable, streamed, optionally on disk.
 //! - `store`: SQLite metadata and blob files; `error`: wire errors → responses, in one place.
+//! - [`parse`]: every network-reachable parser, for property tests and fuzz targets.
 //! - [`clock`]: the emulator's movable, freezable clock; `ids`: identifiers it mints (seeded).
 
 pub mod clock;
 pub mod config;
 pub mod faults;
 pub mod journal;
+pub mod parse;
 pub mod router;
 
 mod admin;

@@ -152,7 +152,7 @@ async fn finished<S>(done: Done<S>) -> Result<S, CosError> {
 }
 
 /// `Content-MD5`: base64 of exactly 16 bytes.
-fn parse_content_md5(value: &[u8]) -> Result<[u8; 16], CosError> {
+pub(crate) fn parse_content_md5(value: &[u8]) -> Result<[u8; 16], CosError> {
     base64::engine::general_purpose::STANDARD
         .decode(value)
         .ok()

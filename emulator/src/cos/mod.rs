@@ -5,7 +5,7 @@
 //! errors are XML documents with the code's HTTP status.
 
 mod auth;
-mod ingest;
+pub(crate) mod ingest;
 mod multipart;
 pub mod object;
 

@@ -236,7 +236,7 @@ fn etag_matches(list: &str, etag: &str) -> bool {
 
 /// Parses a single `bytes=` range into inclusive `(start, end)`. A header that is not a
 /// byte range is ignored (`None`), as S3 does; an unsatisfiable one is `InvalidRange`.
-fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, CosError> {
+pub(crate) fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, CosError> {
     let Some(spec) = value.trim().strip_prefix("bytes=") else {
         return Ok(None);
     };

@@ -192,7 +192,7 @@ pub async fn parse_streaming_manifest(
 /// Segment URIs of an HLS playlist in order: every URI line and the `URI="…"` of
 /// `#EXT-X-KEY` / `#EXT-X-MAP`. A master playlist yields its variant playlists (the Python SDK
 /// then parses those too).
-fn m3u8_segments(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn m3u8_segments(text: &str) -> Result<Vec<String>, String> {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     if lines.next() != Some("#EXTM3U") {
         return Err("an m3u8 manifest starts with #EXTM3U".into());
@@ -217,7 +217,7 @@ fn m3u8_segments(text: &str) -> Result<Vec<String>, String> {
 
 /// Segment URIs of a DASH manifest: `BaseURL` texts and the `media`, `initialization` and
 /// `sourceURL` attributes that name a file (templates with `$…$` are skipped).
-fn mpd_segments(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn mpd_segments(text: &str) -> Result<Vec<String>, String> {
     if !text.contains("<MPD") {
         return Err("an mpd manifest has an <MPD> root element".into());
     }

@@ -30,7 +30,7 @@ use vod_client::wire::events::{
 use vod_client::wire::media::{
     DeleteMediaRequest, DescribeMediaInfosRequest, ParseStreamingManifestRequest,
 };
-use vod_client::wire::vod::VERSION;
+use vod_client::wire::vod::{ApplyUploadRequest, CommitUploadRequest, VERSION};
 
 /// Largest request body accepted (the real API's limit for JSON bodies is 10 MB).
 const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -234,39 +234,66 @@ async fn serve(
     })?;
     tracing::debug!(action = action.name(), "vod request");
     let strict = state.config().strict;
-    match action {
-        Action::ApplyUpload => {
-            upload::apply_upload(state, params(&body, action, strict)?, request_id).await
-        }
-        Action::CommitUpload => {
-            upload::commit_upload(state, params(&body, action, strict)?, request_id).await
-        }
-        Action::PullEvents => {
-            events::pull_events(state, params(&body, action, strict)?, request_id).await
-        }
-        Action::ConfirmEvents => {
-            events::confirm_events(state, params(&body, action, strict)?, request_id).await
-        }
-        Action::DescribeEventConfig => {
-            let req = params(&body, action, strict)?;
+    match decode(action, &body, strict)? {
+        Params::ApplyUpload(req) => upload::apply_upload(state, req, request_id).await,
+        Params::CommitUpload(req) => upload::commit_upload(state, req, request_id).await,
+        Params::PullEvents(req) => events::pull_events(state, req, request_id).await,
+        Params::ConfirmEvents(req) => events::confirm_events(state, req, request_id).await,
+        Params::DescribeEventConfig(req) => {
             events::describe_event_config(state, req, request_id).await
         }
-        Action::ModifyEventConfig => {
-            let req = params(&body, action, strict)?;
-            events::modify_event_config(state, req, request_id).await
-        }
-        Action::DescribeMediaInfos => {
-            let req = params(&body, action, strict)?;
+        Params::ModifyEventConfig(req) => events::modify_event_config(state, req, request_id).await,
+        Params::DescribeMediaInfos(req) => {
             media::describe_media_infos(state, req, request_id).await
         }
-        Action::DeleteMedia => {
-            media::delete_media(state, params(&body, action, strict)?, request_id).await
-        }
-        Action::ParseStreamingManifest => {
-            let req = params(&body, action, strict)?;
+        Params::DeleteMedia(req) => media::delete_media(state, req, request_id).await,
+        Params::ParseStreamingManifest(req) => {
             media::parse_streaming_manifest(req, request_id).await
         }
     }
+}
+
+/// An action's decoded parameters.
+#[derive(Debug)]
+pub enum Params {
+    /// ApplyUpload.
+    ApplyUpload(ApplyUploadRequest),
+    /// CommitUpload.
+    CommitUpload(CommitUploadRequest),
+    /// PullEvents.
+    PullEvents(PullEventsRequest),
+    /// ConfirmEvents.
+    ConfirmEvents(ConfirmEventsRequest),
+    /// DescribeEventConfig.
+    DescribeEventConfig(DescribeEventConfigRequest),
+    /// ModifyEventConfig.
+    ModifyEventConfig(ModifyEventConfigRequest),
+    /// DescribeMediaInfos.
+    DescribeMediaInfos(DescribeMediaInfosRequest),
+    /// DeleteMedia.
+    DeleteMedia(DeleteMediaRequest),
+    /// ParseStreamingManifest.
+    ParseStreamingManifest(ParseStreamingManifestRequest),
+}
+
+/// Decodes `body` as the parameters of `action`.
+///
+/// # Errors
+/// `InvalidParameter` (not a JSON object, wrong types) or, when `strict`, `UnknownParameter`.
+pub fn decode(action: Action, body: &[u8], strict: bool) -> Result<Params, VodError> {
+    Ok(match action {
+        Action::ApplyUpload => Params::ApplyUpload(params(body, action, strict)?),
+        Action::CommitUpload => Params::CommitUpload(params(body, action, strict)?),
+        Action::PullEvents => Params::PullEvents(params(body, action, strict)?),
+        Action::ConfirmEvents => Params::ConfirmEvents(params(body, action, strict)?),
+        Action::DescribeEventConfig => Params::DescribeEventConfig(params(body, action, strict)?),
+        Action::ModifyEventConfig => Params::ModifyEventConfig(params(body, action, strict)?),
+        Action::DescribeMediaInfos => Params::DescribeMediaInfos(params(body, action, strict)?),
+        Action::DeleteMedia => Params::DeleteMedia(params(body, action, strict)?),
+        Action::ParseStreamingManifest => {
+            Params::ParseStreamingManifest(params(body, action, strict)?)
+        }
+    })
 }
 
 fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {

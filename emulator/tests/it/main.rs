@@ -2,6 +2,7 @@
 //! Every test starts its own emulator in-process on port 0.
 //!
 //! Modules:
+//! - `hostile` — arbitrary input to every parser and over HTTP: no panic, protocol errors.
 //! - `admin` — the admin API over HTTP, checked against openapi/admin.json.
 //! - `cli` — the binary: banner, ready line, SIGTERM, `exec`.
 //! - `vod_api` — envelope, TC3 verification, ApplyUpload validation.
@@ -24,6 +25,7 @@ mod cos_objects;
 mod events_pull;
 mod events_push;
 mod faults;
+mod hostile;
 mod journal;
 mod python;
 mod upload_flow;

@@ -1,0 +1,109 @@
+//! Every parser the network reaches, as plain public functions.
+//!
+//! The server calls the real parsers inside its handlers; this module lets the hostile-input
+//! property tests (`tests/it/hostile.rs`) and the `cargo fuzz` targets (`fuzz/`) drive exactly
+//! the same code with arbitrary input. Each returns `Ok` or a protocol error's text, and must
+//! never panic.
+
+use crate::cos::Query;
+use crate::vod::Action;
+use vod_client::wire::cos::{from_xml, CompleteMultipartUpload};
+
+/// The parameters of a VOD API action (`action` by name) from a request body.
+///
+/// # Errors
+/// The error code the API would answer with.
+pub fn vod_params(action: &str, body: &[u8], strict: bool) -> Result<(), String> {
+    let action = Action::from_name(action).ok_or_else(|| "InvalidAction".to_owned())?;
+    crate::vod::decode(action, body, strict)
+        .map(drop)
+        .map_err(|e| e.code.as_str().to_owned())
+}
+
+/// A `CompleteMultipartUpload` body; returns how many parts it lists.
+///
+/// # Errors
+/// Why it is malformed.
+pub fn complete_multipart_upload(body: &[u8]) -> Result<usize, String> {
+    let xml = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    from_xml::<CompleteMultipartUpload>(xml)
+        .map(|c| c.parts.len())
+        .map_err(|e| e.to_string())
+}
+
+/// A `Range` header against an object of `size` bytes: `None` when it is ignored.
+///
+/// # Errors
+/// `InvalidRange` when unsatisfiable.
+pub fn range(header: &str, size: u64) -> Result<Option<(u64, u64)>, String> {
+    crate::cos::object::parse_range(header, size).map_err(|e| e.code.as_str().to_owned())
+}
+
+/// A COS query string, decoded into pairs.
+pub fn query(raw: &str) -> Vec<(String, String)> {
+    Query::parse(Some(raw)).pairs().to_vec()
+}
+
+/// A `Procedure` (task flow) string.
+///
+/// # Errors
+/// Why it is not a procedure the emulator knows.
+pub fn procedure(text: &str) -> Result<(), String> {
+    crate::vod::procedure::parse(text)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// The segments of an HLS playlist.
+///
+/// # Errors
+/// Why the manifest is refused.
+pub fn m3u8(text: &str) -> Result<Vec<String>, String> {
+    crate::vod::media::m3u8_segments(text)
+}
+
+/// The segments of a DASH manifest.
+///
+/// # Errors
+/// Why the manifest is refused.
+pub fn mpd(text: &str) -> Result<Vec<String>, String> {
+    crate::vod::media::mpd_segments(text)
+}
+
+/// A TC3 `Authorization` header.
+///
+/// # Errors
+/// Why it is malformed.
+pub fn tc3_authorization(header: &str) -> Result<(), String> {
+    vod_client::sign::tc3::Authorization::parse(header)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// A COS `Authorization` header.
+///
+/// # Errors
+/// Why it is malformed.
+pub fn cos_authorization(header: &str) -> Result<(), String> {
+    vod_client::sign::cos::CosAuthorization::parse(header)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// A `Content-MD5` header.
+///
+/// # Errors
+/// `InvalidDigest`.
+pub fn content_md5(value: &[u8]) -> Result<[u8; 16], String> {
+    crate::cos::ingest::parse_content_md5(value).map_err(|e| e.code.as_str().to_owned())
+}
+
+/// A fault scenario as the admin API and `--faults` accept it (JSON).
+///
+/// # Errors
+/// Why it is refused.
+pub fn fault_scenario_json(text: &str) -> Result<usize, String> {
+    serde_json::from_str::<crate::faults::Scenario>(text)
+        .map(|s| s.rules.len())
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,277 @@
+//! Hostile input: every parser the network reaches, fed arbitrary bytes, never panics and
+//! answers with a protocol-correct error; over HTTP, nothing hostile gets a 5xx or a dropped
+//! connection, and nothing stored is damaged.
+
+use crate::common::api::Api;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use reqwest::Method;
+use vod_emulator::{parse, Emulator};
+
+const ACTIONS: &[&str] = &[
+    "ApplyUpload",
+    "CommitUpload",
+    "PullEvents",
+    "ConfirmEvents",
+    "DescribeEventConfig",
+    "ModifyEventConfig",
+    "DescribeMediaInfos",
+    "DeleteMedia",
+    "ParseStreamingManifest",
+];
+
+/// Text that looks like the protocol's: near misses find more bugs than noise.
+fn near_json() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..200),
+        "\\{(\"(MediaType|SubAppId|FileIds|EventHandles|VodSessionKey|ClassId|MediaManifestContent|Mode)\": ?(null|true|-?[0-9]{1,25}(\\.[0-9]+)?(e[0-9]+)?|\"\\PC{0,12}\"|\\[\\]|\\{\\}|\\[1,\"a\",null\\]), ?){0,4}\\}"
+            .prop_map(String::into_bytes),
+    ]
+}
+
+fn near_xml() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..200),
+        "(<\\?xml version=\"1.0\"\\?>)?<CompleteMultipartUpload>(<Part>(<PartNumber>-?[0-9]{0,12}</PartNumber>)?(<ETag>\\PC{0,40}</ETag>)?</Part>){0,3}(</CompleteMultipartUpload>)?"
+            .prop_map(String::into_bytes),
+    ]
+}
+
+fn near_auth() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,120}",
+        "TC3-HMAC-SHA256 Credential=[A-Za-z0-9/_-]{0,40}, SignedHeaders=[a-z;-]{0,30}, Signature=[0-9a-f]{0,70}",
+        "q-sign-algorithm=sha1&q-ak=[A-Za-z0-9]{0,10}&q-sign-time=-?[0-9]{0,12};-?[0-9]{0,12}&q-key-time=[0-9;]{0,20}&q-header-list=[a-z;]{0,20}&q-url-param-list=[a-z;]{0,20}&q-signature=[0-9a-f]{0,45}",
+    ]
+}
+
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+/// The parsers themselves: arbitrary input, no panic, and errors are the API's codes.
+#[test]
+fn parsers_never_panic() {
+    let mut r = runner(2000);
+    r.run(
+        &(0..ACTIONS.len(), near_json(), any::<bool>()),
+        |(i, body, strict)| {
+            if let Err(code) = parse::vod_params(ACTIONS[i], &body, strict) {
+                prop_assert!(
+                    code == "InvalidParameter" || code == "UnknownParameter",
+                    "{code}"
+                );
+            }
+            Ok(())
+        },
+    )
+    .expect("vod params");
+    r.run(&near_xml(), |body| {
+        let _ = parse::complete_multipart_upload(&body);
+        Ok(())
+    })
+    .expect("complete xml");
+    r.run(&("\\PC{0,40}", any::<u64>()), |(header, size)| {
+        match parse::range(&header, size) {
+            Ok(Some((start, end))) => prop_assert!(start <= end && end < size),
+            Ok(None) => {}
+            Err(code) => prop_assert_eq!(code, "InvalidRange"),
+        }
+        Ok(())
+    })
+    .expect("range");
+    r.run(&"\\PC{0,80}", |q| {
+        let _ = parse::query(&q);
+        Ok(())
+    })
+    .expect("query");
+    r.run(
+        &prop_oneof![
+            "\\PC{0,60}",
+            "QCVB_(Simple|)ProcessFile\\([0-9{},. -]{0,30}\\)?"
+        ],
+        |p| {
+            let _ = parse::procedure(&p);
+            Ok(())
+        },
+    )
+    .expect("procedure");
+    r.run(
+        &"(#EXT[A-Z-]{0,10}(:[^\\n]{0,20})?\\n|[^#\\n]{0,20}\\n|\\PC{0,20}){0,8}",
+        |m| {
+            if let Ok(segments) = parse::m3u8(&m) {
+                prop_assert!(segments
+                    .iter()
+                    .all(|s| !s.starts_with('/') && !s.contains("://")));
+            }
+            let _ = parse::mpd(&m);
+            Ok(())
+        },
+    )
+    .expect("manifests");
+    r.run(&near_auth(), |h| {
+        let _ = parse::tc3_authorization(&h);
+        let _ = parse::cos_authorization(&h);
+        Ok(())
+    })
+    .expect("authorization");
+    r.run(&proptest::collection::vec(any::<u8>(), 0..40), |v| {
+        if let Err(code) = parse::content_md5(&v) {
+            prop_assert_eq!(code, "InvalidDigest");
+        }
+        Ok(())
+    })
+    .expect("content-md5");
+    r.run(&"\\PC{0,120}", |text| {
+        let _ = parse::fault_scenario_json(&text);
+        Ok(())
+    })
+    .expect("fault scenarios");
+}
+
+/// Over HTTP: hostile VOD bodies, Authorization headers, Range headers, query strings and
+/// Complete bodies get well-formed 2xx/4xx answers (never a 5xx or a dropped connection),
+/// and an upload in progress is intact afterwards.
+#[test]
+fn hostile_requests_get_protocol_errors() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let emu = rt.block_on(Emulator::builder().start()).expect("start");
+    let api = Api::new(&emu);
+    let owner = api.owner();
+    let bucket = format!("vod-ap-guangzhou-{}", api.app_id);
+    rt.block_on(api.cos(
+        &owner,
+        Method::PUT,
+        &bucket,
+        "h/obj",
+        &[],
+        &[],
+        vec![7; 1000],
+    ));
+    let upload_id = rt
+        .block_on(api.cos(
+            &owner,
+            Method::POST,
+            &bucket,
+            "h/mp",
+            &[("uploads", "")],
+            &[],
+            vec![],
+        ))
+        .xml("UploadId")
+        .expect("upload id");
+    rt.block_on(api.cos(
+        &owner,
+        Method::PUT,
+        &bucket,
+        "h/mp",
+        &[("partNumber", "1"), ("uploadId", &upload_id)],
+        &[],
+        vec![1; 10],
+    ));
+    let mut r = runner(96);
+
+    r.run(&(0..ACTIONS.len(), near_json()), |(i, body)| {
+        let mut call = api.call(ACTIONS[i], &serde_json::json!({}));
+        call.body = body;
+        let resp = rt.block_on(api.vod_call(call));
+        if let Some(code) = resp["Error"]["Code"].as_str() {
+            prop_assert!(code != "InternalError", "{resp}");
+        }
+        Ok(())
+    })
+    .expect("vod bodies");
+
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    r.run(&near_auth(), |auth| {
+        let reply =
+            rt.block_on(api.cos_raw(Method::GET, &host, "/h/obj", &[], &[], Some(&auth), vec![]));
+        prop_assert!(reply.status.is_client_error(), "{} {}", reply.status, auth);
+        prop_assert!(!reply.code().is_empty());
+        Ok(())
+    })
+    .expect("authorization headers");
+
+    r.run(&"\\PC{0,30}", |range| {
+        if reqwest::header::HeaderValue::from_str(&range).is_err() {
+            return Ok(());
+        }
+        let reply = rt.block_on(api.cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "h/obj",
+            &[],
+            &[("range", &range)],
+            vec![],
+        ));
+        prop_assert!(
+            [200, 206, 416].contains(&reply.status.as_u16()),
+            "{} {range}",
+            reply.status
+        );
+        Ok(())
+    })
+    .expect("range headers");
+
+    r.run(
+        &proptest::collection::vec(("[a-zA-Z-]{1,12}", "\\PC{0,12}"), 0..4),
+        |pairs| {
+            let query: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            for (method, key) in [
+                (Method::GET, ""),
+                (Method::GET, "h/obj"),
+                (Method::PUT, "h/q"),
+            ] {
+                let reply =
+                    rt.block_on(api.cos(&owner, method.clone(), &bucket, key, &query, &[], vec![]));
+                prop_assert!(
+                    !reply.status.is_server_error() || reply.code() == "NotImplemented",
+                    "{method} {key} {query:?}: {}",
+                    reply.status
+                );
+            }
+            Ok(())
+        },
+    )
+    .expect("query strings");
+
+    r.run(&near_xml(), |body| {
+        let reply = rt.block_on(api.cos(
+            &owner,
+            Method::POST,
+            &bucket,
+            "h/mp",
+            &[("uploadId", &upload_id)],
+            &[],
+            body,
+        ));
+        prop_assert!(reply.status.is_client_error(), "{}", reply.status);
+        Ok(())
+    })
+    .expect("complete bodies");
+
+    let parts = rt.block_on(api.cos(
+        &owner,
+        Method::GET,
+        &bucket,
+        "h/mp",
+        &[("uploadId", &upload_id)],
+        &[],
+        vec![],
+    ));
+    assert_eq!(
+        parts.status, 200,
+        "the upload survived every hostile Complete"
+    );
+    assert_eq!(parts.xml("Size").as_deref(), Some("10"));
+    let obj = rt.block_on(api.cos(&owner, Method::GET, &bucket, "h/obj", &[], &[], vec![]));
+    assert_eq!(obj.body, vec![7; 1000]);
+}
