@@ -80,11 +80,7 @@ impl CosClient {
 
     /// URL, Host and signed path for `key` (empty for bucket-level requests).
     fn target(&self, key: &str) -> Result<(reqwest::Url, String, String)> {
-        let encoded: String = key
-            .split('/')
-            .map(cos::cos_encode)
-            .collect::<Vec<_>>()
-            .join("/");
+        let encoded = cos::encode_key(key);
         let (url, signed_path) = match &self.endpoint {
             CosEndpoint::Cloud => (
                 format!(
@@ -386,7 +382,16 @@ impl CosClient {
             .send("HeadObject", Method::HEAD, key, &[], &[], Bytes::new())
             .await
         {
-            Ok(resp) => Ok(Some((resp.content_length().unwrap_or(0), stored(&resp)))),
+            // A HEAD answer has no body, so reqwest's `content_length` is 0: read the header.
+            Ok(resp) => {
+                let size = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                Ok(Some((size, stored(&resp))))
+            }
             Err(Error::Cos { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }

@@ -87,6 +87,27 @@ fn no_content() -> Response<Body> {
     with_status(Response::new(body::empty()), StatusCode::NO_CONTENT)
 }
 
+/// Whether a client may use the admin API: loopback clients always, others only with the
+/// configured token (and never when none is configured).
+pub fn allowed(peer: std::net::IpAddr, token: Option<&str>, presented: Option<&str>) -> bool {
+    let loopback = match peer {
+        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    };
+    loopback || matches!((token, presented), (Some(t), Some(p)) if t == p)
+}
+
+/// The answer to an admin request from a client that may not use it.
+pub fn forbidden() -> Response<Body> {
+    AdminError::new(
+        StatusCode::FORBIDDEN,
+        "the admin API answers loopback clients only, or clients presenting the --admin-token as `Authorization: Bearer TOKEN`",
+    )
+    .response()
+}
+
 /// Serves `/_emulator/<path>`.
 pub async fn handle(state: &AppState, req: Request<Body>, path: &str) -> Response<Body> {
     if events::admin::owns(path) {
@@ -394,6 +415,27 @@ fn parse_duration_ms(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    use super::allowed;
+
+    #[test]
+    fn only_loopback_or_the_token_may_use_the_admin_api() {
+        let lan: std::net::IpAddr = "192.0.2.10"
+            .parse()
+            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+        let v6_lo: std::net::IpAddr = "::1"
+            .parse()
+            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+        let mapped: std::net::IpAddr = "::ffff:127.0.0.1".parse().unwrap_or(lan);
+        assert!(allowed("127.0.0.1".parse().unwrap_or(lan), None, None));
+        assert!(allowed(v6_lo, None, None));
+        assert!(allowed(mapped, None, None));
+        assert!(!allowed(lan, None, None));
+        assert!(!allowed(lan, None, Some("guess")));
+        assert!(!allowed(lan, Some("secret"), None));
+        assert!(!allowed(lan, Some("secret"), Some("wrong")));
+        assert!(allowed(lan, Some("secret"), Some("secret")));
+    }
+
     use super::*;
 
     #[test]

@@ -16,6 +16,10 @@ pub const DEFAULT_SECRET_ID: &str = "AKIDVODEMULATOR0000000000000000000000";
 pub const DEFAULT_SECRET_KEY: &str = "vodemulatorsecretkey000000000000";
 /// Account AppId when none is configured (the one COS documentation examples use).
 pub const DEFAULT_APP_ID: u64 = 1_250_000_000;
+/// How long a slow client may stall its headers or body by default.
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request head (request line and headers) accepted.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Default storage region, as the real service's default.
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 /// How long ApplyUpload's temporary credentials and session key stay valid by default.
@@ -152,6 +156,12 @@ pub struct Config {
     pub journal_capacity: usize,
     /// Also append every journal entry to this file, as JSON lines.
     pub journal_file: Option<PathBuf>,
+    /// Token that lets clients other than loopback use the admin API (`/_emulator/*`); without
+    /// one, only loopback clients may.
+    pub admin_token: Option<String>,
+    /// How long a client may take to send a request's headers, or to send the next piece of a
+    /// request body, before the connection is closed (slow or stalled clients).
+    pub client_timeout: Duration,
 }
 
 impl Default for Config {
@@ -177,6 +187,8 @@ impl Default for Config {
             faults: Vec::new(),
             journal_capacity: crate::journal::DEFAULT_CAPACITY,
             journal_file: None,
+            admin_token: None,
+            client_timeout: DEFAULT_CLIENT_TIMEOUT,
         }
     }
 }

@@ -174,6 +174,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a client may stall its request headers or body.
+    pub fn client_timeout(mut self, timeout: Duration) -> Self {
+        self.config.client_timeout = timeout;
+        self
+    }
+
     /// Lifetime of temporary credentials and session keys.
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.config.session_ttl = ttl;

@@ -215,6 +215,25 @@ struct ServeArgs {
     /// Also append every journal entry to FILE as JSON lines.
     #[arg(long, env = "VOD_EMULATOR_JOURNAL", value_name = "FILE", global = true)]
     journal: Option<PathBuf>,
+    /// Let clients other than loopback use the admin API (/_emulator/*) with
+    /// `Authorization: Bearer TOKEN`; without a token only loopback clients may.
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    /// Seconds a client may stall its request headers or body before being disconnected.
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_CLIENT_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECS",
+        global = true
+    )]
+    client_timeout: u64,
     /// Journal entries kept in memory (oldest dropped first).
     #[arg(
         long,
@@ -268,6 +287,8 @@ impl ServeArgs {
             faults,
             journal_capacity: self.journal_capacity,
             journal_file: self.journal.clone(),
+            admin_token: self.admin_token.clone(),
+            client_timeout: Duration::from_secs(self.client_timeout.max(1)),
             ..Config::default()
         })
     }

@@ -57,6 +57,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
             stream,
             reset: Arc::clone(&reset),
         };
+        let client_timeout = state.config().client_timeout;
         let state = state.clone();
         let service = service_fn(move |req| {
             let state = state.clone();
@@ -71,7 +72,8 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30))
+            .header_read_timeout(client_timeout)
+            .max_buf_size(crate::config::MAX_HEADER_BYTES)
             .serve_connection(TokioIo::new(io), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
@@ -166,6 +168,17 @@ async fn dispatch(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ConnectionReset> {
     let (parts, body) = req.into_parts();
+    if head_size(&parts) > crate::config::MAX_HEADER_BYTES {
+        // hyper bounds the head's memory at its buffer granularity; this makes the documented
+        // limit the one clients see.
+        let mut resp = Response::new(body::full("request header fields too large\n"));
+        *resp.status_mut() = http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        return Ok(resp);
+    }
     let (body, finished) = RequestBody::new(body);
     let mut resp = exchange(state, peer, Request::from_parts(parts, body)).await?;
     // A response to a request whose body was left unread must close the connection (the client
@@ -186,6 +199,17 @@ async fn dispatch(
     Ok(resp)
 }
 
+/// Bytes of a request's head as sent: request line and header lines.
+fn head_size(parts: &http::request::Parts) -> usize {
+    let line = parts.method.as_str().len() + parts.uri.to_string().len() + 12;
+    let headers: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    line + headers
+}
+
 /// Routes, describes, consults the fault engine, handles, shapes and journals one request.
 async fn exchange(
     state: &AppState,
@@ -202,6 +226,14 @@ async fn exchange(
         .boxed();
     let (target, described, request_id) = match endpoint {
         Endpoint::Admin(path) => {
+            let presented = parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if !admin::allowed(peer.ip(), state.config().admin_token.as_deref(), presented) {
+                return Ok(admin::forbidden());
+            }
             return Ok(admin::handle(state, Request::from_parts(parts, body), &path).await);
         }
         Endpoint::Vod => {

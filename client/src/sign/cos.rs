@@ -43,6 +43,18 @@ pub fn cos_encode(s: &str) -> String {
     utf8_percent_encode(s, COS_ENCODE_SET).to_string()
 }
 
+/// An object key as a URL path (without the leading `/`): each segment [`cos_encode`]d, and
+/// every `./` written `.%2F`, as the Python COS SDK does, so no segment is `.` or `..` (which
+/// URL parsers resolve away, `%2E%2E` included) and the path sent is the one signed. A key whose
+/// last segment is exactly `.` or `..` cannot be addressed through such parsers.
+pub fn encode_key(key: &str) -> String {
+    key.split('/')
+        .map(cos_encode)
+        .collect::<Vec<_>>()
+        .join("/")
+        .replace("./", ".%2F")
+}
+
 /// The parts of a COS request that the signature covers.
 ///
 /// The client fills it from the request it builds; the emulator from the request it
@@ -387,6 +399,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn no_segment_is_a_dot_segment() {
+        assert_eq!(encode_key("a/../b c/./d"), "a/..%2Fb%20c/.%2Fd");
+        assert_eq!(encode_key("../../x"), "..%2F..%2Fx");
+        assert_eq!(encode_key("x..y/.z"), "x..y/.z");
+    }
 
     const SID: &str = "AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q";
     const SK: &str = "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz";

@@ -36,8 +36,14 @@ pub struct Ingested {
     pub crc64: u64,
 }
 
-/// Reads `body` into a new blob, checking size limits and `Content-MD5`.
-pub async fn ingest<B>(blobs: &Blobs, headers: &HeaderMap, body: B) -> Result<Ingested, CosError>
+/// Reads `body` into a new blob, checking size limits and `Content-MD5`; a client that sends
+/// nothing for `stall_timeout` is cut off with `RequestTimeout`.
+pub async fn ingest<B>(
+    blobs: &Blobs,
+    headers: &HeaderMap,
+    body: B,
+    stall_timeout: std::time::Duration,
+) -> Result<Ingested, CosError>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
@@ -75,7 +81,13 @@ where
     )?;
     let mut body = body;
     let mut size: u64 = 0;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let Some(frame) = tokio::time::timeout(stall_timeout, body.frame())
+            .await
+            .map_err(|_| CosError::new(CosCode::RequestTimeout))?
+        else {
+            break;
+        };
         let frame = frame.map_err(|e| {
             CosError::with_message(
                 CosCode::IncompleteBody,

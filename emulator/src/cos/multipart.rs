@@ -105,7 +105,7 @@ where
     } = part;
     live_upload(state, addr, &upload_id).await?;
     let store = state.store();
-    let got = ingest(store.blobs(), headers, body).await?;
+    let got = ingest(store.blobs(), headers, body, state.config().client_timeout).await?;
     let part = Part {
         part_number,
         size: got.size,

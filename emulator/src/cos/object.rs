@@ -64,7 +64,7 @@ where
     B::Error: std::fmt::Display,
 {
     let store = state.store();
-    let got = ingest(store.blobs(), headers, body).await?;
+    let got = ingest(store.blobs(), headers, body, state.config().client_timeout).await?;
     let obj = ObjectMeta {
         bucket: addr.bucket.clone(),
         key: addr.key.clone(),

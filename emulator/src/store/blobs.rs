@@ -32,6 +32,27 @@ impl Blobs {
         Ok(Self { dir, tmp, durable })
     }
 
+    /// Removes blob files not in `referenced`: bytes renamed into place whose metadata commit
+    /// never happened (the process died in between). Returns how many were removed.
+    ///
+    /// # Errors
+    /// The directory cannot be read or a file cannot be removed.
+    pub fn collect_garbage(
+        &self,
+        referenced: &std::collections::HashSet<String>,
+    ) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !referenced.contains(&name) {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Where the blob called `name` lives.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)

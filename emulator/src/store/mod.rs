@@ -145,6 +145,13 @@ impl Store {
         db.execute_batch(SCHEMA)?;
         db.execute_batch(events::SCHEMA)?;
         let blobs = Blobs::open(&root, durable)?;
+        let removed = blobs.collect_garbage(&referenced_blobs(&db)?)?;
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "removed blob files no metadata refers to (an interrupted write)"
+            );
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 db: Mutex::new(db),
@@ -587,6 +594,21 @@ fn object_where(tx: &Transaction<'_>, bucket: &str, key: &str) -> Result<Option<
         headers: serde_json::from_str(&headers)?,
         segments: serde_json::from_str(&segments)?,
     }))
+}
+
+/// Every blob name the metadata refers to: object segments and stored parts.
+fn referenced_blobs(db: &Connection) -> Result<std::collections::HashSet<String>> {
+    let mut names = std::collections::HashSet::new();
+    let mut stmt = db.prepare("SELECT segments FROM objects")?;
+    for segments in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let segments: Vec<Segment> = serde_json::from_str(&segments?)?;
+        names.extend(segments.into_iter().map(|s| s.blob));
+    }
+    let mut stmt = db.prepare("SELECT blob FROM parts")?;
+    for blob in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        names.insert(blob?);
+    }
+    Ok(names)
 }
 
 fn blob_names(obj: ObjectMeta) -> Vec<String> {

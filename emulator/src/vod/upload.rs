@@ -242,11 +242,7 @@ pub async fn apply_upload(
 
 /// The URL the emulator serves an object of a VOD bucket under.
 pub fn media_url(state: &AppState, bucket: &str, key: &str) -> String {
-    let encoded: String = key
-        .split('/')
-        .map(vod_client::sign::cos::cos_encode)
-        .collect::<Vec<_>>()
-        .join("/");
+    let encoded = vod_client::sign::cos::encode_key(key);
     format!("{}/media/{bucket}/{encoded}", state.public_url())
 }
 

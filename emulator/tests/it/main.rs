@@ -2,6 +2,7 @@
 //! Every test starts its own emulator in-process on port 0.
 //!
 //! Modules:
+//! - `reliability` — containment, start-up clean-up, limits, load, crash safety under kill -9.
 //! - `hostile` — arbitrary input to every parser and over HTTP: no panic, protocol errors.
 //! - `admin` — the admin API over HTTP, checked against openapi/admin.json.
 //! - `cli` — the binary: banner, ready line, SIGTERM, `exec`.
@@ -28,5 +29,6 @@ mod faults;
 mod hostile;
 mod journal;
 mod python;
+mod reliability;
 mod upload_flow;
 mod vod_api;

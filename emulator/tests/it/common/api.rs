@@ -371,11 +371,7 @@ impl Api {
         authorization: Option<&str>,
         body: Vec<u8>,
     ) -> reqwest::RequestBuilder {
-        let encoded_path: String = path
-            .split('/')
-            .map(cos::cos_encode)
-            .collect::<Vec<_>>()
-            .join("/");
+        let encoded_path = cos::encode_key(path);
         let qs: Vec<String> = query
             .iter()
             .map(|(k, v)| {

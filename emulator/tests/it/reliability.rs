@@ -1,0 +1,515 @@
+//! Reliability: containment of hostile keys, start-up clean-up, limits on slow and oversized
+//! requests, load without leaks, and crash safety under random `kill -9`.
+
+use crate::common::api::{bytes, Api};
+use reqwest::Method;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vod_emulator::Emulator;
+
+fn bucket(api: &Api) -> String {
+    format!("vod-ap-guangzhou-{}", api.app_id)
+}
+
+/// Every file under `dir`, relative.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(
+                    path.strip_prefix(dir)
+                        .expect("under dir")
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Keys with `..`, leading slashes, NUL and odd unicode are stored and served as keys, and no
+/// file is ever created outside the data directory or named after a key.
+#[tokio::test]
+async fn hostile_keys_never_escape_the_data_dir() {
+    let outer = tempfile::tempdir().expect("tempdir");
+    let data = outer.path().join("data");
+    let emu = Emulator::builder()
+        .data_dir(&data)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let owner = api.owner();
+    let b = bucket(&api);
+    let keys = [
+        "../../escape.txt",
+        "a/../../b",
+        "/abs/path",
+        "nul\u{0}byte",
+        "名字/🎬 .mp4",
+        "./.",
+        "a\\..\\b",
+        "../",
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        let body = bytes(100 + i, i as u64);
+        let put = api
+            .cos(&owner, Method::PUT, &b, key, &[], &[], body.clone())
+            .await;
+        assert_eq!(
+            put.status,
+            200,
+            "PUT {key:?}: {}",
+            String::from_utf8_lossy(&put.body)
+        );
+        let get = api
+            .cos(&owner, Method::GET, &b, key, &[], &[], vec![])
+            .await;
+        assert_eq!(get.body, body, "GET {key:?}");
+    }
+    let outside: Vec<_> = std::fs::read_dir(outer.path())
+        .expect("read")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        outside,
+        vec!["data".to_owned()],
+        "nothing was written beside the data dir"
+    );
+    for file in files_under(&data) {
+        let ok = file.starts_with("meta.sqlite3")
+            || file
+                .strip_prefix("blobs/")
+                .is_some_and(|n| n.len() == 32 && n.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(ok, "unexpected file {file} in the data dir");
+    }
+}
+
+/// A blob whose metadata never got committed (a write interrupted by a crash) is removed at
+/// start-up; stored objects are untouched.
+#[tokio::test]
+async fn orphan_blobs_are_collected_at_start_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let b = bucket(&api);
+    api.cos(
+        &api.owner(),
+        Method::PUT,
+        &b,
+        "kept",
+        &[],
+        &[],
+        b"kept".to_vec(),
+    )
+    .await;
+    emu.shutdown().await;
+    let orphan = dir
+        .path()
+        .join("blobs")
+        .join("0123456789abcdef0123456789abcdef");
+    std::fs::write(&orphan, b"half a write").expect("orphan");
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .expect("restart");
+    assert!(!orphan.exists(), "the orphan was collected");
+    let api = Api::new(&emu);
+    let get = api
+        .cos(&api.owner(), Method::GET, &b, "kept", &[], &[], vec![])
+        .await;
+    assert_eq!(get.body, b"kept");
+}
+
+async fn raw(emu: &Emulator, request: &[u8], pause_then_read: bool) -> String {
+    let mut sock = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("connect");
+    let _ = sock.write_all(request).await;
+    let mut out = Vec::new();
+    let wait = if pause_then_read { 10 } else { 5 };
+    let _ = tokio::time::timeout(Duration::from_secs(wait), sock.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A request head over the limit is refused with 431, not buffered.
+#[tokio::test]
+async fn oversized_headers_are_refused() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let huge = "x".repeat(70 * 1024);
+    let req = format!("GET /_emulator/health HTTP/1.1\r\nHost: x\r\nX-Big: {huge}\r\n\r\n");
+    let answer = raw(&emu, req.as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+}
+
+/// A client that stops sending its body is cut off with RequestTimeout; nothing is stored.
+#[tokio::test]
+async fn stalled_bodies_time_out() {
+    let emu = Emulator::builder()
+        .auth(vod_emulator::AuthMode::None)
+        .client_timeout(Duration::from_millis(500))
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let b = bucket(&api);
+    let req = format!(
+        "PUT /{b}/stalled HTTP/1.1\r\nHost: {}\r\nContent-Length: 100\r\n\r\n0123456789",
+        api.host
+    );
+    let answer = raw(&emu, req.as_bytes(), true).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("<Code>RequestTimeout</Code>"), "{answer}");
+    let head = api
+        .cos(&api.owner(), Method::HEAD, &b, "stalled", &[], &[], vec![])
+        .await;
+    assert_eq!(head.status, 404);
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// 1,000 concurrent uploads of mixed sizes (simple and multipart) all succeed, and the open
+/// files return to their baseline afterwards (no leaked connections or blob handles).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_uploads_complete_without_leaks() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let baseline = open_fds();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let creds = vod_client::Credentials::new(
+        emu.config().secret_id.clone(),
+        emu.config().secret_key.clone(),
+    );
+    let vod = vod_client::VodClient::new(http.clone(), &emu.endpoint(), creds, "ap-guangzhou")
+        .expect("vod");
+    let uploader = vod_client::Uploader::new(
+        vod,
+        http.clone(),
+        vod_client::CosEndpoint::PathStyle(emu.endpoint()),
+    )
+    .with_options(vod_client::UploadOptions {
+        part_size: 1024 * 1024,
+        multipart_threshold: 1024 * 1024,
+        concurrency: 2,
+        resume: false,
+        ..Default::default()
+    });
+    let mut files = Vec::new();
+    for i in 0..1000u64 {
+        let size = match i % 100 {
+            0 => 1024 * 1024 + 1 + i,
+            n if n < 10 => 64 * 1024 + i,
+            _ => 1 + (i * 37) % 8192,
+        };
+        let path = dir.path().join(format!("{i}.mp4"));
+        std::fs::write(&path, bytes(size as usize, i)).expect("write");
+        files.push(path);
+    }
+    let results = futures_util::future::join_all(files.iter().map(|f| uploader.upload(f))).await;
+    let failed: Vec<_> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failures, first: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    drop((uploader, http));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while open_fds() > baseline + 8 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        open_fds() <= baseline + 8,
+        "open files {} vs baseline {baseline}",
+        open_fds()
+    );
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_vod-emulator");
+
+fn spawn(data_dir: &Path) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--log",
+            "error",
+            "--pull-wait",
+            "0.1",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env_remove("VOD_EMULATOR_PORT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready");
+    let endpoint = line
+        .trim()
+        .strip_prefix("vod-emulator ready on ")
+        .expect("ready line")
+        .to_owned();
+    (child, endpoint)
+}
+
+fn owner_creds() -> vod_client::Credentials {
+    vod_client::Credentials::new(
+        vod_emulator::config::DEFAULT_SECRET_ID,
+        vod_emulator::config::DEFAULT_SECRET_KEY,
+    )
+}
+
+/// What a crash-test worker achieved before the kill.
+#[derive(Default)]
+struct Progress {
+    /// Committed uploads: FileId, MediaUrl, bytes.
+    committed: Vec<(String, String, Vec<u8>)>,
+    /// The object being written when the process died, with the bytes it was given.
+    in_flight: Option<(String, Vec<u8>)>,
+}
+
+/// Uploads one small file after another, step by step (so the in-flight key is known), with
+/// a multipart upload every few files, until the emulator dies.
+async fn crash_worker(endpoint: String, seed: u64) -> Progress {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let vod = vod_client::VodClient::new(http.clone(), &endpoint, owner_creds(), "ap-guangzhou")
+        .expect("vod");
+    let mut progress = Progress::default();
+    for i in 0..10_000u64 {
+        let Ok(session) = vod
+            .apply_upload(&vod_client::wire::vod::ApplyUploadRequest {
+                media_type: Some("mp4".into()),
+                ..Default::default()
+            })
+            .await
+        else {
+            break;
+        };
+        let cert = session.temp_certificate.clone().expect("credentials");
+        let cos = vod_client::CosClient::new(
+            http.clone(),
+            vod_client::CosEndpoint::PathStyle(endpoint.clone()),
+            session.storage_bucket.clone(),
+            session.storage_region.clone(),
+            vod_client::Credentials {
+                secret_id: cert.secret_id,
+                secret_key: cert.secret_key,
+                token: Some(cert.token),
+            },
+        );
+        let key = session
+            .media_storage_path
+            .trim_start_matches('/')
+            .to_owned();
+        let multipart = i % 4 == 3;
+        let data = bytes(
+            if multipart {
+                1024 * 1024 + 700
+            } else {
+                2000 + i as usize
+            },
+            seed + i,
+        );
+        progress.in_flight = Some((key.clone(), data.clone()));
+        let stored = if multipart {
+            async {
+                let id = cos.initiate_multipart_upload(&key, None).await?;
+                let mut etags = Vec::new();
+                for (n, chunk) in data.chunks(1024 * 1024).enumerate() {
+                    let md5 = {
+                        use base64::Engine;
+                        use md5::{Digest, Md5};
+                        base64::engine::general_purpose::STANDARD.encode(Md5::digest(chunk))
+                    };
+                    let n = n as u32 + 1;
+                    let part = cos
+                        .upload_part(&key, &id, n, bytes::Bytes::copy_from_slice(chunk), &md5)
+                        .await?;
+                    etags.push((n, part.etag));
+                }
+                cos.complete_multipart_upload(&key, &id, &etags).await
+            }
+            .await
+        } else {
+            cos.put_object(&key, bytes::Bytes::from(data.clone()), None)
+                .await
+        };
+        if stored.is_err() {
+            break;
+        }
+        let commit = vod
+            .commit_upload(&vod_client::wire::vod::CommitUploadRequest {
+                vod_session_key: Some(session.vod_session_key.clone()),
+                sub_app_id: None,
+            })
+            .await;
+        match commit {
+            Ok(done) => {
+                progress.in_flight = None;
+                progress
+                    .committed
+                    .push((done.file_id, done.media_url, data));
+            }
+            Err(_) => break,
+        }
+    }
+    progress
+}
+
+/// Under `kill -9` at random moments during a stream of uploads (simple and multipart), after
+/// each restart: every upload that got a CommitUpload answer is fully readable with its bytes
+/// and its NewFileUpload is still deliverable; an object being written when the process died
+/// is either absent or complete, never half-written; in-flight multipart uploads are listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_uploads_survive_random_kill_9() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    let mut committed: Vec<(String, String, Vec<u8>)> = Vec::new();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    for round in 0..4u64 {
+        let data_dir = dir.path().to_path_buf();
+        let (mut child, endpoint) = tokio::task::spawn_blocking(move || spawn(&data_dir))
+            .await
+            .expect("join");
+        let workers: Vec<_> = (0..4u64)
+            .map(|w| {
+                tokio::spawn(crash_worker(
+                    endpoint.clone(),
+                    round * 1_000_000 + w * 100_000,
+                ))
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(rng.random_range(150..700))).await;
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+        let mut fresh = Vec::new();
+        let mut in_flight = Vec::new();
+        for w in workers {
+            let p = w.await.expect("worker");
+            fresh.extend(p.committed);
+            in_flight.extend(p.in_flight);
+        }
+        assert!(
+            !fresh.is_empty(),
+            "round {round}: nothing committed before the kill"
+        );
+
+        let data_dir = dir.path().to_path_buf();
+        let (mut child, endpoint) = tokio::task::spawn_blocking(move || spawn(&data_dir))
+            .await
+            .expect("join");
+        committed.extend(fresh.iter().cloned());
+        for (file_id, url, data) in &committed {
+            let path = &url[url.find("/media/").expect("media path")..];
+            let body = http
+                .get(format!("{endpoint}{path}"))
+                .send()
+                .await
+                .expect("GET")
+                .bytes()
+                .await
+                .expect("body");
+            assert!(
+                body.as_ref() == data.as_slice(),
+                "round {round}: {file_id} is not intact"
+            );
+        }
+        let owner = vod_client::CosClient::new(
+            http.clone(),
+            vod_client::CosEndpoint::PathStyle(endpoint.clone()),
+            "vod-ap-guangzhou-1250000000",
+            "ap-guangzhou",
+            owner_creds(),
+        );
+        for (key, data) in &in_flight {
+            match owner.head_object(key).await.expect("HEAD") {
+                None => {}
+                Some((size, stored)) => {
+                    assert_eq!(
+                        size,
+                        data.len() as u64,
+                        "round {round}: {key} is half-written"
+                    );
+                    if !stored.etag.contains('-') {
+                        use md5::{Digest, Md5};
+                        assert_eq!(
+                            stored.etag.trim_matches('"'),
+                            hex::encode(Md5::digest(data)),
+                            "{key}"
+                        );
+                    }
+                }
+            }
+        }
+        owner
+            .list_multipart_uploads("")
+            .await
+            .expect("in-flight uploads are listable");
+        let vod =
+            vod_client::VodClient::new(http.clone(), &endpoint, owner_creds(), "ap-guangzhou")
+                .expect("vod");
+        let mut delivered = std::collections::HashSet::new();
+        while let Ok(page) = vod.pull_events(&Default::default()).await {
+            let handles: Vec<String> = page
+                .event_set
+                .iter()
+                .filter_map(|e| e.event_handle.clone())
+                .collect();
+            delivered.extend(
+                page.event_set
+                    .iter()
+                    .filter_map(|e| e.file_upload_event.as_ref().map(|u| u.file_id.clone())),
+            );
+            vod.confirm_events(&vod_client::wire::events::ConfirmEventsRequest {
+                event_handles: Some(handles),
+                ..Default::default()
+            })
+            .await
+            .expect("confirm");
+        }
+        for (file_id, _, _) in &fresh {
+            assert!(
+                delivered.contains(file_id),
+                "round {round}: the NewFileUpload of {file_id} was lost"
+            );
+        }
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+    }
+}
