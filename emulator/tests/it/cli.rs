@@ -11,9 +11,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_vod-emulator");
 /// health, and exits cleanly on SIGTERM, removing its temporary storage.
 #[tokio::test]
 async fn serve_prints_ready_line_and_stops_on_sigterm() {
+    let ca = tempfile::tempdir().expect("ca dir");
     let mut child = Command::new(BIN)
         .args(["--port", "0", "--app-id", "1300000001"])
         .env_remove("VOD_EMULATOR_PORT")
+        .env("VOD_EMULATOR_CA_DIR", ca.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -78,10 +80,13 @@ test -n "$TENCENTCLOUD_SECRET_ID" -a -n "$TENCENTCLOUD_SECRET_KEY" || exit 91
 test "$VOD_EMULATOR_REGION" = ap-guangzhou || exit 92
 echo "port=$VOD_EMULATOR_PORT"
 exit 7"#;
+    let ca = tempfile::tempdir().expect("ca dir");
+    let ca_dir = ca.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(BIN)
             .args(["exec", "--", "sh", "-c", script])
             .env_remove("VOD_EMULATOR_PORT")
+            .env("VOD_EMULATOR_CA_DIR", ca_dir)
             .env("NO_PROXY", "*")
             .output()
     })
@@ -106,10 +111,13 @@ exit 7"#;
 /// `--auth none` is announced loudly at start-up.
 #[tokio::test]
 async fn auth_none_is_announced() {
-    let out = tokio::task::spawn_blocking(|| {
+    let ca = tempfile::tempdir().expect("ca dir");
+    let ca_dir = ca.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
         Command::new(BIN)
             .args(["--auth", "none", "exec", "--", "true"])
             .env_remove("VOD_EMULATOR_PORT")
+            .env("VOD_EMULATOR_CA_DIR", ca_dir)
             .output()
     })
     .await

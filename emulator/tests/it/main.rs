@@ -15,6 +15,8 @@
 //! - `faults` — every fault effect and schedule, end to end; the shipped scenarios.
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
+//! - `redirect` — unmodified example programs under `vod-emulator exec` (proxy, CA, shim),
+//!   the proxy's refusals, `env` and `ca`.
 
 mod admin;
 mod cli;
@@ -28,5 +30,6 @@ mod faults;
 mod hostile;
 mod journal;
 mod python;
+mod redirect;
 mod upload_flow;
 mod vod_api;

@@ -45,6 +45,17 @@ pub struct SdkVenv {
     python: PathBuf,
 }
 
+/// The interpreter of the shared venv, installing it on first use; panics with pip's output
+/// when the pinned SDKs cannot be installed (these tests never skip).
+pub async fn venv_python() -> PathBuf {
+    tokio::task::spawn_blocking(sdk_venv)
+        .await
+        .expect("installing the Python SDKs panicked")
+        .unwrap_or_else(|message| panic!("cannot install the pinned Python SDKs: {message}"))
+        .python
+        .clone()
+}
+
 /// The shared venv, installing it on first use; the error carries pip's full output.
 ///
 /// Blocking: call it from `spawn_blocking` in async tests. Concurrent callers wait for the one
@@ -207,12 +218,9 @@ where
     I: IntoIterator<Item = S>,
     S: Into<OsString>,
 {
-    let venv = tokio::task::spawn_blocking(sdk_venv)
-        .await
-        .expect("installing the Python SDKs panicked")
-        .unwrap_or_else(|message| panic!("cannot install the pinned Python SDKs: {message}"));
+    let python = venv_python().await;
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let mut command = tokio::process::Command::new(&venv.python);
+    let mut command = tokio::process::Command::new(&python);
     command
         .arg(sdk_dir().join("sdk_flow.py"))
         .args(&args)
