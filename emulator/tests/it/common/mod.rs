@@ -2,4 +2,5 @@
 
 pub mod api;
 pub mod exec;
+pub mod install;
 pub mod python;

@@ -1,24 +1,24 @@
 //! Runs the official Tencent Cloud Python SDKs against an in-process emulator.
 //!
 //! The SDKs are installed at pinned versions into one virtualenv under cargo's
-//! `CARGO_TARGET_TMPDIR` (`<target>/tmp/sdk-venv`), built at most once per test-binary run and
-//! reused across runs while its stamp file says the same pins were installed. A venv is built in
-//! a temporary sibling directory and renamed into place only when complete, so a killed install
-//! never leaves a half venv behind that looks usable. Installation failures panic with pip's
-//! output: these tests never skip.
+//! `CARGO_TARGET_TMPDIR` (`<target>/tmp/sdk-venv`) by [`super::install`]: at most once per
+//! test-binary run, reused across runs while its stamp says the same pins were installed.
+//! Installation failures panic with pip's output: these tests never skip.
 //!
 //! The driver script, `tests/sdk/python/sdk_flow.py`, redirects the SDKs to the emulator with
 //! the monkeypatches of spec vod-api.md §7.4 and prints one JSON object on stdout.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 use serde_json::Value;
 use vod_emulator::Emulator;
+
+use super::install::{install_once, run};
 
 /// The upload SDK, installed with `--no-deps`: it declares a dependency on the monolithic
 /// `tencentcloud-sdk-python`, which the split packages in requirements.txt replace.
@@ -29,9 +29,6 @@ const IMPORT_CHECK: &str = "import qcloud_vod.vod_upload_client, qcloud_cos, ten
 
 /// How long one run of the driver script may take before the test fails.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
-
-/// Leftover build directories older than this are from killed runs and are removed.
-const STALE_BUILD_AGE: Duration = Duration::from_secs(3600);
 
 /// Directory holding the Python scripts and requirements.txt.
 fn sdk_dir() -> PathBuf {
@@ -88,37 +85,28 @@ fn prepare_venv(venv: &Path) -> Result<SdkVenv, String> {
     )
     .map_err(|e| format!("{e}\n(python3 must be on PATH to run the SDK tests)"))?;
     let stamp = expected_stamp(&String::from_utf8_lossy(&python_version.stdout))?;
-    let venv_python = venv.join("bin/python");
-
-    if std::fs::read_to_string(venv.join(".stamp")).is_ok_and(|s| s == stamp)
-        && run(
-            Command::new(&venv_python).args(["-c", IMPORT_CHECK]),
-            "import check",
+    let imports = |dir: &Path| {
+        run(
+            Command::new(dir.join("bin/python")).args(["-c", IMPORT_CHECK]),
+            "import check of the installed SDKs",
         )
-        .is_ok()
-    {
-        return Ok(SdkVenv {
-            python: venv_python,
-        });
-    }
-
-    let parent = venv.parent().ok_or("venv path has no parent")?;
-    std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
-    remove_stale_builds(parent);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let build = parent.join(format!("sdk-venv.build-{}-{nanos}", std::process::id()));
-    let result = build_venv(&build, &stamp).and_then(|()| install_into_place(&build, venv, &stamp));
-    // Best effort: after a successful rename `build` no longer exists.
-    let _ = std::fs::remove_dir_all(&build);
-    result.map(|()| SdkVenv {
-        python: venv_python,
+    };
+    install_once(
+        venv,
+        &stamp,
+        |dir| imports(dir).is_ok(),
+        |build| {
+            build_venv(build)?;
+            imports(build).map(drop)
+        },
+    )?;
+    Ok(SdkVenv {
+        python: venv.join("bin/python"),
     })
 }
 
-/// Create a venv at `build`, install the pins, check the imports, then write the stamp.
-fn build_venv(build: &Path, stamp: &str) -> Result<(), String> {
+/// Create a venv at `build` and install the pins.
+fn build_venv(build: &Path) -> Result<(), String> {
     let requirements = sdk_dir().join("requirements.txt");
     run(
         Command::new("python3").arg("-m").arg("venv").arg(build),
@@ -146,67 +134,8 @@ fn build_venv(build: &Path, stamp: &str) -> Result<(), String> {
     pip(
         &["--no-deps".as_ref(), VOD_UPLOAD_SDK.as_ref()],
         "pip install --no-deps vod-python-sdk",
-    )?;
-    run(
-        Command::new(&python).args(["-c", IMPORT_CHECK]),
-        "import check of the installed SDKs",
-    )?;
-    std::fs::write(build.join(".stamp"), stamp).map_err(|e| format!("writing stamp: {e}"))
-}
-
-/// Rename the finished `build` to `venv`, replacing an outdated venv. If another process
-/// (e.g. a parallel `cargo test`) put an identical venv there first, keep that one.
-fn install_into_place(build: &Path, venv: &Path, stamp: &str) -> Result<(), String> {
-    if std::fs::rename(build, venv).is_ok() {
-        return Ok(());
-    }
-    if std::fs::read_to_string(venv.join(".stamp")).is_ok_and(|s| s == stamp) {
-        return Ok(());
-    }
-    if venv.exists() {
-        std::fs::remove_dir_all(venv)
-            .map_err(|e| format!("removing outdated {}: {e}", venv.display()))?;
-    }
-    std::fs::rename(build, venv)
-        .map_err(|e| format!("renaming {} to {}: {e}", build.display(), venv.display()))
-}
-
-/// Remove `sdk-venv.build-*` directories left behind by killed runs.
-fn remove_stale_builds(parent: &Path) {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let is_build = entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("sdk-venv.build-");
-        let is_stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_BUILD_AGE));
-        if is_build && is_stale {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Run a command to completion; a failure to start or a non-zero exit is an error carrying
-/// the command's full output.
-fn run(command: &mut Command, what: &str) -> Result<Output, String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{what}: cannot run {command:?}: {e}"))?;
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(format!(
-            "{what} failed ({}): {command:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    )
+    .map(drop)
 }
 
 /// Run `sdk_flow.py <args>` against `emu` and return the JSON object it printed.
