@@ -16,7 +16,8 @@ use tokio::net::TcpStream;
 use vod_emulator::Emulator;
 
 use crate::common::exec::{example, run_under_exec, BIN};
-use crate::common::python::{venv_python, write_test_media};
+use crate::common::node::node_modules;
+use crate::common::python::{tccli_venv, venv_python, write_test_media};
 
 /// Flags for `exec` that keep event round trips short (the real PullEvents waits 5 s).
 const QUICK_EVENTS: [&str; 2] = ["--pull-wait", "0.3"];
@@ -114,6 +115,104 @@ async fn python_cos_example_uploads_and_gets_under_exec() {
             "dir/big.bin".into(),
         ],
         &[("COS_BUCKET", "vod-ap-guangzhou-1250000000")],
+    )
+    .await;
+    assert_eq!(out["BytesMatch"], true, "{out:#}");
+    assert_eq!(out["Size"], bytes.len(), "{out:#}");
+    let etag = str_field(&out, "ETag");
+    assert!(etag.ends_with("-3\""), "not a 3-part ETag: {etag}");
+}
+
+/// tccli, unmodified (its own `bin/tccli`), calls ApplyUpload and DescribeMediaInfos through
+/// the proxy with the emulator's keys from the environment; the second call sees the FileId
+/// the first allocated as not (yet) existing media.
+#[tokio::test]
+async fn tccli_calls_the_vod_api_under_exec() {
+    let venv = tccli_venv().await;
+    let home = tempfile::tempdir().expect("tempdir");
+    let home_path = home.path().display().to_string();
+    let tccli = |args: &'static [&'static str]| {
+        let venv = venv.clone();
+        let ca = home.path().join("ca");
+        let home_path = home_path.clone();
+        async move {
+            let mut argv = vec![venv.join("bin/tccli").into_os_string()];
+            argv.extend(args.iter().map(Into::into));
+            // tccli writes ~/.tccli/default.configure on first use: keep it in the temp dir.
+            run_under_exec(
+                &ca,
+                &[],
+                venv.join("bin/python"),
+                &argv,
+                &[("HOME", &home_path)],
+            )
+            .await
+        }
+    };
+    let applied = tccli(&[
+        "vod",
+        "ApplyUpload",
+        "--MediaType",
+        "mp4",
+        "--MediaName",
+        "clip",
+    ])
+    .await;
+    assert_eq!(
+        applied["StorageBucket"], "vod-ap-guangzhou-1250000000",
+        "{applied:#}"
+    );
+    assert!(!str_field(&applied, "VodSessionKey").is_empty());
+    assert!(!str_field(&applied["TempCertificate"], "Token").is_empty());
+    let described = tccli(&["vod", "DescribeMediaInfos", "--FileIds", r#"["1"]"#]).await;
+    assert_eq!(
+        described["NotExistFileIdSet"],
+        serde_json::json!(["1"]),
+        "{described:#}"
+    );
+}
+
+/// vod-node-sdk uploads a video with a cover (its tencentcloud-sdk-nodejs 3.x signs the
+/// legacy way), tencentcloud-sdk-nodejs-vod pulls and confirms the event, and the bytes come
+/// back identical — from an unmodified program.
+#[tokio::test]
+async fn node_example_uploads_with_cover_and_reads_the_event_under_exec() {
+    let modules = node_modules().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (media, _) = write_test_media(dir.path(), "clip.mp4", 300 * 1024, 51);
+    let (cover, _) = write_test_media(dir.path(), "poster.jpg", 6_003, 52);
+    let node_path = modules.display().to_string();
+    let out = run_under_exec(
+        &dir.path().join("ca"),
+        &QUICK_EVENTS,
+        "node",
+        &[example("node", "upload_with_cover.js"), media, cover],
+        &[("NODE_PATH", &node_path)],
+    )
+    .await;
+    assert_uploaded_with_event(&out);
+}
+
+/// cos-nodejs-sdk-v5 `uploadFile` (sliced: 3 parts) and `getObject`, unmodified.
+#[tokio::test]
+async fn node_cos_example_uploads_and_gets_under_exec() {
+    let modules = node_modules().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (file, bytes) = write_test_media(dir.path(), "big.bin", 2 * 1024 * 1024 + 9, 53);
+    let node_path = modules.display().to_string();
+    let out = run_under_exec(
+        &dir.path().join("ca"),
+        &[],
+        "node",
+        &[
+            example("node", "cos_upload_and_get.js").into_os_string(),
+            file.into_os_string(),
+            "dir/big.bin".into(),
+        ],
+        &[
+            ("NODE_PATH", &node_path),
+            ("COS_BUCKET", "vod-ap-guangzhou-1250000000"),
+        ],
     )
     .await;
     assert_eq!(out["BytesMatch"], true, "{out:#}");

@@ -17,7 +17,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_vod-emulator");
 const TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Variables removed from the inherited environment.
-const SCRUBBED: [&str; 18] = [
+const SCRUBBED: [&str; 19] = [
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",
@@ -31,6 +31,7 @@ const SCRUBBED: [&str; 18] = [
     "CURL_CA_BUNDLE",
     "NODE_EXTRA_CA_CERTS",
     "NODE_OPTIONS",
+    "NODE_PATH",
     "PYTHONPATH",
     "PYTHONHOME",
     "TENCENTCLOUD_SECRET_ID",

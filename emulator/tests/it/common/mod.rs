@@ -3,4 +3,5 @@
 pub mod api;
 pub mod exec;
 pub mod install;
+pub mod node;
 pub mod python;

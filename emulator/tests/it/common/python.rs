@@ -20,75 +20,110 @@ use vod_emulator::Emulator;
 
 use super::install::{install_once, run};
 
-/// The upload SDK, installed with `--no-deps`: it declares a dependency on the monolithic
-/// `tencentcloud-sdk-python`, which the split packages in requirements.txt replace.
-const VOD_UPLOAD_SDK: &str = "vod-python-sdk==1.4.4";
+/// One pinned virtualenv under `CARGO_TARGET_TMPDIR`.
+#[derive(Debug)]
+struct Pins {
+    /// Directory name under `CARGO_TARGET_TMPDIR`.
+    dir: &'static str,
+    /// Requirements file in `tests/sdk/python`, installed with dependencies.
+    requirements: &'static str,
+    /// A package installed afterwards with `--no-deps`.
+    no_deps: Option<&'static str>,
+    /// What must import for the venv to count as usable.
+    import_check: &'static str,
+}
 
-/// What must import for the venv to count as usable (pulls in all three SDKs).
-const IMPORT_CHECK: &str = "import qcloud_vod.vod_upload_client, qcloud_cos, tencentcloud.vod";
+/// The three SDKs the emulator's Python tests drive. vod-python-sdk is installed with
+/// `--no-deps`: it declares a dependency on the monolithic `tencentcloud-sdk-python`, which the
+/// split packages in requirements.txt replace.
+const SDKS: Pins = Pins {
+    dir: "sdk-venv",
+    requirements: "requirements.txt",
+    no_deps: Some("vod-python-sdk==1.4.4"),
+    import_check: "import qcloud_vod.vod_upload_client, qcloud_cos, tencentcloud.vod",
+};
+
+/// tccli, with the monolithic tencentcloud-sdk-python it needs (hence a venv of its own).
+const TCCLI: Pins = Pins {
+    dir: "tccli-venv",
+    requirements: "requirements-tccli.txt",
+    no_deps: None,
+    import_check: "import tccli.main, tencentcloud.vod.v20180717",
+};
 
 /// How long one run of the driver script may take before the test fails.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// Directory holding the Python scripts and requirements.txt.
+/// Directory holding the Python scripts and requirements files.
 fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/python")
 }
 
-/// A ready virtualenv with the pinned SDKs.
-#[derive(Debug)]
-pub struct SdkVenv {
-    /// The venv's interpreter (`<venv>/bin/python`).
-    python: PathBuf,
-}
-
-/// The interpreter of the shared venv, installing it on first use; panics with pip's output
+/// The interpreter of the SDK venv, installing it on first use; panics with pip's output
 /// when the pinned SDKs cannot be installed (these tests never skip).
 pub async fn venv_python() -> PathBuf {
-    tokio::task::spawn_blocking(sdk_venv)
-        .await
-        .expect("installing the Python SDKs panicked")
-        .unwrap_or_else(|message| panic!("cannot install the pinned Python SDKs: {message}"))
-        .python
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    installed(&VENV, &SDKS).await.join("bin/python")
+}
+
+/// The tccli venv's root (run `bin/python bin/tccli`: a renamed venv's script shebangs point
+/// at the directory it was built in), installing it on first use.
+pub async fn tccli_venv() -> PathBuf {
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    installed(&VENV, &TCCLI).await
+}
+
+/// Installs `pins` once per test binary (concurrent callers wait for the one install; a
+/// failure is reported to every caller without running pip again) and returns the venv.
+async fn installed(
+    cell: &'static OnceLock<Result<PathBuf, String>>,
+    pins: &'static Pins,
+) -> PathBuf {
+    tokio::task::spawn_blocking(move || {
+        cell.get_or_init(|| {
+            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(pins.dir);
+            prepare_venv(&venv, pins).map(|()| venv)
+        })
         .clone()
+    })
+    .await
+    .expect("installing Python packages panicked")
+    .unwrap_or_else(|message| panic!("cannot install the pinned Python packages: {message}"))
 }
 
-/// The shared venv, installing it on first use; the error carries pip's full output.
-///
-/// Blocking: call it from `spawn_blocking` in async tests. Concurrent callers wait for the one
-/// install; a failed install is reported to every caller without retrying pip each time.
-pub fn sdk_venv() -> Result<&'static SdkVenv, &'static str> {
-    static VENV: OnceLock<Result<SdkVenv, String>> = OnceLock::new();
-    VENV.get_or_init(|| prepare_venv(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv")))
-        .as_ref()
-        .map_err(String::as_str)
-}
-
-/// The stamp that says which pins a venv holds: changes whenever requirements.txt, the
+/// The stamp that says which pins a venv holds: changes whenever the requirements file, the
 /// `--no-deps` pin or the interpreter version changes.
-fn expected_stamp(python_version: &str) -> Result<String, String> {
-    let requirements_path = sdk_dir().join("requirements.txt");
+fn expected_stamp(pins: &Pins, python_version: &str) -> Result<String, String> {
+    let requirements_path = sdk_dir().join(pins.requirements);
     let requirements = std::fs::read(&requirements_path)
         .map_err(|e| format!("reading {}: {e}", requirements_path.display()))?;
+    let no_deps = pins
+        .no_deps
+        .map(|pin| format!("{pin} --no-deps\n"))
+        .unwrap_or_default();
     Ok(format!(
-        "requirements.txt md5 {}\n{VOD_UPLOAD_SDK} --no-deps\n{}\n",
+        "{} md5 {}\n{no_deps}{}\n",
+        pins.requirements,
         hex::encode(Md5::digest(&requirements)),
         python_version.trim()
     ))
 }
 
-/// Reuse `venv` if its stamp matches and the SDKs import, otherwise build a fresh one.
-fn prepare_venv(venv: &Path) -> Result<SdkVenv, String> {
+/// Reuse `venv` if its stamp matches and the packages import, otherwise build a fresh one.
+fn prepare_venv(venv: &Path, pins: &Pins) -> Result<(), String> {
     let python_version = run(
         Command::new("python3").arg("--version"),
         "python3 --version",
     )
     .map_err(|e| format!("{e}\n(python3 must be on PATH to run the SDK tests)"))?;
-    let stamp = expected_stamp(&String::from_utf8_lossy(&python_version.stdout))?;
+    let stamp = expected_stamp(pins, &String::from_utf8_lossy(&python_version.stdout))?;
+    // HOME is the venv: importing tccli creates `~/.tccli/log`.
     let imports = |dir: &Path| {
         run(
-            Command::new(dir.join("bin/python")).args(["-c", IMPORT_CHECK]),
-            "import check of the installed SDKs",
+            Command::new(dir.join("bin/python"))
+                .args(["-c", pins.import_check])
+                .env("HOME", dir),
+            "import check of the installed packages",
         )
     };
     install_once(
@@ -96,18 +131,15 @@ fn prepare_venv(venv: &Path) -> Result<SdkVenv, String> {
         &stamp,
         |dir| imports(dir).is_ok(),
         |build| {
-            build_venv(build)?;
+            build_venv(build, pins)?;
             imports(build).map(drop)
         },
-    )?;
-    Ok(SdkVenv {
-        python: venv.join("bin/python"),
-    })
+    )
 }
 
 /// Create a venv at `build` and install the pins.
-fn build_venv(build: &Path) -> Result<(), String> {
-    let requirements = sdk_dir().join("requirements.txt");
+fn build_venv(build: &Path, pins: &Pins) -> Result<(), String> {
+    let requirements = sdk_dir().join(pins.requirements);
     run(
         Command::new("python3").arg("-m").arg("venv").arg(build),
         "python3 -m venv",
@@ -129,13 +161,16 @@ fn build_venv(build: &Path) -> Result<(), String> {
     };
     pip(
         &["-r".as_ref(), requirements.as_os_str()],
-        "pip install -r requirements.txt",
+        "pip install -r <requirements>",
     )?;
-    pip(
-        &["--no-deps".as_ref(), VOD_UPLOAD_SDK.as_ref()],
-        "pip install --no-deps vod-python-sdk",
-    )
-    .map(drop)
+    match pins.no_deps {
+        Some(pin) => pip(
+            &["--no-deps".as_ref(), pin.as_ref()],
+            "pip install --no-deps",
+        )
+        .map(drop),
+        None => Ok(()),
+    }
 }
 
 /// Run `sdk_flow.py <args>` against `emu` and return the JSON object it printed.
