@@ -77,15 +77,26 @@ where
         program.as_ref(),
         args.iter().map(AsRef::as_ref).collect::<Vec<_>>()
     );
-    let output = tokio::time::timeout(TIMEOUT, command.output())
+    json_output(&mut command, &format!("{shown} under exec"), TIMEOUT).await
+}
+
+/// Runs `command` (at most `timeout`) and returns the one JSON object it printed on stdout;
+/// panics, naming `shown` and with both output streams, if it fails, times out or prints
+/// anything else.
+pub async fn json_output(
+    command: &mut tokio::process::Command,
+    shown: &str,
+    timeout: Duration,
+) -> Value {
+    let output = tokio::time::timeout(timeout, command.output())
         .await
-        .unwrap_or_else(|_| panic!("{shown} under exec timed out after {TIMEOUT:?}"))
-        .expect("cannot run vod-emulator exec");
+        .unwrap_or_else(|_| panic!("{shown} timed out after {timeout:?}"))
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "{shown} under exec failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        "{shown} failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
         output.status
     );
     match serde_json::from_str::<Value>(stdout.trim()) {

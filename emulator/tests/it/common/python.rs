@@ -18,6 +18,7 @@ use md5::{Digest, Md5};
 use serde_json::Value;
 use vod_emulator::Emulator;
 
+use super::exec::json_output;
 use super::install::{install_once, run};
 
 /// One pinned virtualenv under `CARGO_TARGET_TMPDIR`.
@@ -204,24 +205,12 @@ where
     ] {
         command.env_remove(var);
     }
-    let output = tokio::time::timeout(SCRIPT_TIMEOUT, command.output())
-        .await
-        .unwrap_or_else(|_| panic!("sdk_flow.py {args:?} timed out after {SCRIPT_TIMEOUT:?}"))
-        .expect("cannot start the venv's python");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "sdk_flow.py {args:?} failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-        output.status
-    );
-    match serde_json::from_str::<Value>(&stdout) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => panic!(
-            "sdk_flow.py {args:?} did not print one JSON object\n\
-             --- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
-        ),
-    }
+    json_output(
+        &mut command,
+        &format!("sdk_flow.py {args:?}"),
+        SCRIPT_TIMEOUT,
+    )
+    .await
 }
 
 /// Write `len` deterministic pseudo-random bytes (splitmix64 from `seed`) to `dir/name`, so a
