@@ -50,7 +50,7 @@ pub struct CosAddress {
 /// Routes a request by method, URI and headers.
 pub fn route(method: &Method, uri: &Uri, headers: &HeaderMap) -> Endpoint {
     if let Some(target) = uri.host() {
-        if !crate::tls::is_emulated_host(target) && !is_loopback(target) {
+        if !crate::tls::is_emulated_host(target) {
             return Endpoint::Foreign(target.to_owned());
         }
     }
@@ -126,15 +126,6 @@ fn cos_host(host: &str) -> Option<(String, Option<String>)> {
 fn is_vod_host(host: &str) -> bool {
     let name = strip_port(host).to_ascii_lowercase();
     name.starts_with("vod.") && name.ends_with(".tencentcloudapi.com")
-}
-
-/// Loopback names: a client may proxy a request for the emulator's own address to it.
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Strips a `:port` suffix (IPv6 literals keep their brackets).
@@ -237,6 +228,7 @@ mod tests {
             ),
             Endpoint::Vod
         );
+        // Not even loopback: the router cannot tell the emulator's own port from another.
         assert_eq!(
             route_of(
                 Method::GET,
@@ -244,7 +236,7 @@ mod tests {
                 "127.0.0.1:9",
                 false
             ),
-            Endpoint::Admin("health".into())
+            Endpoint::Foreign("127.0.0.1".into())
         );
     }
 

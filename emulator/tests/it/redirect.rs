@@ -264,6 +264,17 @@ async fn proxy_refuses_other_destinations_and_never_dials() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         other => panic!("the proxy dialled a refused destination: {other:?}"),
     }
+    let journaled: Vec<_> = emu
+        .journal()
+        .all()
+        .into_iter()
+        .map(|e| (e.method, e.status))
+        .collect();
+    assert_eq!(
+        journaled,
+        [("GET".to_owned(), Some(403))],
+        "the refused plain proxied request is journaled (CONNECTs never reach the service)"
+    );
 
     let ca = std::fs::read(emu.ca_cert_path()).expect("read ca.pem");
     let client = reqwest::Client::builder()

@@ -13,6 +13,19 @@ use serde_json::Value;
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_vod-emulator");
 
+/// The CA directory of black-box runs of the binary that need no CA of their own: kept under
+/// the target directory (never the user's config directory) and shared, as emulators safely do.
+pub fn shared_ca_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-ca")
+}
+
+/// The binary, with its CA directory in [`shared_ca_dir`].
+pub fn emulator_command() -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
+    command.env("VOD_EMULATOR_CA_DIR", shared_ca_dir());
+    command
+}
+
 /// How long one program may run.
 const TIMEOUT: Duration = Duration::from_secs(240);
 
