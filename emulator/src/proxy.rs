@@ -94,24 +94,22 @@ async fn open_tunnel(mut stream: TcpStream) -> Option<TcpStream> {
             Parsed::Done(..) => break Tunnel::Bad("data sent before the tunnel was established"),
         }
     };
-    let (status, message) = match verdict {
+    let status = status_of(&verdict);
+    let message = match verdict {
         Tunnel::Open(authority) => {
             tracing::debug!(%authority, "tunnel opened");
             stream
-                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .write_all(format!("HTTP/1.1 {status}\r\n\r\n").as_bytes())
                 .await
                 .ok()?;
             return Some(stream);
         }
         Tunnel::Refused(authority) => {
             tracing::info!(%authority, "proxy refused a CONNECT");
-            ("403 Forbidden", refusal(&authority))
+            refusal(&authority)
         }
-        Tunnel::NotConnect => (
-            "405 Method Not Allowed",
-            "vod-emulator: only CONNECT is accepted here\n".to_owned(),
-        ),
-        Tunnel::Bad(why) => ("400 Bad Request", format!("vod-emulator: {why}\n")),
+        Tunnel::NotConnect => "vod-emulator: only CONNECT is accepted here\n".to_owned(),
+        Tunnel::Bad(why) => format!("vod-emulator: {why}\n"),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
@@ -167,6 +165,23 @@ fn parse_connect(bytes: &[u8]) -> Parsed {
         Err(_) => Tunnel::Bad("CONNECT target is not host:port"),
     };
     Parsed::Done(verdict, len)
+}
+
+/// The status line the proxy answers a request head with; `None` while it is incomplete.
+pub fn verdict_status(bytes: &[u8]) -> Option<&'static str> {
+    match parse_connect(bytes) {
+        Parsed::Partial => None,
+        Parsed::Done(verdict, _) => Some(status_of(&verdict)),
+    }
+}
+
+fn status_of(verdict: &Tunnel) -> &'static str {
+    match verdict {
+        Tunnel::Open(_) => "200 Connection established",
+        Tunnel::Refused(_) => "403 Forbidden",
+        Tunnel::NotConnect => "405 Method Not Allowed",
+        Tunnel::Bad(_) => "400 Bad Request",
+    }
 }
 
 /// Why a destination is refused, for a human reading an SDK's error.

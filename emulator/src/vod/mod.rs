@@ -327,6 +327,14 @@ pub fn decode(action: Action, body: &[u8], strict: bool) -> Result<Params, VodEr
     })
 }
 
+/// Parses a legacy form-encoded call (no signature check): its action and JSON parameters.
+///
+/// # Errors
+/// `MissingParameter` (no `Action`/`Version`) or `InvalidParameter` (conflicting keys).
+pub fn parse_legacy_form(body: &[u8]) -> Result<(String, Vec<u8>), VodError> {
+    legacy::parse(body).map(|form| (form.call.action, form.call.params))
+}
+
 /// A call's action, version and JSON parameters, whichever form it came in.
 #[derive(Debug)]
 struct Call {
