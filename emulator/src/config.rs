@@ -128,6 +128,10 @@ pub struct Config {
     pub app_id: u64,
     /// Default storage region.
     pub region: String,
+    /// Directory of the local CA and the Python shim; `None`: `<data_dir>/ca`, or a temporary
+    /// directory without a data dir. The CLI defaults it to the user's config directory so the
+    /// CA is trusted once.
+    pub ca_dir: Option<PathBuf>,
     /// Base of the URLs handed out (MediaUrl, CoverUrl); defaults to the listening address.
     pub public_url: Option<String>,
     /// Signature checking.
@@ -174,6 +178,7 @@ impl Default for Config {
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             app_id: DEFAULT_APP_ID,
             region: DEFAULT_REGION.to_owned(),
+            ca_dir: None,
             public_url: None,
             auth: AuthMode::Verify,
             session_ttl: DEFAULT_SESSION_TTL,

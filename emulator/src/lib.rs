@@ -32,6 +32,8 @@
 //! - [`config`]: what an instance is (address, storage, account, keys, seed, strictness).
 //! - `server`: the accept loop and the one dispatch (route, faults, handler, journal);
 //!   `router`: request → [`router::Endpoint`]; `request`: what is known before handling.
+//! - `proxy`: the port's CONNECT proxy for the cloud hosts and direct TLS; `tls`: the local CA
+//!   that certifies them; [`redirect`]: the environment that sends unmodified SDKs here.
 //! - `vod`: the VOD API (envelope, TC3 verification, ApplyUpload, CommitUpload).
 //! - `cos`: the COS XML API (signature and credential scope, objects, multipart).
 //! - `media`: playback URLs; `admin`: `/_emulator/*`.
@@ -48,6 +50,7 @@ pub mod config;
 pub mod faults;
 pub mod journal;
 pub mod parse;
+pub mod redirect;
 pub mod router;
 
 mod admin;
@@ -58,10 +61,12 @@ mod events;
 mod ids;
 mod media;
 mod metadata;
+mod proxy;
 mod request;
 mod server;
 mod state;
 mod store;
+mod tls;
 mod vod;
 
 pub use config::{AuthMode, Config, EventDefaults, EventMode, ProcedureProgress};
@@ -97,12 +102,27 @@ pub enum StartError {
     /// The journal file could not be opened.
     #[error("cannot open the journal file: {0}")]
     Journal(std::io::Error),
+    /// The local CA could not be loaded or created.
+    #[error("cannot set up the local CA: {0}")]
+    Ca(#[from] tls::TlsError),
+    /// The CA directory could not be set up (temporary directory, Python shim).
+    #[error("cannot set up the CA directory: {0}")]
+    CaDir(#[source] std::io::Error),
 }
 
 /// Why a reset failed.
 #[derive(Debug, thiserror::Error)]
 #[error("reset failed: {0}")]
 pub struct ResetError(#[from] store::StoreError);
+
+/// Loads the local CA kept in `dir`, creating it on first use, and returns the path of its
+/// certificate (what `vod-emulator ca` prints). Blocking.
+///
+/// # Errors
+/// The directory cannot be written or holds a broken CA.
+pub fn ensure_ca(dir: &std::path::Path) -> Result<PathBuf, StartError> {
+    Ok(tls::LocalCa::load_or_create(dir)?.cert_path())
+}
 
 impl Emulator {
     /// A builder with the defaults: 127.0.0.1, any free port, temporary storage, the default
@@ -159,6 +179,13 @@ impl EmulatorBuilder {
     /// Default storage region.
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.config.region = region.into();
+        self
+    }
+
+    /// Where the local CA (and the Python shim) live; by default `<data-dir>/ca`, or a
+    /// temporary directory without a data dir.
+    pub fn ca_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.ca_dir = Some(dir.into());
         self
     }
 
@@ -267,6 +294,34 @@ impl EmulatorBuilder {
             .public_url
             .clone()
             .unwrap_or_else(|| endpoint.clone());
+        let (ca_dir, ca_temp) = match (&config.ca_dir, &config.data_dir) {
+            (Some(dir), _) => (dir.clone(), None),
+            (None, Some(data)) => (data.join("ca"), None),
+            (None, None) => {
+                let temp = tempfile::Builder::new()
+                    .prefix("vod-emulator-ca-")
+                    .tempdir()
+                    .map_err(StartError::CaDir)?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        let ca = {
+            let dir = ca_dir.clone();
+            tokio::task::spawn_blocking(move || tls::LocalCa::load_or_create(&dir))
+                .await
+                .map_err(|e| StartError::CaDir(std::io::Error::other(e)))??
+        };
+        let ca = std::sync::Arc::new(ca);
+        let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config()?);
+        let exec_env = redirect::environment(
+            &endpoint,
+            &public_url,
+            &config,
+            &ca_dir,
+            &ca.cert_path(),
+            std::env::var("PYTHONPATH").ok().as_deref(),
+        )
+        .map_err(StartError::CaDir)?;
         let state = AppState::new(state::Parts {
             config: config.clone(),
             public_url,
@@ -278,7 +333,7 @@ impl EmulatorBuilder {
         });
         let worker = tokio::spawn(events::worker::run(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(listener, state.clone(), async {
+        let task = tokio::spawn(server::run(listener, state.clone(), acceptor, async {
             let _ = rx.await;
         }));
         Ok(Emulator {
@@ -286,6 +341,9 @@ impl EmulatorBuilder {
             endpoint,
             config,
             state,
+            ca_cert: ca.cert_path(),
+            exec_env,
+            _ca_temp: ca_temp,
             shutdown: Some(tx),
             task: Some(task),
             worker,
@@ -311,6 +369,10 @@ pub struct Emulator {
     endpoint: String,
     config: Config,
     state: AppState,
+    ca_cert: PathBuf,
+    exec_env: Vec<(String, String)>,
+    // Kept so a temporary CA directory lives exactly as long as the emulator.
+    _ca_temp: Option<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     worker: JoinHandle<()>,
@@ -362,21 +424,18 @@ impl Emulator {
         Ok(self.state.reset().await?)
     }
 
-    /// The environment `vod-emulator exec` gives its command: endpoint, host, port, AppId,
-    /// region and the API key pair (as `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY`).
+    /// The local CA's certificate (PEM): what a client must trust to reach the emulator as
+    /// `https://vod.tencentcloudapi.com` through its proxy, or as `https://127.0.0.1:PORT`.
+    pub fn ca_cert_path(&self) -> &std::path::Path {
+        &self.ca_cert
+    }
+
+    /// The environment `vod-emulator exec` gives its command ([`redirect::environment`]):
+    /// endpoint, host, port, AppId, region, the API key pair (`TENCENTCLOUD_SECRET_ID` /
+    /// `TENCENTCLOUD_SECRET_KEY`), and the proxy, CA and Python-shim variables that send
+    /// unmodified SDKs here.
     pub fn exec_env(&self) -> Vec<(String, String)> {
-        [
-            ("VOD_EMULATOR_ENDPOINT", self.endpoint.clone()),
-            ("VOD_EMULATOR_HOST", self.addr.ip().to_string()),
-            ("VOD_EMULATOR_PORT", self.addr.port().to_string()),
-            ("VOD_EMULATOR_APP_ID", self.config.app_id.to_string()),
-            ("VOD_EMULATOR_REGION", self.config.region.clone()),
-            ("TENCENTCLOUD_SECRET_ID", self.config.secret_id.clone()),
-            ("TENCENTCLOUD_SECRET_KEY", self.config.secret_key.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        self.exec_env.clone()
     }
 
     /// Stops accepting, lets in-flight requests finish, and releases the storage (a temporary

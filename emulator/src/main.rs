@@ -14,7 +14,10 @@ use vod_emulator::config::{
     DEFAULT_SECRET_KEY,
 };
 use vod_emulator::faults::Scenario;
-use vod_emulator::{AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress};
+use vod_emulator::redirect::{self, Shell};
+use vod_emulator::{
+    ensure_ca, AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress,
+};
 
 mod events_cli;
 
@@ -35,17 +38,38 @@ enum Command {
     /// Start an emulator (on a free port unless --port is given), run CMD with the emulator's
     /// endpoint and credentials in its environment, stop the emulator, exit with CMD's status.
     ///
-    /// CMD sees VOD_EMULATOR_ENDPOINT, VOD_EMULATOR_HOST, VOD_EMULATOR_PORT,
-    /// VOD_EMULATOR_APP_ID, VOD_EMULATOR_REGION, TENCENTCLOUD_SECRET_ID and
-    /// TENCENTCLOUD_SECRET_KEY.
+    /// CMD sees the emulator's endpoint and keys (VOD_EMULATOR_*, TENCENTCLOUD_SECRET_ID,
+    /// TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_REGION) and the proxy, CA and Python-shim
+    /// variables that send unmodified official SDKs to the emulator (see `env`).
     Exec {
         /// The command and its arguments.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         cmd: Vec<String>,
     },
+    /// Print the environment that sends unmodified SDKs to an emulator at --bind/--port (the
+    /// same settings `exec` gives its command), for a shell to eval:
+    /// `eval "$(vod-emulator env)"`. Creates the local CA in --ca-dir if needed.
+    Env {
+        /// Syntax of the printed commands.
+        #[arg(long, value_enum, default_value = "sh")]
+        shell: ShellArg,
+    },
+    /// Print the path of the local CA certificate (PEM), creating the CA in --ca-dir if needed,
+    /// for tools that must be told what to trust.
+    Ca,
     /// Webhook developer tools against a running emulator (offline: nothing leaves the
     /// machine): tail the event feed, resend an event, trigger a synthetic one.
     Events(events_cli::EventsArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ShellArg {
+    /// sh, bash, zsh.
+    Sh,
+    /// fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -89,6 +113,11 @@ struct ServeArgs {
     /// removed on exit).
     #[arg(long, env = "VOD_EMULATOR_DATA_DIR", value_name = "DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// Directory of the local CA that certifies the emulated cloud hosts (created on first use;
+    /// trust DIR/ca.pem once) and of the Python shim [default: $XDG_CONFIG_HOME/vod-emulator,
+    /// ~/.config/vod-emulator, or %APPDATA%\vod-emulator].
+    #[arg(long, env = "VOD_EMULATOR_CA_DIR", value_name = "DIR", global = true)]
+    ca_dir: Option<PathBuf>,
     /// API SecretId the emulator accepts.
     #[arg(long, env = "VOD_EMULATOR_SECRET_ID", default_value = DEFAULT_SECRET_ID, global = true)]
     secret_id: String,
@@ -258,6 +287,7 @@ impl ServeArgs {
             bind: self.bind,
             port: self.port.unwrap_or(default_port),
             data_dir: self.data_dir.clone(),
+            ca_dir: self.ca_dir.clone().or_else(default_ca_dir),
             secret_id: self.secret_id.clone(),
             secret_key: self.secret_key.clone(),
             app_id: self.app_id,
@@ -292,6 +322,19 @@ impl ServeArgs {
             ..Config::default()
         })
     }
+}
+
+/// The user's configuration directory for the emulator, when the platform names one.
+fn default_ca_dir() -> Option<PathBuf> {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let base = if cfg!(windows) {
+        non_empty("APPDATA").map(PathBuf::from)
+    } else {
+        non_empty("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| non_empty("HOME").map(|home| PathBuf::from(home).join(".config")))
+    };
+    base.map(|dir| dir.join("vod-emulator"))
 }
 
 fn parse_progress(s: &str) -> Result<ProcedureProgress, String> {
@@ -339,8 +382,53 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => serve(cli.serve.config(DEFAULT_PORT)?).await,
         Some(Command::Exec { cmd }) => exec(cli.serve.config(0)?, cmd).await,
+        Some(Command::Env { shell }) => print_env(&cli.serve.config(DEFAULT_PORT)?, shell),
+        Some(Command::Ca) => {
+            let config = cli.serve.config(DEFAULT_PORT)?;
+            println!("{}", ensure_ca(&ca_dir(&config)?)?.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Events(args)) => events_cli::run(&args).await,
     }
+}
+
+/// The CA directory of a command that needs one on disk.
+fn ca_dir(config: &Config) -> anyhow::Result<PathBuf> {
+    config
+        .ca_dir
+        .clone()
+        .context("no configuration directory is known here (no HOME): pass --ca-dir DIR")
+}
+
+fn print_env(config: &Config, shell: ShellArg) -> anyhow::Result<ExitCode> {
+    let dir = ca_dir(config)?;
+    let cert = ensure_ca(&dir)?;
+    let host = if config.bind.is_unspecified() {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        config.bind
+    };
+    let endpoint = format!("http://{}", std::net::SocketAddr::new(host, config.port));
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| endpoint.clone());
+    let vars = redirect::environment(
+        &endpoint,
+        &public_url,
+        config,
+        &dir,
+        &cert,
+        std::env::var("PYTHONPATH").ok().as_deref(),
+    )
+    .with_context(|| format!("cannot write the Python shim into {}", dir.display()))?;
+    let shell = match shell {
+        ShellArg::Sh => Shell::Sh,
+        ShellArg::Fish => Shell::Fish,
+        ShellArg::Powershell => Shell::PowerShell,
+    };
+    print!("{}", redirect::render(&vars, shell));
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn start(config: Config) -> anyhow::Result<Emulator> {
@@ -360,6 +448,11 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
         "  COS          {}  (Host: <bucket>.cos.<region>.myqcloud.com, or path style /<bucket>/<key>)",
         emu.endpoint()
     );
+    eprintln!(
+        "  HTTPS proxy  {}  (CONNECT to *.tencentcloudapi.com, *.myqcloud.com only)",
+        emu.endpoint()
+    );
+    eprintln!("  CA           {}", emu.ca_cert_path().display());
     eprintln!("  AppId        {}   region {}", c.app_id, c.region);
     eprintln!("  SecretId     {}", c.secret_id);
     eprintln!("  SecretKey    {}", c.secret_key);

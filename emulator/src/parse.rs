@@ -20,6 +20,21 @@ pub fn vod_params(action: &str, body: &[u8], strict: bool) -> Result<(), String>
         .map_err(|e| e.code.as_str().to_owned())
 }
 
+/// A VOD API call in the legacy form-encoded form (tencentcloud-sdk-nodejs 3.x); returns its
+/// action and the JSON parameters it becomes. The signature is not checked here.
+///
+/// # Errors
+/// The error code the API would answer with.
+pub fn vod_legacy_form(body: &[u8]) -> Result<(String, Vec<u8>), String> {
+    crate::vod::parse_legacy_form(body).map_err(|e| e.code.as_str().to_owned())
+}
+
+/// The head of a `CONNECT` request to the proxy; returns the status line the proxy answers
+/// with (`200 …`, `403 …`), or `None` while the head is incomplete.
+pub fn connect_head(bytes: &[u8]) -> Option<&'static str> {
+    crate::proxy::verdict_status(bytes)
+}
+
 /// A `CompleteMultipartUpload` body; returns how many parts it lists.
 ///
 /// # Errors

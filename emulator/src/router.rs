@@ -1,6 +1,7 @@
 //! Turns a request into a typed [`Endpoint`], routed like the cloud: admin calls by the
 //! `/_emulator/` prefix, COS by a `{bucket}.cos.{region}.myqcloud.com` Host (or path style on the
 //! emulator's own host), VOD API calls by `X-TC-Action`, media URLs by the `/media/` prefix.
+//! A proxied request (absolute-form URI) for any other host is [`Endpoint::Foreign`].
 
 use http::{HeaderMap, Method, Uri};
 use percent_encoding::percent_decode_str;
@@ -26,6 +27,9 @@ pub enum Endpoint {
         /// Object key.
         key: String,
     },
+    /// A proxied request (absolute-form URI) for a host the emulator does not emulate: refused,
+    /// never forwarded.
+    Foreign(String),
     /// Nothing here.
     NotFound,
 }
@@ -45,6 +49,11 @@ pub struct CosAddress {
 
 /// Routes a request by method, URI and headers.
 pub fn route(method: &Method, uri: &Uri, headers: &HeaderMap) -> Endpoint {
+    if let Some(target) = uri.host() {
+        if !crate::tls::is_emulated_host(target) {
+            return Endpoint::Foreign(target.to_owned());
+        }
+    }
     let path = uri.path();
     if let Some(rest) = path.strip_prefix(ADMIN_PREFIX) {
         return Endpoint::Admin(rest.to_owned());
@@ -201,6 +210,33 @@ mod tests {
         assert_eq!(
             route_of(Method::GET, "/nothing", "127.0.0.1:1", false),
             Endpoint::NotFound
+        );
+    }
+
+    #[test]
+    fn proxied_requests_for_foreign_hosts_are_refused() {
+        assert_eq!(
+            route_of(Method::GET, "http://example.com/x", "example.com", false),
+            Endpoint::Foreign("example.com".into())
+        );
+        assert_eq!(
+            route_of(
+                Method::POST,
+                "http://vod.tencentcloudapi.com/",
+                "vod.tencentcloudapi.com",
+                true
+            ),
+            Endpoint::Vod
+        );
+        // Not even loopback: the router cannot tell the emulator's own port from another.
+        assert_eq!(
+            route_of(
+                Method::GET,
+                "http://127.0.0.1:9/_emulator/health",
+                "127.0.0.1:9",
+                false
+            ),
+            Endpoint::Foreign("127.0.0.1".into())
         );
     }
 

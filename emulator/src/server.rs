@@ -2,7 +2,9 @@
 //! fault engine, handle, apply the response-side faults, journal.
 //!
 //! `run` takes an already-bound listener and a shutdown future, so the binary and in-process
-//! users (tests) start it the same way. Each connection's socket is wrapped so that a fault can
+//! users (tests) start it the same way. Each connection is first classified by
+//! [`proxy::accept`] (plain HTTP, a CONNECT tunnel or direct TLS; TLS is terminated here), and
+//! every kind ends in the same service. Each connection's socket is wrapped so that a fault can
 //! end it with a TCP reset rather than an orderly close.
 
 use crate::body::{self, Body, RequestBody};
@@ -10,6 +12,7 @@ use crate::error::{cos_error_document, injected_vod_error, CosFailure, ErrorCode
 use crate::faults::shaping::{corrupt, Counted, Cut, Throttled};
 use crate::faults::{Effect, Plan, ResetPoint, Service, Subject};
 use crate::journal::{Entry, Signature};
+use crate::proxy::{self, Accepted};
 use crate::request::{header_names, Described};
 use crate::router::{self, CosAddress, Endpoint};
 use crate::state::AppState;
@@ -22,7 +25,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -32,13 +35,24 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 /// How long in-flight requests may take to finish after shutdown is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves connections from `listener` until `shutdown` resolves, then drains in-flight ones.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
+/// Plain HTTP, CONNECT tunnels and direct TLS share the port ([`proxy::accept`]); `tls`
+/// terminates the latter two.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    tls: TlsAcceptor,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
+    // Dropped at shutdown: connections still being classified (a silent client, a TLS
+    // handshake) stop waiting then, as idle connections do in hyper.
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(());
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -52,43 +66,82 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let reset = Arc::new(AtomicBool::new(false));
-        let io = ResettableIo {
-            stream,
-            reset: Arc::clone(&reset),
-        };
-        let client_timeout = state.config().client_timeout;
         let state = state.clone();
-        let service = service_fn(move |req| {
-            let state = state.clone();
-            let reset = Arc::clone(&reset);
-            async move {
-                let outcome = dispatch(&state, peer, req).await;
-                if outcome.is_err() {
-                    reset.store(true, Ordering::Relaxed);
-                }
-                outcome
-            }
-        });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(client_timeout)
-            .max_buf_size(crate::config::MAX_HEADER_BYTES)
-            .serve_connection(TokioIo::new(io), service);
-        let conn = graceful.watch(conn);
+        let tls = tls.clone();
+        let watcher = graceful.watcher();
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(err) = conn.await {
+            let accepted = tokio::select! {
+                accepted = proxy::accept(stream) => accepted,
+                _ = stopping.changed() => None,
+            };
+            let (stream, wants_tls) = match accepted {
+                Some(Accepted::Plain(stream)) => (stream, false),
+                Some(Accepted::Tls(stream)) => (stream, true),
+                None => return,
+            };
+            let reset = Arc::new(AtomicBool::new(false));
+            let io = ResettableIo {
+                stream,
+                reset: Arc::clone(&reset),
+            };
+            let result = if wants_tls {
+                let handshake = tokio::select! {
+                    io = proxy::handshake(io, &tls) => io,
+                    _ = stopping.changed() => None,
+                };
+                match handshake {
+                    Some(io) => serve(io, state, peer, reset, watcher).await,
+                    None => return,
+                }
+            } else {
+                serve(io, state, peer, reset, watcher).await
+            };
+            if let Err(err) = result {
                 tracing::debug!(%peer, error = %err, "connection ended with an error");
             }
         });
     }
     drop(listener);
+    drop(stopping_tx);
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("in-flight requests did not finish in time; closing them");
     }
+}
+
+/// Serves HTTP/1.1 on one connection (plain or decrypted) with the emulator's service; a fault
+/// that resets the connection marks `reset`.
+async fn serve<I>(
+    io: I,
+    state: AppState,
+    peer: SocketAddr,
+    reset: Arc<AtomicBool>,
+    watcher: Watcher,
+) -> Result<(), hyper::Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let client_timeout = state.config().client_timeout;
+    let service = service_fn(move |req| {
+        let state = state.clone();
+        let reset = Arc::clone(&reset);
+        async move {
+            let outcome = dispatch(&state, peer, req).await;
+            if outcome.is_err() {
+                reset.store(true, Ordering::Relaxed);
+            }
+            outcome
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(client_timeout)
+        .max_buf_size(crate::config::MAX_HEADER_BYTES)
+        .serve_connection(TokioIo::new(io), service);
+    watcher.watch(conn).await
 }
 
 /// A fault decided the connection ends with a TCP reset instead of a response.
@@ -157,7 +210,12 @@ impl AsyncWrite for ResettableIo {
 enum Target {
     Vod(Result<Bytes, crate::error::VodError>),
     Cos(CosAddress, Body),
-    Media { bucket: String, key: String },
+    Media {
+        bucket: String,
+        key: String,
+    },
+    /// A proxied request for a host the emulator does not emulate: refused, never forwarded.
+    Foreign(String),
     NotFound,
 }
 
@@ -250,6 +308,7 @@ async fn exchange(
             let described = describe_media(&parts, &bucket, &key);
             (Target::Media { bucket, key }, described, None)
         }
+        Endpoint::Foreign(host) => (Target::Foreign(host), Described::default(), None),
         Endpoint::NotFound => (Target::NotFound, Described::default(), None),
     };
     let plan = state.faults().decide(&described.subject);
@@ -385,6 +444,7 @@ async fn respond(
             let head = parts.method == Method::HEAD;
             media::handle(state, bucket, key, &parts.headers, head).await
         }
+        Target::Foreign(host) => proxy::refuse(&host),
         Target::NotFound => {
             let mut resp = Response::new(body::full("not found\n"));
             *resp.status_mut() = StatusCode::NOT_FOUND;
@@ -444,7 +504,7 @@ async fn injected_error(
             )
         }
         // Rule validation keeps error effects to vod and cos.
-        Target::Media { .. } | Target::NotFound => {
+        Target::Media { .. } | Target::Foreign(_) | Target::NotFound => {
             let mut resp = Response::new(body::empty());
             *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             resp

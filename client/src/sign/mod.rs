@@ -2,13 +2,15 @@
 //!
 //! VOD's API 3.0 calls (ApplyUpload, CommitUpload, …) are signed with TC3-HMAC-SHA256
 //! ([`tc3`]); the object upload that follows goes to COS, which uses its own
-//! `q-sign-algorithm=sha1` scheme ([`cos`]). Both sides of the project need both directions:
+//! `q-sign-algorithm=sha1` scheme ([`cos`]). Older SDKs (tencentcloud-sdk-nodejs 3.x) still sign
+//! API 3.0 calls with the form-encoded [`legacy`] scheme. Both sides of the project need both directions:
 //! the client *produces* `Authorization` headers and the emulator *parses* them and recomputes
 //! the signature, so every step (canonical request, string to sign, key derivation) is a
 //! public pure function. Both signers are pinned by the known-answer vectors in
 //! `fixtures/vectors/` (see `client/tests/vectors.rs`).
 
 pub mod cos;
+pub mod legacy;
 pub mod tc3;
 
 /// Why an `Authorization` value (TC3 header, COS header or COS presigned-URL parameters)

@@ -16,8 +16,7 @@ fn cli(emu: &Emulator) -> Command {
     cmd.envs(emu.exec_env())
         .env_remove("VOD_UPLOAD_ENDPOINT")
         .env_remove("TENCENTCLOUD_SESSION_TOKEN")
-        .env_remove("TENCENTCLOUD_REGION")
-        .env("NO_PROXY", "*");
+        .env_remove("TENCENTCLOUD_REGION");
     cmd
 }
 

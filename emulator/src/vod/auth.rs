@@ -1,4 +1,5 @@
-//! TC3-HMAC-SHA256 verification of VOD API requests (shared/spec/vod-api.md §1.3).
+//! TC3-HMAC-SHA256 verification of VOD API requests (shared/spec/vod-api.md §1.3), and the
+//! time-window and key checks the legacy form (`legacy`) shares.
 //!
 //! The signature is recomputed from the raw received body and the headers the client listed,
 //! with the same signer the client uses.
@@ -58,27 +59,14 @@ pub fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<(), VodErr
             )));
         }
     }
-    let now = state.clock().now();
-    if (now - timestamp).abs() > MAX_SKEW_SECS {
-        return Err(VodError::new(
-            VodCode::SignatureExpire,
-            format!(
-                "the signature has expired: X-TC-Timestamp {timestamp} is more than {MAX_SKEW_SECS} s from server time {now}"
-            ),
-        ));
-    }
+    check_timestamp(state, "X-TC-Timestamp", timestamp)?;
     if auth.date != tc3::utc_date(timestamp) {
         return Err(VodError::new(
             VodCode::SignatureFailure,
             "the credential date does not match the UTC date of X-TC-Timestamp",
         ));
     }
-    if auth.secret_id != state.config().secret_id {
-        return Err(VodError::new(
-            VodCode::SecretIdNotFound,
-            "the SecretId is not found; use the key pair the emulator printed at start-up",
-        ));
-    }
+    check_secret_id(state, &auth.secret_id)?;
     let mut signed = Vec::with_capacity(auth.signed_headers.len());
     for name in &auth.signed_headers {
         let value = headers
@@ -112,6 +100,31 @@ pub fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<(), VodErr
         return Err(VodError::new(
             VodCode::SignatureFailure,
             "the signature does not match; check the SecretKey and that the signed Host and body are sent unchanged",
+        ));
+    }
+    Ok(())
+}
+
+/// The signed time (`field`, Unix seconds) is within the window around the emulator's clock.
+pub fn check_timestamp(state: &AppState, field: &str, timestamp: i64) -> Result<(), VodError> {
+    let now = state.clock().now();
+    if (now - timestamp).abs() > MAX_SKEW_SECS {
+        return Err(VodError::new(
+            VodCode::SignatureExpire,
+            format!(
+                "the signature has expired: {field} {timestamp} is more than {MAX_SKEW_SECS} s from server time {now}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The request names the emulator's key pair.
+pub fn check_secret_id(state: &AppState, secret_id: &str) -> Result<(), VodError> {
+    if secret_id != state.config().secret_id {
+        return Err(VodError::new(
+            VodCode::SecretIdNotFound,
+            "the SecretId is not found; use the key pair the emulator printed at start-up",
         ));
     }
     Ok(())

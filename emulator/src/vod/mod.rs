@@ -1,11 +1,14 @@
 //! The VOD API (TC API 3.0, version 2018-07-17): envelope, signature check and dispatch to
-//! the action families (`upload`, `events`, `media`; `procedure` parses task flows).
+//! the action families (`upload`, `events`, `media`; `procedure` parses task flows). Calls come
+//! as TC3-signed JSON (`auth`) or in the legacy form-encoded, HmacSHA1/256-signed form that
+//! tencentcloud-sdk-nodejs 3.x sends (`legacy`).
 //!
 //! Every answer, errors included, is HTTP 200 with `Content-Type: application/json` and a
 //! `RequestId` (shared/spec/vod-api.md §2.1).
 
 mod auth;
 pub mod events;
+mod legacy;
 pub mod media;
 pub mod procedure;
 pub mod upload;
@@ -139,8 +142,17 @@ where
 /// Describes a VOD request from its head and (readable) body: action, SubAppId, the session
 /// key of a CommitUpload, and the parameters the action does not read.
 pub fn describe(parts: &Parts, body: Option<&Bytes>) -> Described {
-    let action = header(&parts.headers, "x-tc-action").map(str::to_owned);
-    let object = body.and_then(|b| match serde_json::from_slice::<Value>(b) {
+    let form = body
+        .filter(|_| legacy::is_form(&parts.headers))
+        .and_then(|b| legacy::parse(b).ok());
+    let (action, json) = match form {
+        Some(form) => (Some(form.call.action), Some(form.call.params)),
+        None => (
+            header(&parts.headers, "x-tc-action").map(str::to_owned),
+            body.map(|b| b.to_vec()),
+        ),
+    };
+    let object = json.and_then(|b| match serde_json::from_slice::<Value>(&b) {
         Ok(Value::Object(map)) => Some(map),
         _ => None,
     });
@@ -211,15 +223,34 @@ async fn serve(
         ));
     }
     let body = body?;
-    let action_name = header(&parts.headers, "x-tc-action")
-        .ok_or_else(|| missing("X-TC-Action"))?
-        .to_owned();
-    if state.config().auth == AuthMode::Verify {
-        *verdict = Signature::Invalid;
-        auth::verify(state, parts, &body)?;
-        *verdict = Signature::Valid;
-    }
-    let version = header(&parts.headers, "x-tc-version").ok_or_else(|| missing("X-TC-Version"))?;
+    let verify = state.config().auth == AuthMode::Verify;
+    let call = if legacy::is_form(&parts.headers) {
+        let form = legacy::parse(&body)?;
+        if verify {
+            *verdict = Signature::Invalid;
+            legacy::verify(state, parts, &form)?;
+            *verdict = Signature::Valid;
+        }
+        form.call
+    } else {
+        let action = header(&parts.headers, "x-tc-action")
+            .ok_or_else(|| missing("X-TC-Action"))?
+            .to_owned();
+        if verify {
+            *verdict = Signature::Invalid;
+            auth::verify(state, parts, &body)?;
+            *verdict = Signature::Valid;
+        }
+        let version = header(&parts.headers, "x-tc-version")
+            .ok_or_else(|| missing("X-TC-Version"))?
+            .to_owned();
+        Call {
+            action,
+            version,
+            params: body.to_vec(),
+        }
+    };
+    let (action_name, version, body) = (call.action, call.version, call.params);
     if version != VERSION {
         return Err(VodError::new(
             VodCode::NoSuchVersion,
@@ -294,6 +325,22 @@ pub fn decode(action: Action, body: &[u8], strict: bool) -> Result<Params, VodEr
             Params::ParseStreamingManifest(params(body, action, strict)?)
         }
     })
+}
+
+/// Parses a legacy form-encoded call (no signature check): its action and JSON parameters.
+///
+/// # Errors
+/// `MissingParameter` (no `Action`/`Version`) or `InvalidParameter` (conflicting keys).
+pub fn parse_legacy_form(body: &[u8]) -> Result<(String, Vec<u8>), VodError> {
+    legacy::parse(body).map(|form| (form.call.action, form.call.params))
+}
+
+/// A call's action, version and JSON parameters, whichever form it came in.
+#[derive(Debug)]
+struct Call {
+    action: String,
+    version: String,
+    params: Vec<u8>,
 }
 
 fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {

@@ -5,13 +5,13 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vod-emulator");
+use crate::common::exec::emulator_command;
 
 /// `vod-emulator --port 0` prints its endpoint and credentials, a ready line on stdout, answers
 /// health, and exits cleanly on SIGTERM, removing its temporary storage.
 #[tokio::test]
 async fn serve_prints_ready_line_and_stops_on_sigterm() {
-    let mut child = Command::new(BIN)
+    let mut child = emulator_command()
         .args(["--port", "0", "--app-id", "1300000001"])
         .env_remove("VOD_EMULATOR_PORT")
         .stdout(Stdio::piped())
@@ -79,7 +79,7 @@ test "$VOD_EMULATOR_REGION" = ap-guangzhou || exit 92
 echo "port=$VOD_EMULATOR_PORT"
 exit 7"#;
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
+        emulator_command()
             .args(["exec", "--", "sh", "-c", script])
             .env_remove("VOD_EMULATOR_PORT")
             .env("NO_PROXY", "*")
@@ -106,8 +106,8 @@ exit 7"#;
 /// `--auth none` is announced loudly at start-up.
 #[tokio::test]
 async fn auth_none_is_announced() {
-    let out = tokio::task::spawn_blocking(|| {
-        Command::new(BIN)
+    let out = tokio::task::spawn_blocking(move || {
+        emulator_command()
             .args(["--auth", "none", "exec", "--", "true"])
             .env_remove("VOD_EMULATOR_PORT")
             .output()
@@ -121,7 +121,7 @@ async fn auth_none_is_announced() {
 
 /// Starts the binary with `args`, waits for its ready line, returns the child and endpoint.
 fn spawn_ready(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(BIN)
+    let mut child = emulator_command()
         .args(args)
         .env_remove("VOD_EMULATOR_PORT")
         .stdout(Stdio::piped())
@@ -238,7 +238,7 @@ async fn events_cli_lists_and_triggers() {
     let endpoint = emu.endpoint();
     let run = |args: Vec<String>| {
         tokio::task::spawn_blocking(move || {
-            Command::new(BIN).args(args).env("NO_PROXY", "*").output()
+            emulator_command().args(args).env("NO_PROXY", "*").output()
         })
     };
     let list = |endpoint: String| {
@@ -294,7 +294,7 @@ async fn events_tail_streams_new_events() {
         .start()
         .await
         .expect("start");
-    let mut child = Command::new(BIN)
+    let mut child = emulator_command()
         .args(["events", "--endpoint", &emu.endpoint(), "--json", "tail"])
         .env("NO_PROXY", "*")
         .stdout(Stdio::piped())
@@ -341,7 +341,7 @@ async fn exec_installs_a_fault_scenario_and_a_seed() {
         health = json.load(u.urlopen(base + '/_emulator/health'))\n\
         print(json.dumps({'ids': [r['id'] for r in faults['rules']], 'seed': health['seed']}))";
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
+        emulator_command()
             .args([
                 "--faults", scenario, "--seed", "4242", "exec", "--", "python3", "-c", script,
             ])
@@ -376,7 +376,7 @@ async fn an_invalid_scenario_is_refused_at_start_up() {
     )
     .expect("write scenario");
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
+        emulator_command()
             .args([
                 "--faults".as_ref(),
                 path.as_os_str(),

@@ -16,6 +16,8 @@
 //! - `faults` — every fault effect and schedule, end to end; the shipped scenarios.
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
+//! - `redirect` — unmodified example programs under `vod-emulator exec` (proxy, CA, shim),
+//!   the proxy's refusals, `env` and `ca`.
 
 mod admin;
 mod cli;
@@ -29,6 +31,7 @@ mod faults;
 mod hostile;
 mod journal;
 mod python;
+mod redirect;
 mod reliability;
 mod upload_flow;
 mod vod_api;

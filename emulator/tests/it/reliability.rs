@@ -87,6 +87,7 @@ async fn hostile_keys_never_escape_the_data_dir() {
     );
     for file in files_under(&data) {
         let ok = file.starts_with("meta.sqlite3")
+            || file.starts_with("ca/")
             || file
                 .strip_prefix("blobs/")
                 .is_some_and(|n| n.len() == 32 && n.bytes().all(|c| c.is_ascii_hexdigit()));

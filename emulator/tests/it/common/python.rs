@@ -1,114 +1,146 @@
 //! Runs the official Tencent Cloud Python SDKs against an in-process emulator.
 //!
 //! The SDKs are installed at pinned versions into one virtualenv under cargo's
-//! `CARGO_TARGET_TMPDIR` (`<target>/tmp/sdk-venv`), built at most once per test-binary run and
-//! reused across runs while its stamp file says the same pins were installed. A venv is built in
-//! a temporary sibling directory and renamed into place only when complete, so a killed install
-//! never leaves a half venv behind that looks usable. Installation failures panic with pip's
-//! output: these tests never skip.
+//! `CARGO_TARGET_TMPDIR` (`<target>/tmp/sdk-venv`) by [`super::install`]: at most once per
+//! test-binary run, reused across runs while its stamp says the same pins were installed.
+//! Installation failures panic with pip's output: these tests never skip.
 //!
 //! The driver script, `tests/sdk/python/sdk_flow.py`, redirects the SDKs to the emulator with
 //! the monkeypatches of spec vod-api.md §7.4 and prints one JSON object on stdout.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 use serde_json::Value;
 use vod_emulator::Emulator;
 
-/// The upload SDK, installed with `--no-deps`: it declares a dependency on the monolithic
-/// `tencentcloud-sdk-python`, which the split packages in requirements.txt replace.
-const VOD_UPLOAD_SDK: &str = "vod-python-sdk==1.4.4";
+use super::exec::json_output;
+use super::install::{install_once, run};
 
-/// What must import for the venv to count as usable (pulls in all three SDKs).
-const IMPORT_CHECK: &str = "import qcloud_vod.vod_upload_client, qcloud_cos, tencentcloud.vod";
+/// One pinned virtualenv under `CARGO_TARGET_TMPDIR`.
+#[derive(Debug)]
+struct Pins {
+    /// Directory name under `CARGO_TARGET_TMPDIR`.
+    dir: &'static str,
+    /// Requirements file in `tests/sdk/python`, installed with dependencies.
+    requirements: &'static str,
+    /// A package installed afterwards with `--no-deps`.
+    no_deps: Option<&'static str>,
+    /// What must import for the venv to count as usable.
+    import_check: &'static str,
+}
+
+/// The three SDKs the emulator's Python tests drive. vod-python-sdk is installed with
+/// `--no-deps`: it declares a dependency on the monolithic `tencentcloud-sdk-python`, which the
+/// split packages in requirements.txt replace.
+const SDKS: Pins = Pins {
+    dir: "sdk-venv",
+    requirements: "requirements.txt",
+    no_deps: Some("vod-python-sdk==1.4.4"),
+    import_check: "import qcloud_vod.vod_upload_client, qcloud_cos, tencentcloud.vod",
+};
+
+/// tccli, with the monolithic tencentcloud-sdk-python it needs (hence a venv of its own).
+const TCCLI: Pins = Pins {
+    dir: "tccli-venv",
+    requirements: "requirements-tccli.txt",
+    no_deps: None,
+    import_check: "import tccli.main, tencentcloud.vod.v20180717",
+};
 
 /// How long one run of the driver script may take before the test fails.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// Leftover build directories older than this are from killed runs and are removed.
-const STALE_BUILD_AGE: Duration = Duration::from_secs(3600);
-
-/// Directory holding the Python scripts and requirements.txt.
+/// Directory holding the Python scripts and requirements files.
 fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/python")
 }
 
-/// A ready virtualenv with the pinned SDKs.
-#[derive(Debug)]
-pub struct SdkVenv {
-    /// The venv's interpreter (`<venv>/bin/python`).
-    python: PathBuf,
+/// The interpreter of the SDK venv, installing it on first use; panics with pip's output
+/// when the pinned SDKs cannot be installed (these tests never skip).
+pub async fn venv_python() -> PathBuf {
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    installed(&VENV, &SDKS).await.join("bin/python")
 }
 
-/// The shared venv, installing it on first use; the error carries pip's full output.
-///
-/// Blocking: call it from `spawn_blocking` in async tests. Concurrent callers wait for the one
-/// install; a failed install is reported to every caller without retrying pip each time.
-pub fn sdk_venv() -> Result<&'static SdkVenv, &'static str> {
-    static VENV: OnceLock<Result<SdkVenv, String>> = OnceLock::new();
-    VENV.get_or_init(|| prepare_venv(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv")))
-        .as_ref()
-        .map_err(String::as_str)
+/// The tccli venv's root (run `bin/python bin/tccli`: a renamed venv's script shebangs point
+/// at the directory it was built in), installing it on first use.
+pub async fn tccli_venv() -> PathBuf {
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    installed(&VENV, &TCCLI).await
 }
 
-/// The stamp that says which pins a venv holds: changes whenever requirements.txt, the
+/// Installs `pins` once per test binary (concurrent callers wait for the one install; a
+/// failure is reported to every caller without running pip again) and returns the venv.
+async fn installed(
+    cell: &'static OnceLock<Result<PathBuf, String>>,
+    pins: &'static Pins,
+) -> PathBuf {
+    tokio::task::spawn_blocking(move || {
+        cell.get_or_init(|| {
+            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(pins.dir);
+            prepare_venv(&venv, pins).map(|()| venv)
+        })
+        .clone()
+    })
+    .await
+    .expect("installing Python packages panicked")
+    .unwrap_or_else(|message| panic!("cannot install the pinned Python packages: {message}"))
+}
+
+/// The stamp that says which pins a venv holds: changes whenever the requirements file, the
 /// `--no-deps` pin or the interpreter version changes.
-fn expected_stamp(python_version: &str) -> Result<String, String> {
-    let requirements_path = sdk_dir().join("requirements.txt");
+fn expected_stamp(pins: &Pins, python_version: &str) -> Result<String, String> {
+    let requirements_path = sdk_dir().join(pins.requirements);
     let requirements = std::fs::read(&requirements_path)
         .map_err(|e| format!("reading {}: {e}", requirements_path.display()))?;
+    let no_deps = pins
+        .no_deps
+        .map(|pin| format!("{pin} --no-deps\n"))
+        .unwrap_or_default();
     Ok(format!(
-        "requirements.txt md5 {}\n{VOD_UPLOAD_SDK} --no-deps\n{}\n",
+        "{} md5 {}\n{no_deps}{}\n",
+        pins.requirements,
         hex::encode(Md5::digest(&requirements)),
         python_version.trim()
     ))
 }
 
-/// Reuse `venv` if its stamp matches and the SDKs import, otherwise build a fresh one.
-fn prepare_venv(venv: &Path) -> Result<SdkVenv, String> {
+/// Reuse `venv` if its stamp matches and the packages import, otherwise build a fresh one.
+fn prepare_venv(venv: &Path, pins: &Pins) -> Result<(), String> {
     let python_version = run(
         Command::new("python3").arg("--version"),
         "python3 --version",
     )
     .map_err(|e| format!("{e}\n(python3 must be on PATH to run the SDK tests)"))?;
-    let stamp = expected_stamp(&String::from_utf8_lossy(&python_version.stdout))?;
-    let venv_python = venv.join("bin/python");
-
-    if std::fs::read_to_string(venv.join(".stamp")).is_ok_and(|s| s == stamp)
-        && run(
-            Command::new(&venv_python).args(["-c", IMPORT_CHECK]),
-            "import check",
+    let stamp = expected_stamp(pins, &String::from_utf8_lossy(&python_version.stdout))?;
+    // HOME is the venv: importing tccli creates `~/.tccli/log`.
+    let imports = |dir: &Path| {
+        run(
+            Command::new(dir.join("bin/python"))
+                .args(["-c", pins.import_check])
+                .env("HOME", dir),
+            "import check of the installed packages",
         )
-        .is_ok()
-    {
-        return Ok(SdkVenv {
-            python: venv_python,
-        });
-    }
-
-    let parent = venv.parent().ok_or("venv path has no parent")?;
-    std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
-    remove_stale_builds(parent);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let build = parent.join(format!("sdk-venv.build-{}-{nanos}", std::process::id()));
-    let result = build_venv(&build, &stamp).and_then(|()| install_into_place(&build, venv, &stamp));
-    // Best effort: after a successful rename `build` no longer exists.
-    let _ = std::fs::remove_dir_all(&build);
-    result.map(|()| SdkVenv {
-        python: venv_python,
-    })
+    };
+    install_once(
+        venv,
+        &stamp,
+        |dir| imports(dir).is_ok(),
+        |build| {
+            build_venv(build, pins)?;
+            imports(build).map(drop)
+        },
+    )
 }
 
-/// Create a venv at `build`, install the pins, check the imports, then write the stamp.
-fn build_venv(build: &Path, stamp: &str) -> Result<(), String> {
-    let requirements = sdk_dir().join("requirements.txt");
+/// Create a venv at `build` and install the pins.
+fn build_venv(build: &Path, pins: &Pins) -> Result<(), String> {
+    let requirements = sdk_dir().join(pins.requirements);
     run(
         Command::new("python3").arg("-m").arg("venv").arg(build),
         "python3 -m venv",
@@ -130,71 +162,15 @@ fn build_venv(build: &Path, stamp: &str) -> Result<(), String> {
     };
     pip(
         &["-r".as_ref(), requirements.as_os_str()],
-        "pip install -r requirements.txt",
+        "pip install -r <requirements>",
     )?;
-    pip(
-        &["--no-deps".as_ref(), VOD_UPLOAD_SDK.as_ref()],
-        "pip install --no-deps vod-python-sdk",
-    )?;
-    run(
-        Command::new(&python).args(["-c", IMPORT_CHECK]),
-        "import check of the installed SDKs",
-    )?;
-    std::fs::write(build.join(".stamp"), stamp).map_err(|e| format!("writing stamp: {e}"))
-}
-
-/// Rename the finished `build` to `venv`, replacing an outdated venv. If another process
-/// (e.g. a parallel `cargo test`) put an identical venv there first, keep that one.
-fn install_into_place(build: &Path, venv: &Path, stamp: &str) -> Result<(), String> {
-    if std::fs::rename(build, venv).is_ok() {
-        return Ok(());
-    }
-    if std::fs::read_to_string(venv.join(".stamp")).is_ok_and(|s| s == stamp) {
-        return Ok(());
-    }
-    if venv.exists() {
-        std::fs::remove_dir_all(venv)
-            .map_err(|e| format!("removing outdated {}: {e}", venv.display()))?;
-    }
-    std::fs::rename(build, venv)
-        .map_err(|e| format!("renaming {} to {}: {e}", build.display(), venv.display()))
-}
-
-/// Remove `sdk-venv.build-*` directories left behind by killed runs.
-fn remove_stale_builds(parent: &Path) {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let is_build = entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("sdk-venv.build-");
-        let is_stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_BUILD_AGE));
-        if is_build && is_stale {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Run a command to completion; a failure to start or a non-zero exit is an error carrying
-/// the command's full output.
-fn run(command: &mut Command, what: &str) -> Result<Output, String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{what}: cannot run {command:?}: {e}"))?;
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(format!(
-            "{what} failed ({}): {command:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
+    match pins.no_deps {
+        Some(pin) => pip(
+            &["--no-deps".as_ref(), pin.as_ref()],
+            "pip install --no-deps",
+        )
+        .map(drop),
+        None => Ok(()),
     }
 }
 
@@ -207,12 +183,9 @@ where
     I: IntoIterator<Item = S>,
     S: Into<OsString>,
 {
-    let venv = tokio::task::spawn_blocking(sdk_venv)
-        .await
-        .expect("installing the Python SDKs panicked")
-        .unwrap_or_else(|message| panic!("cannot install the pinned Python SDKs: {message}"));
+    let python = venv_python().await;
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let mut command = tokio::process::Command::new(&venv.python);
+    let mut command = tokio::process::Command::new(&python);
     command
         .arg(sdk_dir().join("sdk_flow.py"))
         .args(&args)
@@ -232,24 +205,12 @@ where
     ] {
         command.env_remove(var);
     }
-    let output = tokio::time::timeout(SCRIPT_TIMEOUT, command.output())
-        .await
-        .unwrap_or_else(|_| panic!("sdk_flow.py {args:?} timed out after {SCRIPT_TIMEOUT:?}"))
-        .expect("cannot start the venv's python");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "sdk_flow.py {args:?} failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-        output.status
-    );
-    match serde_json::from_str::<Value>(&stdout) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => panic!(
-            "sdk_flow.py {args:?} did not print one JSON object\n\
-             --- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
-        ),
-    }
+    json_output(
+        &mut command,
+        &format!("sdk_flow.py {args:?}"),
+        SCRIPT_TIMEOUT,
+    )
+    .await
 }
 
 /// Write `len` deterministic pseudo-random bytes (splitmix64 from `seed`) to `dir/name`, so a

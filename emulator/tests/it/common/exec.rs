@@ -1,0 +1,129 @@
+//! Runs an unmodified program under `vod-emulator exec` (the real binary, its own emulator on
+//! a free port) in a clean environment, and returns the one JSON object it printed.
+//!
+//! The environment is scrubbed of every variable `exec` sets or that would change where the
+//! program's requests go, so what the program sees comes from `exec` alone.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_vod-emulator");
+
+/// The CA directory of black-box runs of the binary that need no CA of their own: kept under
+/// the target directory (never the user's config directory) and shared, as emulators safely do.
+pub fn shared_ca_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-ca")
+}
+
+/// The binary, with its CA directory in [`shared_ca_dir`].
+pub fn emulator_command() -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
+    command.env("VOD_EMULATOR_CA_DIR", shared_ca_dir());
+    command
+}
+
+/// How long one program may run.
+const TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Variables removed from the inherited environment.
+const SCRUBBED: [&str; 19] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "TENCENTCLOUD_SECRET_ID",
+    "TENCENTCLOUD_SECRET_KEY",
+    "TENCENTCLOUD_REGION",
+];
+
+/// Runs `vod-emulator exec --ca-dir <ca_dir> <flags> -- program args` with `extra_env`
+/// added; panics with both output streams unless it exits 0 and prints one JSON object.
+pub async fn run_under_exec<P, A>(
+    ca_dir: &Path,
+    flags: &[&str],
+    program: P,
+    args: &[A],
+    extra_env: &[(&str, &str)],
+) -> Value
+where
+    P: AsRef<OsStr>,
+    A: AsRef<OsStr>,
+{
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .arg("exec")
+        .arg("--ca-dir")
+        .arg(ca_dir)
+        .args(flags)
+        .arg("--")
+        .arg(program.as_ref())
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .kill_on_drop(true);
+    for var in SCRUBBED {
+        command.env_remove(var);
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VOD_EMULATOR_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(extra_env.iter().copied());
+    let shown = format!(
+        "{:?} {:?}",
+        program.as_ref(),
+        args.iter().map(AsRef::as_ref).collect::<Vec<_>>()
+    );
+    json_output(&mut command, &format!("{shown} under exec"), TIMEOUT).await
+}
+
+/// Runs `command` (at most `timeout`) and returns the one JSON object it printed on stdout;
+/// panics, naming `shown` and with both output streams, if it fails, times out or prints
+/// anything else.
+pub async fn json_output(
+    command: &mut tokio::process::Command,
+    shown: &str,
+    timeout: Duration,
+) -> Value {
+    let output = tokio::time::timeout(timeout, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("{shown} timed out after {timeout:?}"))
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{shown} failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        output.status
+    );
+    match serde_json::from_str::<Value>(stdout.trim()) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => panic!(
+            "{shown} did not print one JSON object\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        ),
+    }
+}
+
+/// `examples/<lang>/<name>` in the repository.
+pub fn example(lang: &str, name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(lang)
+        .join(name)
+}
