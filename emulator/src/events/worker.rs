@@ -1,7 +1,9 @@
 //! The background task of the event system: finishes task flows whose time has come and
-//! pushes due callbacks, with retries. It wakes on every announcement and every 100 ms of real
-//! time, and judges "due" against the emulator's clock, so a test that advances the clock sees
-//! the effect within one tick without sleeping.
+//! pushes due callbacks, with retries, applying the push faults (drop, duplicate, delay,
+//! reorder, bad signature) that fire for each try. It wakes on every announcement and every
+//! 100 ms of real time, and judges "due" against the emulator's clock, so a test that advances
+//! the clock sees the effect within one tick without sleeping. CommitUpload's early callback
+//! goes through the same push path ([`push_early`]).
 
 use crate::events::deliver::{self, Fate};
 use crate::events::{self, content};
