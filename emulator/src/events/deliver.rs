@@ -144,11 +144,8 @@ mod tests {
             event_type: "NewFileUpload".into(),
             file_id: None,
             content: EventContent {
-                event_handle: None,
                 event_type: "NewFileUpload".into(),
-                file_upload_event: None,
-                procedure_state_change_event: None,
-                file_delete_event: None,
+                ..EventContent::default()
             },
             delivery: crate::store::Delivery::Pull,
             state,
