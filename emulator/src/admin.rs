@@ -22,7 +22,8 @@ use serde_json::{json, Value};
 /// Largest admin request body (a scenario of many rules is still small).
 const MAX_BODY: usize = 1024 * 1024;
 
-/// Every admin route, as `/_emulator/routes` lists it.
+/// The admin routes served here, as `/_emulator/routes` lists them (after them, the event
+/// system's [`events::admin::ROUTES`]).
 pub const ROUTES: &[&str] = &[
     "GET /_emulator/health",
     "GET /_emulator/routes",
@@ -221,7 +222,7 @@ fn routes(state: &AppState) -> Value {
         "media": catalog.media,
         "services": Service::ALL.iter().map(|s| s.name()).collect::<Vec<_>>(),
         "effects": Effect::NAMES,
-        "admin": ROUTES,
+        "admin": ROUTES.iter().chain(events::admin::ROUTES).collect::<Vec<_>>(),
     })
 }
 

@@ -29,6 +29,15 @@ pub async fn handle(
     }
 }
 
+/// An injected error as a CDN edge gives it: the status, and the code and message as plain
+/// text (media URLs have no XML or JSON error format).
+pub fn failure(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    let mut resp = plain(status, &format!("{code}: {message}\n"));
+    resp.extensions_mut()
+        .insert(crate::error::ErrorCode(code.to_owned()));
+    resp
+}
+
 fn plain(status: StatusCode, text: &str) -> Response<Body> {
     let mut resp = Response::new(body::full(text.to_owned()));
     *resp.status_mut() = status;

@@ -425,7 +425,7 @@ async fn respond(
     let lose_write = matches!(primary, Some(Effect::LoseWrite));
     let throttle = plan.throttle();
     let mut resp = match target {
-        Target::Vod(body) => vod::handle(state, parts, body, rid).await,
+        Target::Vod(body) => vod::handle(state, parts, body, rid, lose_write).await,
         Target::Cos(addr, body) => {
             let body = match throttle {
                 Some(rate) => Throttled::new(body, rate).boxed(),
@@ -503,8 +503,12 @@ async fn injected_error(
                 request_id,
             )
         }
-        // Rule validation keeps error effects to vod and cos.
-        Target::Media { .. } | Target::Foreign(_) | Target::NotFound => {
+        Target::Media { .. } => {
+            let failure = CosFailure::injected(code, status, message);
+            media::failure(failure.status, failure.code, failure.message)
+        }
+        // No rule matches a request no service serves.
+        Target::Foreign(_) | Target::NotFound => {
             let mut resp = Response::new(body::empty());
             *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             resp

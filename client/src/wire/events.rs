@@ -166,7 +166,7 @@ pub struct FileDeleteTask {
 }
 
 /// One event: PullEvents' `EventSet` element and (without `EventHandle`) the v3 push body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EventContent {
     /// Handle to confirm a pulled event with; absent in push bodies.

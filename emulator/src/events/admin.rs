@@ -23,6 +23,17 @@ const MAX_WAIT: Duration = Duration::from_secs(300);
 /// Real-time re-check interval of a wait (deliveries change state without new rows).
 const WAIT_POLL: Duration = Duration::from_millis(100);
 
+/// The event system's admin routes, as `/_emulator/routes` lists them.
+pub const ROUTES: &[&str] = &[
+    "GET /_emulator/events",
+    "GET /_emulator/events/wait",
+    "GET /_emulator/events/stream",
+    "POST /_emulator/events/trigger",
+    "POST /_emulator/events/{id}/resend",
+    "GET /_emulator/tasks",
+    "POST /_emulator/tasks/{id}/finish",
+];
+
 /// Whether this admin path belongs to the event system.
 pub fn owns(path: &str) -> bool {
     path == "events" || path.starts_with("events/") || path == "tasks" || path.starts_with("tasks/")
@@ -120,6 +131,8 @@ fn parse_state(s: &str) -> Option<EventState> {
         EventState::Confirmed,
         EventState::Delivered,
         EventState::Failed,
+        EventState::Held,
+        EventState::Dropped,
     ]
     .into_iter()
     .find(|st| st.as_str() == s)
@@ -226,6 +239,7 @@ async fn trigger(state: &AppState, q: &Query) -> Result<Response<Body>, StoreErr
             content: content::synthetic_file_upload(file_id, now_ms.div_euclid(1000)),
             delivery: events::delivery_of(&config),
             created_ms: now_ms,
+            held_until_ms: None,
         }])
         .await?;
     events::announce_ids(state, "created", &ids).await;

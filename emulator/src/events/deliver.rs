@@ -1,11 +1,13 @@
 //! Every delivery decision, in one place: which pullable events a PullEvents call returns, how
-//! long a pulled event waits for ConfirmEvents, and what follows a push try (delivered, retry
+//! long a pulled event waits for ConfirmEvents, what the event faults that fired make of a
+//! delivery (drop, duplicate, delay, reorder), and what follows a push try (delivered, retry
 //! with exponential backoff on the emulator's clock, or given up).
 //!
-//! Pure functions, so a fault engine can wrap them to drop, duplicate, delay or reorder
-//! events and callbacks without touching the store or the handlers.
+//! Pure functions: the fault decision comes in as a [`Plan`] (or a function giving one), and
+//! the store applies the outcome in one transaction, so a fault never leaves it inconsistent.
 
-use crate::store::{EventRow, EventState};
+use crate::faults::{Effect, Plan};
+use crate::store::{EventRow, EventState, PullDecision};
 use vod_client::wire::events::MAX_EVENTS_PER_CALL;
 
 /// How long a pulled event waits for ConfirmEvents before it is pullable again (30 s).
@@ -17,13 +19,82 @@ pub const PUSH_BACKOFF_BASE_MS: i64 = 1_000;
 /// Longest delay between two push tries.
 pub const PUSH_BACKOFF_MAX_MS: i64 = 60_000;
 
-/// The ids a PullEvents call delivers, from the candidates (oldest first): at most 16.
-pub fn select_for_pull(candidates: Vec<EventRow>) -> Vec<i64> {
-    candidates
+/// What the event faults that fired make of one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Delivered as usual (a push with `bad_signature` is still delivered, badly signed).
+    Deliver,
+    /// Delivered, plus this many extra copies.
+    Duplicate(u32),
+    /// Held back until this time (emulator clock), then delivered without a new decision.
+    Hold(i64),
+    /// Lost for good.
+    Drop,
+}
+
+/// The fate of a delivery under `plan`: `drop` wins; then `delay` (held for the sum of the
+/// delays) and `reorder` (held until now, so the events due with it go first); then
+/// `duplicate`.
+pub fn fate(plan: &Plan, now_ms: i64) -> Fate {
+    let primary = plan.primary();
+    if matches!(primary, Some(Effect::Drop)) {
+        return Fate::Drop;
+    }
+    let delay: u64 = plan
+        .fired
+        .iter()
+        .map(|f| match f.effect {
+            Effect::Delay { ms } => ms,
+            _ => 0,
+        })
+        .sum();
+    if delay > 0 {
+        return Fate::Hold(now_ms.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)));
+    }
+    match primary {
+        Some(Effect::Reorder) => Fate::Hold(now_ms),
+        Some(Effect::Duplicate { copies }) => Fate::Duplicate(*copies),
+        _ => Fate::Deliver,
+    }
+}
+
+/// What a PullEvents call does with its candidates (oldest first): at most 16 events handed
+/// out, copies included. Events held earlier whose time has come are handed out after the
+/// others (they were overtaken) and without a new decision; every other candidate considered
+/// gets its fate from `decide`. Candidates past the limit are not considered at all.
+pub fn select_for_pull(
+    candidates: Vec<EventRow>,
+    now_ms: i64,
+    mut decide: impl FnMut(&EventRow) -> Plan,
+) -> PullDecision {
+    let (released, fresh): (Vec<EventRow>, Vec<EventRow>) = candidates
         .into_iter()
-        .take(MAX_EVENTS_PER_CALL)
-        .map(|e| e.id)
-        .collect()
+        .partition(|e| e.state == EventState::Held);
+    let mut decision = PullDecision::default();
+    let mut room = u32::try_from(MAX_EVENTS_PER_CALL).unwrap_or(u32::MAX);
+    for ev in fresh.into_iter().chain(released) {
+        if room == 0 {
+            break;
+        }
+        let fate = if ev.state == EventState::Held {
+            Fate::Deliver
+        } else {
+            fate(&decide(&ev), now_ms)
+        };
+        match fate {
+            Fate::Deliver | Fate::Duplicate(_) => {
+                let copies = match fate {
+                    Fate::Duplicate(n) => n.min(room - 1),
+                    _ => 0,
+                };
+                decision.deliver.push((ev.id, copies));
+                room -= 1 + copies;
+            }
+            Fate::Hold(until) => decision.hold.push((ev.id, until)),
+            Fate::Drop => decision.drop.push(ev.id),
+        }
+    }
+    decision
 }
 
 /// The delay before try number `attempt + 1`, after `attempt` failed tries (1-based).
@@ -50,6 +121,95 @@ pub fn after_push(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::Fired;
+    use vod_client::wire::events::EventContent;
+
+    fn plan(effects: Vec<Effect>) -> Plan {
+        Plan {
+            fired: effects
+                .into_iter()
+                .map(|effect| Fired {
+                    rule: "r".into(),
+                    effect,
+                    delay_ms: 0,
+                })
+                .collect(),
+        }
+    }
+
+    fn event(id: i64, state: EventState) -> EventRow {
+        EventRow {
+            id,
+            sub_app_id: 0,
+            event_type: "NewFileUpload".into(),
+            file_id: None,
+            content: EventContent {
+                event_type: "NewFileUpload".into(),
+                ..EventContent::default()
+            },
+            delivery: crate::store::Delivery::Pull,
+            state,
+            handle: None,
+            due_ms: 0,
+            attempts: 0,
+            last_error: None,
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn drop_wins_then_delay_then_reorder_then_duplicate() {
+        let dup = Effect::Duplicate { copies: 2 };
+        assert_eq!(fate(&plan(vec![]), 5), Fate::Deliver);
+        assert_eq!(fate(&plan(vec![Effect::BadSignature]), 5), Fate::Deliver);
+        assert_eq!(fate(&plan(vec![Effect::Drop]), 5), Fate::Drop);
+        assert_eq!(
+            fate(&plan(vec![Effect::Delay { ms: 10 }, Effect::Drop]), 5),
+            Fate::Drop
+        );
+        assert_eq!(
+            fate(&plan(vec![Effect::Delay { ms: 10 }, dup.clone()]), 5),
+            Fate::Hold(15)
+        );
+        assert_eq!(fate(&plan(vec![Effect::Reorder]), 5), Fate::Hold(5));
+        assert_eq!(fate(&plan(vec![dup]), 5), Fate::Duplicate(2));
+    }
+
+    #[test]
+    fn pulls_hand_out_sixteen_with_copies_and_released_events_last() {
+        let mut candidates = vec![event(1, EventState::Held)];
+        candidates.extend((2..=20).map(|id| event(id, EventState::Pending)));
+        let mut decided = Vec::new();
+        let d = select_for_pull(candidates, 0, |ev| {
+            decided.push(ev.id);
+            match ev.id {
+                2 => plan(vec![Effect::Drop]),
+                3 => plan(vec![Effect::Reorder]),
+                4 => plan(vec![Effect::Duplicate { copies: 1 }]),
+                _ => plan(vec![]),
+            }
+        });
+        assert_eq!(d.drop, vec![2]);
+        assert_eq!(d.hold, vec![(3, 0)]);
+        assert_eq!(d.deliver[0], (4, 1));
+        let handed: u32 = d.deliver.iter().map(|(_, c)| 1 + c).sum();
+        assert_eq!(handed, 16);
+        assert_eq!(d.deliver.last(), Some(&(18, 0)));
+        assert!(
+            !decided.contains(&19),
+            "events past the limit are not decided"
+        );
+        assert!(
+            !decided.contains(&1),
+            "a released event is not decided again"
+        );
+        let released_last = select_for_pull(
+            vec![event(1, EventState::Held), event(2, EventState::Pending)],
+            0,
+            |_| plan(vec![]),
+        );
+        assert_eq!(released_last.deliver, vec![(2, 0), (1, 0)]);
+    }
 
     #[test]
     fn backoff_doubles_up_to_a_minute() {

@@ -1,10 +1,13 @@
 //! The background task of the event system: finishes task flows whose time has come and
-//! pushes due callbacks, with retries. It wakes on every announcement and every 100 ms of real
-//! time, and judges "due" against the emulator's clock, so a test that advances the clock sees
-//! the effect within one tick without sleeping.
+//! pushes due callbacks, with retries, applying the push faults (drop, duplicate, delay,
+//! reorder, bad signature) that fire for each try. It wakes on every announcement and every
+//! 100 ms of real time, and judges "due" against the emulator's clock, so a test that advances
+//! the clock sees the effect within one tick without sleeping. CommitUpload's early callback
+//! goes through the same push path ([`push_early`]).
 
-use crate::events::{self, content, deliver};
-use crate::faults::{Channel, Effect};
+use crate::events::deliver::{self, Fate};
+use crate::events::{self, content};
+use crate::faults::{Channel, Effect, Plan};
 use crate::state::AppState;
 use crate::store::{EventRow, EventState, StoreError, TaskRow};
 use std::time::Duration;
@@ -14,11 +17,7 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// Runs until the task is aborted.
 pub async fn run(state: AppState) {
-    let client = match reqwest::Client::builder()
-        .no_proxy()
-        .timeout(state.config().push_timeout)
-        .build()
-    {
+    let client = match client(&state) {
         Ok(c) => c,
         Err(err) => {
             tracing::error!(error = %err, "cannot build the push client; callbacks are disabled");
@@ -53,7 +52,15 @@ async fn tick(state: &AppState, client: &reqwest::Client) -> Result<bool, StoreE
         }
     }
     for event in state.store().due_pushes(now_ms).await? {
-        push(state, client, event).await?;
+        // A held event's fate was decided when it was held; it is now simply delivered.
+        let plan = if event.state == EventState::Held {
+            Plan::default()
+        } else {
+            state
+                .faults()
+                .decide_event(&event.event_type, Channel::Push, Some(event.sub_app_id))
+        };
+        deliver(state, client, event, &plan).await?;
         busy = true;
     }
     Ok(busy)
@@ -77,6 +84,7 @@ pub async fn finish_task(state: &AppState, task: &TaskRow) -> Result<bool, Store
                 content: content::procedure_state_changed(task, info, now, now),
                 delivery,
                 created_ms: now_ms,
+                held_until_ms: None,
             })
         })
         .await?;
@@ -89,25 +97,80 @@ pub async fn finish_task(state: &AppState, task: &TaskRow) -> Result<bool, Store
     }
 }
 
-/// One push try of `event` to its application's callback URL, with the push faults that fire
-/// for it: `drop` (counted as delivered, never sent), `duplicate` (sent again `copies` times),
-/// `bad_signature` (signed with a key the application does not have).
-async fn push(
+/// CommitUpload's `early_callback`: one push try of the just-committed event `id` (stored
+/// held, so the worker leaves it alone), made before the CommitUpload response is sent.
+///
+/// # Errors
+/// Store failure.
+pub async fn push_early(state: &AppState, id: i64) -> Result<(), StoreError> {
+    let filter = crate::store::EventFilter {
+        after_id: Some(id - 1),
+        ..Default::default()
+    };
+    let Some(event) = state
+        .store()
+        .events(filter)
+        .await?
+        .into_iter()
+        .find(|e| e.id == id)
+    else {
+        return Ok(());
+    };
+    match client(state) {
+        Ok(client) => deliver(state, &client, event, &Plan::default()).await,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot build the push client for an early callback");
+            Ok(())
+        }
+    }
+}
+
+/// The HTTP client that POSTs callbacks.
+fn client(state: &AppState) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(state.config().push_timeout)
+        .build()
+}
+
+/// Delivers a due push event as the fault plan says: held back (`delay`, `reorder`), lost
+/// (`drop`: state `dropped`, never sent), or pushed (see [`push`]).
+async fn deliver(
     state: &AppState,
     client: &reqwest::Client,
     mut event: EventRow,
+    plan: &Plan,
+) -> Result<(), StoreError> {
+    if !plan.fired.is_empty() {
+        tracing::info!(id = event.id, faults = %plan.labels().join(","), "push faults");
+    }
+    let now_ms = state.clock().now_ms();
+    match deliver::fate(plan, now_ms) {
+        Fate::Hold(until) => {
+            state.store().hold_event(event.id, until).await?;
+            event.state = EventState::Held;
+            event.due_ms = until;
+            state.events().announce("held", &event);
+            Ok(())
+        }
+        Fate::Drop => record(state, event, Ok(()), EventState::Dropped, now_ms).await,
+        Fate::Deliver | Fate::Duplicate(_) => push(state, client, event, plan).await,
+    }
+}
+
+/// One push try of `event` to its application's callback URL, with the push faults that
+/// fired for it: `duplicate` (sent again `copies` times), `bad_signature` (signed with a key
+/// the application does not have).
+async fn push(
+    state: &AppState,
+    client: &reqwest::Client,
+    event: EventRow,
+    plan: &Plan,
 ) -> Result<(), StoreError> {
     let config = events::config_for(state, event.sub_app_id).await?;
     let url = config.notification_url.clone();
     let now_ms = state.clock().now_ms();
-    let plan =
-        state
-            .faults()
-            .decide_event(&event.event_type, Channel::Push, Some(event.sub_app_id));
-    if !plan.fired.is_empty() {
-        tracing::info!(id = event.id, faults = %plan.labels().join(","), "push faults");
-    }
-    let primary = plan.primary().cloned();
+    let primary = plan.primary();
     let sign_key = match primary {
         Some(Effect::BadSignature) => format!("{}-not-the-application-key", config.sign_key),
         _ => config.sign_key.clone(),
@@ -125,10 +188,9 @@ async fn push(
             ))
         };
         match (body, primary) {
-            (Ok(_), Some(Effect::Drop)) => Ok(()),
             (Ok(body), Some(Effect::Duplicate { copies })) => {
                 let first = send(client, &url, body.clone()).await;
-                for _ in 0..copies {
+                for _ in 0..*copies {
                     if let Err(err) = send(client, &url, body.clone()).await {
                         tracing::debug!(id = event.id, error = %err, "duplicate push failed");
                     }
@@ -142,6 +204,18 @@ async fn push(
     let tries = event.attempts + 1;
     let (new_state, due_ms) =
         deliver::after_push(&outcome, tries, state.config().push_attempts, now_ms);
+    record(state, event, outcome, new_state, due_ms).await
+}
+
+/// Records a push try's outcome and announces it.
+async fn record(
+    state: &AppState,
+    mut event: EventRow,
+    outcome: Result<(), String>,
+    new_state: EventState,
+    due_ms: i64,
+) -> Result<(), StoreError> {
+    let tries = event.attempts + 1;
     let error = outcome.err();
     tracing::debug!(id = event.id, tries, state = new_state.as_str(), "push try");
     state
@@ -155,7 +229,10 @@ async fn push(
     let what = match new_state {
         EventState::Delivered => "delivered",
         EventState::Failed => "failed",
-        EventState::Pending | EventState::Inflight | EventState::Confirmed => "retry",
+        EventState::Dropped => "dropped",
+        EventState::Pending | EventState::Inflight | EventState::Confirmed | EventState::Held => {
+            "retry"
+        }
     };
     state.events().announce(what, &event);
     Ok(())

@@ -151,11 +151,22 @@ impl Engine {
     /// rule order. At most one [`Kind::Primary`] effect fires: a later rule whose primary effect
     /// would also fire is neither applied nor counted as a hit (its match still counts).
     pub fn decide(&mut self, subject: &Subject, now_ms: i64) -> Vec<Fired> {
+        self.decide_where(subject, now_ms, |_| true)
+    }
+
+    /// [`Engine::decide`] among the rules whose effect `applies` here: the others are not
+    /// consulted at all (their match is not counted), because they apply at another point.
+    pub fn decide_where(
+        &mut self,
+        subject: &Subject,
+        now_ms: i64,
+        applies: impl Fn(&Effect) -> bool,
+    ) -> Vec<Fired> {
         let seed = self.seed;
         let mut fired = Vec::new();
         let mut primary_taken = false;
         for status in &mut self.rules {
-            if !matches(&status.rule, subject) {
+            if !applies(&status.rule.effect) || !matches(&status.rule, subject) {
                 continue;
             }
             status.matched += 1;

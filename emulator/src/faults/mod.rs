@@ -135,21 +135,43 @@ impl Faults {
     }
 
     /// Decides what happens to one event delivery: the rules of service `events` matching its
-    /// type, channel and SubAppId that fire. The push worker applies `drop`, `duplicate` and
-    /// `bad_signature`; the other event effects are not applied yet.
+    /// type, channel and SubAppId whose effect applies on that channel (drop, duplicate,
+    /// delay, reorder; bad_signature on push).
     pub fn decide_event(
         &self,
         event_type: &str,
         channel: Channel,
         sub_app_id: Option<u64>,
     ) -> Plan {
-        self.decide(&Subject {
-            service: Some(Service::Events),
-            action: Some(event_type.to_owned()),
-            sub_app_id,
-            channel: Some(channel),
-            ..Subject::default()
-        })
+        let now = self.inner.clock.now_ms();
+        let fired = self.engine().decide_where(
+            &event_subject(event_type, channel, sub_app_id),
+            now,
+            |effect| effect.delivery_channels().contains(&channel),
+        );
+        Plan { fired }
+    }
+
+    /// Decides, while CommitUpload records a pushed NewFileUpload, whether an
+    /// `early_callback` rule fires: the callback is then POSTed before the response is sent.
+    pub fn early_callback(&self, sub_app_id: Option<u64>) -> Plan {
+        let now = self.inner.clock.now_ms();
+        let fired = self.engine().decide_where(
+            &event_subject("NewFileUpload", Channel::Push, sub_app_id),
+            now,
+            |effect| matches!(effect, Effect::EarlyCallback),
+        );
+        Plan { fired }
+    }
+}
+
+fn event_subject(event_type: &str, channel: Channel, sub_app_id: Option<u64>) -> Subject {
+    Subject {
+        service: Some(Service::Events),
+        action: Some(event_type.to_owned()),
+        sub_app_id,
+        channel: Some(channel),
+        ..Subject::default()
     }
 }
 

@@ -66,6 +66,16 @@ pub enum Channel {
     Push,
 }
 
+impl Channel {
+    /// The lowercase name used in rules.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Pull => "pull",
+            Channel::Push => "push",
+        }
+    }
+}
+
 /// What a rule matches; every field given must hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,7 +211,9 @@ pub enum Effect {
         field: Checksum,
     },
     /// Answer success but do not keep the write: the object, part or commit stays as it was
-    /// before the request ("the server said yes and then lost it").
+    /// before the request ("the server said yes and then lost it"). A lost CommitUpload
+    /// answers its FileId and MediaUrl but records nothing: no media, no event, and the
+    /// session stays uncommitted, so committing it again works.
     LoseWrite,
     /// Expire the upload session the request uses (its temporary credentials and session key)
     /// before handling it, so the request fails the way an expired session does.
@@ -211,20 +223,24 @@ pub enum Effect {
         /// Milliseconds.
         ms: i64,
     },
-    /// Events: never deliver the event.
+    /// Events: lose the event for good (state `dropped`): a push is never sent, a pull never
+    /// returns it, now or later. `POST /_emulator/events/{id}/resend` brings it back.
     Drop,
-    /// Events: deliver the event this many extra times.
+    /// Events: deliver the event this many extra times: a push is POSTed again, a pull returns
+    /// a stored copy under its own handle next to the original (each is confirmed on its own).
     Duplicate {
         /// Extra copies (at least 1).
         #[serde(default = "one")]
         copies: u32,
     },
-    /// Events: deliver the event this much later.
+    /// Events: hold the event back (state `held`) this long, then deliver it without a new
+    /// fault decision; events behind it overtake it meanwhile.
     Delay {
         /// Milliseconds (emulator clock).
         ms: u64,
     },
-    /// Events: deliver the event after the next one.
+    /// Events: hold the event back until the events due with it have been delivered, so the
+    /// next one overtakes it; alone, it is delivered as usual.
     Reorder,
     /// Events: POST the NewFileUpload callback before the CommitUpload response is sent.
     EarlyCallback,
@@ -314,7 +330,8 @@ impl Effect {
     /// The services this effect can be applied to.
     pub fn services(&self) -> &'static [Service] {
         match self {
-            Effect::Error { .. } | Effect::ExpireSession => &[Service::Vod, Service::Cos],
+            Effect::Error { .. } => &[Service::Vod, Service::Cos, Service::Media],
+            Effect::ExpireSession | Effect::LoseWrite => &[Service::Vod, Service::Cos],
             Effect::Latency { .. }
             | Effect::Throttle { .. }
             | Effect::Reset { .. }
@@ -322,13 +339,36 @@ impl Effect {
             | Effect::Stall { .. }
             | Effect::Skew { .. } => &[Service::Vod, Service::Cos, Service::Media],
             Effect::Corrupt { .. } => &[Service::Cos, Service::Media],
-            Effect::LoseWrite => &[Service::Cos],
             Effect::Drop
             | Effect::Duplicate { .. }
             | Effect::Delay { .. }
             | Effect::Reorder
             | Effect::EarlyCallback
             | Effect::BadSignature => &[Service::Events],
+        }
+    }
+}
+
+impl Effect {
+    /// The event channels on which the effect applies when an event is delivered; none for
+    /// request effects and for `early_callback`, which applies when CommitUpload runs.
+    pub fn delivery_channels(&self) -> &'static [Channel] {
+        match self {
+            Effect::Drop | Effect::Duplicate { .. } | Effect::Delay { .. } | Effect::Reorder => {
+                &[Channel::Pull, Channel::Push]
+            }
+            Effect::BadSignature => &[Channel::Push],
+            Effect::Error { .. }
+            | Effect::Latency { .. }
+            | Effect::Throttle { .. }
+            | Effect::Reset { .. }
+            | Effect::Truncate { .. }
+            | Effect::Stall { .. }
+            | Effect::Corrupt { .. }
+            | Effect::LoseWrite
+            | Effect::ExpireSession
+            | Effect::Skew { .. }
+            | Effect::EarlyCallback => &[],
         }
     }
 }
@@ -360,6 +400,9 @@ impl Catalog {
 
 /// COS operations whose write [`Effect::LoseWrite`] can lose.
 pub const LOSABLE_WRITES: &[&str] = &["PutObject", "UploadPart", "CompleteMultipartUpload"];
+
+/// VOD actions whose write [`Effect::LoseWrite`] can lose.
+pub const LOSABLE_COMMITS: &[&str] = &["CommitUpload"];
 
 /// Why a rule was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -546,6 +589,23 @@ impl Rule {
         if m.channel.is_some() && service != Service::Events {
             return Err(RuleError::new("`channel` only applies to events"));
         }
+        if let Some(channel) = m.channel {
+            let channels = match self.effect {
+                Effect::EarlyCallback => &[Channel::Push][..],
+                _ => self.effect.delivery_channels(),
+            };
+            if !channels.contains(&channel) {
+                let names: Vec<&str> = channels.iter().map(|c| c.name()).collect();
+                return Err(RuleError::choices(
+                    format!(
+                        "effect `{}` does not apply to {} events",
+                        self.effect.name(),
+                        channel.name()
+                    ),
+                    &names,
+                ));
+            }
+        }
         if m.header.is_some() && service == Service::Events {
             return Err(RuleError::new("`header` does not apply to events"));
         }
@@ -583,12 +643,14 @@ impl Rule {
                     (Service::Vod, Some(_)) => Err(RuleError::new(
                         "VOD API errors are always HTTP 200 in the JSON envelope; drop `status`",
                     )),
-                    (Service::Cos, Some(s)) if !(400..=599).contains(s) => Err(RuleError::new(
-                        format!("COS error status {s} must be from 400 to 599"),
-                    )),
-                    (Service::Cos, None) if crate::error::CosCode::parse(code).is_none() => {
+                    (Service::Cos | Service::Media, Some(s)) if !(400..=599).contains(s) => Err(
+                        RuleError::new(format!("error status {s} must be from 400 to 599")),
+                    ),
+                    (Service::Cos | Service::Media, None)
+                        if crate::error::CosCode::parse(code).is_none() =>
+                    {
                         Err(RuleError::new(format!(
-                            "give `status` for the COS code `{code}`, which the emulator does not know"
+                            "give `status` for the code `{code}`, which the emulator does not know"
                         )))
                     }
                     _ => Ok(()),
@@ -598,13 +660,19 @@ impl Rule {
                 Err(RuleError::new("`bytes_per_sec` must be at least 1"))
             }
             Effect::Duplicate { copies: 0 } => Err(RuleError::new("`copies` must be at least 1")),
-            Effect::LoseWrite => match action {
-                Some(a) if LOSABLE_WRITES.contains(&a) => Ok(()),
-                _ => Err(RuleError::choices(
-                    "lose_write needs an `action` that writes",
-                    LOSABLE_WRITES,
-                )),
-            },
+            Effect::LoseWrite => {
+                let writes = match self.matcher.service {
+                    Service::Vod => LOSABLE_COMMITS,
+                    _ => LOSABLE_WRITES,
+                };
+                match action {
+                    Some(a) if writes.contains(&a) => Ok(()),
+                    _ => Err(RuleError::choices(
+                        "lose_write needs an `action` that writes",
+                        writes,
+                    )),
+                }
+            }
             Effect::ExpireSession => {
                 let sessionful: Vec<&str> = match self.matcher.service {
                     Service::Vod => vec!["CommitUpload"],
@@ -741,6 +809,45 @@ mod tests {
             .id("bad id")
             .validate(&c)
             .is_err());
+    }
+
+    #[test]
+    fn lost_commits_media_errors_and_event_channels_are_checked() {
+        let c = catalog();
+        let ok = |r: Rule| r.validate(&c).is_ok();
+        assert!(ok(Rule::new(
+            Service::Vod,
+            "CommitUpload",
+            Effect::LoseWrite
+        )));
+        let err = Rule::new(Service::Vod, "ApplyUpload", Effect::LoseWrite)
+            .validate(&c)
+            .expect_err("ApplyUpload writes nothing to lose");
+        assert_eq!(err.valid, vec!["CommitUpload"]);
+        assert!(!ok(Rule::new(
+            Service::Cos,
+            "CommitUpload",
+            Effect::LoseWrite
+        )));
+        assert!(ok(Rule::new(Service::Media, "GetMedia", cos_error())));
+        assert!(ok(Rule::new(
+            Service::Media,
+            "HeadMedia",
+            Effect::cos_error("Gateway", 504)
+        )));
+        assert!(!ok(Rule::new(
+            Service::Media,
+            "GetMedia",
+            Effect::error("Gateway")
+        )));
+        let event =
+            |effect, channel| Rule::new(Service::Events, "NewFileUpload", effect).channel(channel);
+        assert!(ok(event(Effect::Drop, Channel::Pull)));
+        assert!(ok(event(Effect::Reorder, Channel::Pull)));
+        assert!(ok(event(Effect::Delay { ms: 5 }, Channel::Push)));
+        assert!(ok(event(Effect::EarlyCallback, Channel::Push)));
+        assert!(!ok(event(Effect::EarlyCallback, Channel::Pull)));
+        assert!(!ok(event(Effect::BadSignature, Channel::Pull)));
     }
 
     #[test]

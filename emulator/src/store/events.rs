@@ -34,6 +34,11 @@ pub enum EventState {
     Delivered,
     /// Push given up after the configured number of tries.
     Failed,
+    /// Held back by a `delay` or `reorder` fault until `due_ms`, then delivered without a new
+    /// fault decision.
+    Held,
+    /// Lost for good by a `drop` fault.
+    Dropped,
 }
 
 impl Delivery {
@@ -62,6 +67,8 @@ impl EventState {
             EventState::Confirmed => "confirmed",
             EventState::Delivered => "delivered",
             EventState::Failed => "failed",
+            EventState::Held => "held",
+            EventState::Dropped => "dropped",
         }
     }
 
@@ -71,6 +78,8 @@ impl EventState {
             "confirmed" => EventState::Confirmed,
             "delivered" => EventState::Delivered,
             "failed" => EventState::Failed,
+            "held" => EventState::Held,
+            "dropped" => EventState::Dropped,
             _ => EventState::Pending,
         }
     }
@@ -87,6 +96,30 @@ pub struct NewEvent {
     pub delivery: Delivery,
     /// Milliseconds since the epoch (emulator clock).
     pub created_ms: i64,
+    /// Stored `held` until then instead of `pending`: CommitUpload pushes an early callback
+    /// itself, and the hold keeps the worker from pushing it too.
+    pub held_until_ms: Option<i64>,
+}
+
+/// What one PullEvents does to its candidates (built by `events::deliver::select_for_pull`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullDecision {
+    /// Events to hand out, in order, each with the number of extra copies to hand out next
+    /// to it (a copy is a new event row with its own handle).
+    pub deliver: Vec<(i64, u32)>,
+    /// Events to hold back, with the time they become pullable again.
+    pub hold: Vec<(i64, i64)>,
+    /// Events lost for good.
+    pub drop: Vec<i64>,
+}
+
+/// What a PullEvents handed out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pulled {
+    /// The events (copies included), now in flight with their handles, in delivery order.
+    pub events: Vec<EventRow>,
+    /// Events held back or dropped, with their new state.
+    pub withheld: Vec<EventRow>,
 }
 
 /// A stored event with its delivery state.
@@ -288,13 +321,17 @@ pub(super) fn insert_events(tx: &Transaction<'_>, events: &[NewEvent]) -> Result
         tx.execute(
             "INSERT INTO events (sub_app_id, event_type, file_id, content, delivery, state,
                 due_ms, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 e.sub_app_id as i64,
                 e.content.event_type,
                 e.content.file_id(),
                 serde_json::to_string(&e.content)?,
                 e.delivery.as_str(),
+                e.held_until_ms
+                    .map_or(EventState::Pending, |_| EventState::Held)
+                    .as_str(),
+                e.held_until_ms.unwrap_or(e.created_ms),
                 e.created_ms
             ],
         )?;
@@ -372,13 +409,16 @@ pub struct Deleted {
 impl Store {
     /// Records a committed upload and everything it produces, in one transaction: `check`
     /// sees the session and whether objects exist and either refuses (nothing changes) or
-    /// returns the plan to write. Returns the plan and the ids of the events written.
+    /// returns the plan to write. Returns the plan and the ids of the events written. With
+    /// `keep` false the plan is checked and returned but nothing is written (a `lose_write`
+    /// fault).
     ///
     /// # Errors
     /// Store failure; a refusal is the inner `Err`.
     pub async fn commit_session<E, F>(
         &self,
         session_key: String,
+        keep: bool,
         check: F,
     ) -> Result<Result<(CommitPlan, Vec<i64>), E>>
     where
@@ -406,6 +446,9 @@ impl Store {
                 Ok(plan) => plan,
                 Err(refusal) => return Ok(Err(refusal)),
             };
+            if !keep {
+                return Ok(Ok((plan, Vec::new())));
+            }
             let media = &plan.media;
             tx.execute(
                 "UPDATE sessions SET committed_at = ?2 WHERE session_key = ?1",
@@ -481,8 +524,9 @@ impl Store {
     }
 
     /// Hands out pullable events of one application: `select` sees every candidate (pending,
-    /// or in flight past its deadline), oldest first, and returns the ids to deliver; each
-    /// gets a fresh handle from `handle` and is in flight until `deadline_ms`.
+    /// or held or in flight past its deadline), oldest first, and decides what to deliver,
+    /// hold or drop; each delivered event (and each copy) gets a fresh handle from `handle`
+    /// and is in flight until `deadline_ms`. All in one transaction.
     ///
     /// # Errors
     /// Store failure.
@@ -493,9 +537,9 @@ impl Store {
         deadline_ms: i64,
         select: S,
         handle: H,
-    ) -> Result<Vec<EventRow>>
+    ) -> Result<Pulled>
     where
-        S: FnOnce(Vec<EventRow>) -> Vec<i64> + Send + 'static,
+        S: FnOnce(Vec<EventRow>) -> PullDecision + Send + 'static,
         H: Fn() -> String + Send + 'static,
     {
         self.tx(move |tx| {
@@ -503,28 +547,67 @@ impl Store {
             let candidates = query_events(
                 tx,
                 "delivery = 'pull' AND sub_app_id = ?1
-                 AND (state = 'pending' OR (state = 'inflight' AND due_ms <= ?2))",
+                 AND (state = 'pending' OR (state IN ('inflight', 'held') AND due_ms <= ?2))",
                 &[&sub, &now_ms],
             )?;
-            let chosen = select(candidates.clone());
-            let mut out = Vec::new();
-            for mut ev in candidates {
-                if !chosen.contains(&ev.id) {
-                    continue;
-                }
+            let decision = select(candidates.clone());
+            let find = |id: i64| candidates.iter().find(|e| e.id == id).cloned();
+            let mut pulled = Pulled::default();
+            for (id, until) in decision.hold {
+                let Some(mut ev) = find(id) else { continue };
+                tx.execute(
+                    "UPDATE events SET state = 'held', handle = NULL, due_ms = ?2 WHERE id = ?1",
+                    params![id, until],
+                )?;
+                ev.state = EventState::Held;
+                ev.handle = None;
+                ev.due_ms = until;
+                pulled.withheld.push(ev);
+            }
+            for id in decision.drop {
+                let Some(mut ev) = find(id) else { continue };
+                tx.execute(
+                    "UPDATE events SET state = 'dropped', handle = NULL WHERE id = ?1",
+                    params![id],
+                )?;
+                ev.state = EventState::Dropped;
+                ev.handle = None;
+                pulled.withheld.push(ev);
+            }
+            for (id, copies) in decision.deliver {
+                let Some(mut ev) = find(id) else { continue };
                 let h = handle();
                 tx.execute(
                     "UPDATE events SET state = 'inflight', handle = ?2, due_ms = ?3,
                         attempts = attempts + 1 WHERE id = ?1",
-                    params![ev.id, h, deadline_ms],
+                    params![id, h, deadline_ms],
                 )?;
                 ev.state = EventState::Inflight;
                 ev.handle = Some(h);
                 ev.due_ms = deadline_ms;
                 ev.attempts += 1;
-                out.push(ev);
+                for _ in 0..copies {
+                    let h = handle();
+                    tx.execute(
+                        "INSERT INTO events (sub_app_id, event_type, file_id, content, delivery,
+                            state, handle, due_ms, attempts, created_ms)
+                         SELECT sub_app_id, event_type, file_id, content, delivery, 'inflight',
+                            ?2, ?3, 1, created_ms FROM events WHERE id = ?1",
+                        params![id, h, deadline_ms],
+                    )?;
+                    let copy = EventRow {
+                        id: tx.last_insert_rowid(),
+                        handle: Some(h),
+                        attempts: 1,
+                        ..ev.clone()
+                    };
+                    pulled.events.push(copy);
+                }
+                pulled
+                    .events
+                    .insert(pulled.events.len() - copies as usize, ev);
             }
-            Ok(out)
+            Ok(pulled)
         })
         .await
     }
@@ -570,21 +653,39 @@ impl Store {
         .await
     }
 
-    /// Push events due at `now_ms`, at most one per media (the oldest undelivered one, so
-    /// each media's events arrive in order).
+    /// Push events due at `now_ms`, at most one pending per media (the oldest undelivered
+    /// one, so each media's events arrive in order), then the held ones whose time has come
+    /// (the events that overtook them go first).
     ///
     /// # Errors
     /// Store failure.
     pub async fn due_pushes(&self, now_ms: i64) -> Result<Vec<EventRow>> {
         self.tx(move |tx| {
-            query_events(
+            let mut due = query_events(
                 tx,
-                "delivery = 'push' AND state = 'pending' AND due_ms <= ?1
+                "delivery = 'push' AND state IN ('pending', 'held') AND due_ms <= ?1
                  AND NOT EXISTS (SELECT 1 FROM events e2 WHERE e2.delivery = 'push'
                     AND e2.state = 'pending' AND e2.id < events.id
                     AND e2.file_id IS events.file_id AND e2.sub_app_id = events.sub_app_id)",
                 &[&now_ms],
-            )
+            )?;
+            due.sort_by_key(|e| e.state == EventState::Held);
+            Ok(due)
+        })
+        .await
+    }
+
+    /// Holds a push event back until `until_ms` (a `delay` or `reorder` fault).
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn hold_event(&self, id: i64, until_ms: i64) -> Result<()> {
+        self.tx(move |tx| {
+            tx.execute(
+                "UPDATE events SET state = 'held', due_ms = ?2 WHERE id = ?1",
+                params![id, until_ms],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -12,7 +12,7 @@ mod records;
 pub use blobs::Blobs;
 pub use events::{
     CommitPlan, Delivery, EventConfigRow, EventFilter, EventRow, EventState, MediaInfoRow,
-    NewEvent, TaskRow,
+    NewEvent, PullDecision, TaskRow,
 };
 pub use records::{Media, ObjectMeta, Part, Segment, Session, Upload};
 

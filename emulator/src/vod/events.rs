@@ -10,8 +10,9 @@ use crate::body::Body;
 use crate::config::EventMode;
 use crate::error::{json_response, VodCode, VodError};
 use crate::events::{self, deliver};
+use crate::faults::Channel;
 use crate::state::AppState;
-use crate::store::EventConfigRow;
+use crate::store::{EventConfigRow, EventState};
 use http::Response;
 use std::time::{Duration, Instant};
 use vod_client::wire::events::{
@@ -40,24 +41,33 @@ pub async fn pull_events(
     let started_clock = state.clock().now_ms();
     loop {
         let now_ms = state.clock().now_ms();
+        let faults = state.faults().clone();
         let pulled = state
             .store()
             .pull_events(
                 sub_app_id,
                 now_ms,
                 now_ms + deliver::CONFIRM_DEADLINE_MS,
-                deliver::select_for_pull,
+                move |candidates| {
+                    deliver::select_for_pull(candidates, now_ms, |ev| {
+                        faults.decide_event(&ev.event_type, Channel::Pull, Some(ev.sub_app_id))
+                    })
+                },
                 {
                     let state = state.clone();
                     move || state.ids().event_handle()
                 },
             )
             .await?;
-        if !pulled.is_empty() {
-            for ev in &pulled {
+        for ev in &pulled.withheld {
+            state.events().announce(ev.state.as_str(), ev);
+        }
+        if !pulled.events.is_empty() {
+            for ev in &pulled.events {
                 state.events().announce("pulled", ev);
             }
             let event_set = pulled
+                .events
                 .into_iter()
                 .map(|ev| {
                     let mut content = ev.content;
@@ -71,6 +81,14 @@ pub async fn pull_events(
                     request_id: request_id.to_owned(),
                 },
             }));
+        }
+        // An event held until now (reorder) is pullable at once: look again without waiting.
+        if pulled
+            .withheld
+            .iter()
+            .any(|ev| ev.due_ms <= now_ms && ev.state == EventState::Held)
+        {
+            continue;
         }
         if started.elapsed() >= wait || now_ms - started_clock >= wait_ms {
             return Err(VodError::new(

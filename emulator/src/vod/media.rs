@@ -143,6 +143,7 @@ pub async fn delete_media(
                     content: content::file_deleted(&info.file_id),
                     delivery,
                     created_ms: now_ms,
+                    held_until_ms: None,
                 })
             })
             .await?

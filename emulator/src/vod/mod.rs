@@ -189,15 +189,17 @@ fn unknown_keys(map: &Map<String, Value>, known: &[&str]) -> Vec<String> {
 }
 
 /// Serves one VOD API request whose body has been read; the response carries the signature
-/// verdict as an extension.
+/// verdict as an extension. `lose_write` (a fault) makes CommitUpload answer success but
+/// record nothing.
 pub async fn handle(
     state: &AppState,
     parts: Parts,
     body: Result<Bytes, VodError>,
     request_id: &str,
+    lose_write: bool,
 ) -> Response<Body> {
     let mut verdict = Signature::Unchecked;
-    let mut resp = match serve(state, &parts, body, request_id, &mut verdict).await {
+    let mut resp = match serve(state, &parts, body, request_id, lose_write, &mut verdict).await {
         Ok(resp) => resp,
         Err(err) => vod_error_response(&err, request_id),
     };
@@ -210,6 +212,7 @@ async fn serve(
     parts: &Parts,
     body: Result<Bytes, VodError>,
     request_id: &str,
+    lose_write: bool,
     verdict: &mut Signature,
 ) -> Result<Response<Body>, VodError> {
     if parts.method != Method::POST {
@@ -267,7 +270,9 @@ async fn serve(
     let strict = state.config().strict;
     match decode(action, &body, strict)? {
         Params::ApplyUpload(req) => upload::apply_upload(state, req, request_id).await,
-        Params::CommitUpload(req) => upload::commit_upload(state, req, request_id).await,
+        Params::CommitUpload(req) => {
+            upload::commit_upload(state, req, request_id, lose_write).await
+        }
         Params::PullEvents(req) => events::pull_events(state, req, request_id).await,
         Params::ConfirmEvents(req) => events::confirm_events(state, req, request_id).await,
         Params::DescribeEventConfig(req) => {

@@ -8,11 +8,13 @@
 use crate::body::Body;
 use crate::config::ProcedureProgress;
 use crate::error::{json_response, VodCode, VodError};
-use crate::events::{self, content};
+use crate::events::{self, content, worker};
 use crate::ids;
 use crate::metadata;
 use crate::state::AppState;
-use crate::store::{CommitPlan, EventConfigRow, Media, MediaInfoRow, NewEvent, Session, TaskRow};
+use crate::store::{
+    CommitPlan, Delivery, EventConfigRow, Media, MediaInfoRow, NewEvent, Session, TaskRow,
+};
 use crate::vod::procedure;
 use http::Response;
 use time::format_description::well_known::Rfc3339;
@@ -247,11 +249,14 @@ pub fn media_url(state: &AppState, bucket: &str, key: &str) -> String {
 }
 
 /// CommitUpload: records the media and, in the same transaction, its NewFileUpload event and
-/// the task flow its Procedure starts.
+/// the task flow its Procedure starts. With `lose_write` (a fault) it checks everything and
+/// answers success but records nothing. When an `early_callback` fault fires for a pushed
+/// NewFileUpload, the callback is POSTed before this returns.
 pub async fn commit_upload(
     state: &AppState,
     req: CommitUploadRequest,
     request_id: &str,
+    lose_write: bool,
 ) -> Result<Response<Body>, VodError> {
     let session_key = req.vod_session_key.clone().ok_or_else(|| {
         VodError::new(
@@ -276,7 +281,7 @@ pub async fn commit_upload(
     let state_for_urls = state.clone();
     let (plan, ids) = state
         .store()
-        .commit_session(session_key.clone(), move |session, exists| {
+        .commit_session(session_key.clone(), !lose_write, move |session, exists| {
             let Some(session) = session else {
                 return Ok(Err(VodError::new(
                     VodCode::VodSessionKey,
@@ -329,17 +334,22 @@ pub async fn commit_upload(
                     .map(|k| media_url(&state_for_urls, &session.bucket, k)),
                 created_at: now,
             };
-            Ok(Ok(plan_commit(
-                &state_for_urls,
-                session,
-                media,
-                meta,
-                &config,
-                now_ms,
-            )))
+            let mut plan = plan_commit(&state_for_urls, session, media, meta, &config, now_ms);
+            if !lose_write {
+                hold_for_early_callback(&state_for_urls, &mut plan, now_ms);
+            }
+            Ok(Ok(plan))
         })
         .await??;
     events::announce_ids(state, "created", &ids).await;
+    let early = plan
+        .events
+        .iter()
+        .zip(&ids)
+        .find(|(e, _)| e.held_until_ms.is_some());
+    if let Some((_, &id)) = early {
+        worker::push_early(state, id).await?;
+    }
     let response = CommitUploadResponse {
         file_id: plan.media.file_id,
         media_url: plan.media.media_url,
@@ -347,6 +357,26 @@ pub async fn commit_upload(
         request_id: request_id.to_owned(),
     };
     Ok(json_response(&Envelope { response }))
+}
+
+/// Decides the `early_callback` faults for a pushed NewFileUpload; when one fires, the event
+/// is stored held (for as long as a push may take, plus a second) so that CommitUpload pushes
+/// it itself and the worker does not.
+fn hold_for_early_callback(state: &AppState, plan: &mut CommitPlan, now_ms: i64) {
+    let Some(event) = plan
+        .events
+        .iter_mut()
+        .find(|e| e.delivery == Delivery::Push && e.content.event_type == "NewFileUpload")
+    else {
+        return;
+    };
+    let fired = state.faults().early_callback(Some(event.sub_app_id));
+    if fired.fired.is_empty() {
+        return;
+    }
+    tracing::info!(faults = %fired.labels().join(","), "early callback");
+    let timeout = i64::try_from(state.config().push_timeout.as_millis()).unwrap_or(i64::MAX);
+    event.held_until_ms = Some(now_ms.saturating_add(timeout).saturating_add(1_000));
 }
 
 /// The metadata of a session's uploaded media (empty when it is not there yet): HLS/DASH
@@ -463,6 +493,7 @@ fn plan_commit(
         content,
         delivery,
         created_ms: now_ms,
+        held_until_ms: None,
     };
     let mut new_events = Vec::new();
     if config.upload_events {

@@ -323,3 +323,113 @@ fn small_mp4() -> Vec<u8> {
     writer.write_end().expect("end");
     writer.into_writer().into_inner()
 }
+
+fn pull_rule(effect: vod_emulator::faults::Effect) -> vod_emulator::faults::Rule {
+    use vod_emulator::faults::{Channel, Rule, Service};
+    Rule::new(Service::Events, "NewFileUpload", effect).channel(Channel::Pull)
+}
+
+fn file_ids(pulled: &Value) -> Vec<Value> {
+    pulled["EventSet"]
+        .as_array()
+        .expect("EventSet")
+        .iter()
+        .map(|e| e["FileUploadEvent"]["FileId"].clone())
+        .collect()
+}
+
+/// A dropped event is lost for good (a real lost event): no pull returns it, not even after
+/// the confirmation deadline, and the admin API shows it `dropped`. A duplicated one comes
+/// twice in one answer under two handles, each confirmed on its own.
+#[tokio::test]
+async fn pull_faults_drop_for_good_and_duplicate_under_two_handles() {
+    use vod_emulator::faults::Effect;
+    let emu = quick().start().await.expect("start");
+    let api = Api::new(&emu);
+    emu.faults()
+        .add_all(vec![
+            pull_rule(Effect::Drop).nth(1),
+            pull_rule(Effect::Duplicate { copies: 1 }).nth(2),
+        ])
+        .expect("rules");
+    let lost = api.upload(json!({"MediaType": "mp4"}), bytes(10, 60)).await;
+    let twice = api.upload(json!({"MediaType": "mp4"}), bytes(10, 61)).await;
+    let pulled = Api::ok(pull(&api, None).await);
+    assert_eq!(
+        file_ids(&pulled),
+        vec![twice["FileId"].clone(), twice["FileId"].clone()],
+        "{pulled}"
+    );
+    let set = pulled["EventSet"].as_array().expect("EventSet");
+    assert_eq!(set[0]["FileUploadEvent"], set[1]["FileUploadEvent"]);
+    let h = handles(&pulled);
+    assert_ne!(h[0], h[1]);
+    for handle in &h {
+        Api::ok(
+            api.vod("ConfirmEvents", json!({ "EventHandles": [handle] }))
+                .await,
+        );
+    }
+    emu.clock().advance_ms(60_000);
+    assert_eq!(
+        Api::error_code(&pull(&api, None).await),
+        "ResourceNotFound",
+        "the dropped event never comes back"
+    );
+    let (_, dropped) = api
+        .admin_get(&format!(
+            "events?state=dropped&fileId={}",
+            lost["FileId"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        dropped["events"].as_array().map(Vec::len),
+        Some(1),
+        "{dropped}"
+    );
+    let (_, confirmed) = api.admin_get("events?state=confirmed").await;
+    assert_eq!(confirmed["events"].as_array().map(Vec::len), Some(2));
+    let rules = emu.faults().list();
+    assert_eq!((rules[0].hits, rules[1].hits), (1, 1));
+}
+
+/// A delayed event is held (and not pullable) for its delay on the emulator's clock, then
+/// pulled; a reordered one is overtaken by the event after it.
+#[tokio::test]
+async fn pull_faults_delay_and_reorder() {
+    use vod_emulator::faults::Effect;
+    let emu = quick().start().await.expect("start");
+    emu.clock().freeze();
+    let api = Api::new(&emu);
+    emu.faults()
+        .add_all(vec![
+            pull_rule(Effect::Delay { ms: 10_000 }).nth(1),
+            pull_rule(Effect::Reorder).nth(2),
+        ])
+        .expect("rules");
+    let late = api.upload(json!({"MediaType": "mp4"}), bytes(10, 62)).await;
+    assert_eq!(Api::error_code(&pull(&api, None).await), "ResourceNotFound");
+    let (_, held) = api.admin_get("events?state=held").await;
+    assert_eq!(held["events"][0]["fileId"], late["FileId"]);
+    assert_eq!(held["events"][0]["attempts"], 0);
+    emu.clock().advance_ms(9_999);
+    assert_eq!(Api::error_code(&pull(&api, None).await), "ResourceNotFound");
+    emu.clock().advance_ms(1);
+    let pulled = Api::ok(pull(&api, None).await);
+    assert_eq!(file_ids(&pulled), vec![late["FileId"].clone()]);
+    Api::ok(
+        api.vod("ConfirmEvents", json!({ "EventHandles": handles(&pulled) }))
+            .await,
+    );
+
+    let first = api.upload(json!({"MediaType": "mp4"}), bytes(10, 63)).await;
+    let second = api.upload(json!({"MediaType": "mp4"}), bytes(10, 64)).await;
+    let a = Api::ok(pull(&api, None).await);
+    assert_eq!(
+        file_ids(&a),
+        vec![second["FileId"].clone()],
+        "the second overtakes"
+    );
+    let b = Api::ok(pull(&api, None).await);
+    assert_eq!(file_ids(&b), vec![first["FileId"].clone()]);
+}

@@ -7,16 +7,17 @@ use http_body_util::BodyExt;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vod_emulator::{Emulator, EventDefaults, EventMode, ProcedureProgress};
 
 /// A callback receiver that answers 500 to its first `fail_first` calls, then 200, and keeps
-/// every body it received.
+/// every body it received, noting for each whether the test had `mark`ed its side yet.
 struct Receiver {
     url: String,
-    bodies: Arc<Mutex<Vec<Value>>>,
+    bodies: Arc<Mutex<Vec<(Value, bool)>>>,
+    marked: Arc<AtomicBool>,
 }
 
 impl Receiver {
@@ -26,22 +27,27 @@ impl Receiver {
             .expect("bind receiver");
         let url = format!("http://{}/callback", listener.local_addr().expect("addr"));
         let bodies = Arc::new(Mutex::new(Vec::new()));
+        let marked = Arc::new(AtomicBool::new(false));
         let calls = Arc::new(AtomicUsize::new(0));
         let kept = Arc::clone(&bodies);
+        let seen = Arc::clone(&marked);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let kept = Arc::clone(&kept);
                 let calls = Arc::clone(&calls);
+                let seen = Arc::clone(&seen);
                 let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                     let kept = Arc::clone(&kept);
                     let calls = Arc::clone(&calls);
+                    let seen = Arc::clone(&seen);
                     async move {
                         let body = req.into_body().collect().await?.to_bytes();
                         let n = calls.fetch_add(1, Ordering::SeqCst);
                         let status = if n < fail_first { 500 } else { 200 };
                         if status == 200 {
                             let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                            kept.lock().expect("lock").push(v);
+                            let marked = seen.load(Ordering::SeqCst);
+                            kept.lock().expect("lock").push((v, marked));
                         }
                         let mut resp = http::Response::new(http_body_util::Full::new(
                             ::bytes::Bytes::from_static(b"ok"),
@@ -57,11 +63,24 @@ impl Receiver {
                 );
             }
         });
-        Self { url, bodies }
+        Self {
+            url,
+            bodies,
+            marked,
+        }
     }
 
     fn bodies(&self) -> Vec<Value> {
+        self.received().into_iter().map(|(v, _)| v).collect()
+    }
+
+    /// The bodies, each with whether it arrived after [`Receiver::mark`].
+    fn received(&self) -> Vec<(Value, bool)> {
         self.bodies.lock().expect("lock").clone()
+    }
+
+    fn mark(&self) {
+        self.marked.store(true, Ordering::SeqCst);
     }
 }
 
@@ -341,7 +360,7 @@ async fn delete_media_emits_file_deleted_and_triggers_are_delivered() {
     assert_eq!(synthetic["delivery"], "pull");
 }
 
-/// Push faults: a dropped NewFileUpload callback is never sent (yet counts as delivered), a
+/// Push faults: a dropped NewFileUpload callback is never sent (its state says `dropped`), a
 /// duplicated one arrives twice, and a badly signed one carries a `Sign` the key does not give.
 #[tokio::test]
 async fn push_faults_drop_duplicate_and_missign_callbacks() {
@@ -361,12 +380,12 @@ async fn push_faults_drop_duplicate_and_missign_callbacks() {
         ])
         .expect("rules");
     let mut file_ids = Vec::new();
-    for seed in 0..3 {
+    for (seed, end) in [(0, "dropped"), (1, "delivered"), (2, "delivered")] {
         let done = api
             .upload(json!({"MediaType": "mp4"}), bytes(10, 40 + seed))
             .await;
         let file_id = done["FileId"].as_str().expect("FileId").to_owned();
-        api.wait_event(&format!("state=delivered&fileId={file_id}"))
+        api.wait_event(&format!("state={end}&fileId={file_id}"))
             .await;
         file_ids.push(file_id);
     }
@@ -391,4 +410,116 @@ async fn push_faults_drop_duplicate_and_missign_callbacks() {
     };
     assert_ne!(forged[0]["Sign"], good);
     assert!(forged[0]["Sign"].is_string());
+}
+
+fn push_rule(effect: vod_emulator::faults::Effect) -> vod_emulator::faults::Rule {
+    use vod_emulator::faults::{Channel, Rule, Service};
+    Rule::new(Service::Events, "NewFileUpload", effect).channel(Channel::Push)
+}
+
+/// A delayed callback is held for its delay on the emulator's clock and then POSTed; a
+/// reordered NewFileUpload is overtaken by the ProcedureStateChanged committed with it.
+#[tokio::test]
+async fn push_faults_delay_and_reorder_callbacks() {
+    use vod_emulator::faults::Effect;
+    let rx = Receiver::start(0).await;
+    let emu = Emulator::builder()
+        .events(push_to(&rx.url, None, false))
+        .procedure_progress(ProcedureProgress::Immediate)
+        .start()
+        .await
+        .expect("start");
+    emu.clock().freeze();
+    let api = Api::new(&emu);
+    emu.faults()
+        .add_all(vec![
+            push_rule(Effect::Delay { ms: 10_000 }).nth(1),
+            push_rule(Effect::Reorder).nth(2),
+        ])
+        .expect("rules");
+    let late = api.upload(json!({"MediaType": "mp4"}), bytes(10, 70)).await;
+    let held = api.wait_event("state=held").await;
+    assert_eq!(held["fileId"], late["FileId"]);
+    assert_eq!(held["dueMs"], emu.clock().now_ms() + 10_000);
+    assert!(rx.bodies().is_empty(), "a held callback is not sent");
+    emu.clock().advance_ms(10_000);
+    api.wait_event("state=delivered").await;
+    assert_eq!(rx.bodies()[0]["FileUploadEvent"]["FileId"], late["FileId"]);
+
+    let done = api
+        .upload(
+            json!({"MediaType": "mp4", "Procedure": "QCVB_SimpleProcessFile(1,1)"}),
+            bytes(10, 71),
+        )
+        .await;
+    let file_id = done["FileId"].as_str().expect("FileId");
+    api.wait_event(&format!(
+        "type=NewFileUpload&state=delivered&fileId={file_id}"
+    ))
+    .await;
+    api.wait_event(&format!(
+        "type=ProcedureStateChanged&state=delivered&fileId={file_id}"
+    ))
+    .await;
+    let kinds: Vec<Value> = rx.bodies()[1..]
+        .iter()
+        .map(|b| b["EventType"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![json!("ProcedureStateChanged"), json!("NewFileUpload")]
+    );
+}
+
+/// With `early_callback`, the NewFileUpload callback reaches the application before the
+/// CommitUpload answer does: the receiver has it, unmarked, the moment CommitUpload returns,
+/// and the event is already delivered. The proof does not rest on timing: every callback the
+/// worker sends is held for a minute by a `delay` rule, so only the commit path can have sent
+/// it; the next upload's callback (no early fault) is held as usual.
+#[tokio::test]
+async fn early_callbacks_arrive_before_the_commit_answer() {
+    use vod_emulator::faults::Effect;
+    let rx = Receiver::start(0).await;
+    let (emu, api) = pushing(&rx.url, Some("k1"), false).await;
+    emu.faults()
+        .add_all(vec![
+            push_rule(Effect::EarlyCallback).nth(1),
+            push_rule(Effect::Delay { ms: 60_000 }),
+        ])
+        .expect("rules");
+    let done = api.upload(json!({"MediaType": "mp4"}), bytes(10, 72)).await;
+    rx.mark();
+    let received = rx.received();
+    assert_eq!(received.len(), 1, "the callback came before the answer");
+    let (body, after_answer) = &received[0];
+    assert!(!after_answer);
+    assert_eq!(body["FileUploadEvent"]["FileId"], done["FileId"]);
+    let expected = {
+        use md5::{Digest, Md5};
+        let t = body["T"].as_i64().expect("T");
+        hex::encode(Md5::digest(format!("k1{t}").as_bytes()))
+    };
+    assert_eq!(
+        body["Sign"], expected,
+        "an early callback is signed as usual"
+    );
+    let (_, listed) = api.admin_get("events").await;
+    assert_eq!(listed["events"][0]["state"], "delivered");
+    assert_eq!(listed["events"][0]["attempts"], 1);
+
+    let other = api.upload(json!({"MediaType": "mp4"}), bytes(10, 73)).await;
+    let file_id = other["FileId"].as_str().expect("FileId");
+    api.wait_event(&format!("state=held&fileId={file_id}"))
+        .await;
+    assert_eq!(rx.received().len(), 1);
+    emu.clock().advance_ms(60_000);
+    api.wait_event(&format!("state=delivered&fileId={file_id}"))
+        .await;
+    assert_eq!(rx.received().len(), 2, "one callback per upload");
+    let rules = emu.faults().list();
+    assert_eq!((rules[0].matched, rules[0].hits), (2, 1));
+    assert_eq!(
+        rules[1].matched, 1,
+        "the early callback never reached the worker"
+    );
 }

@@ -429,6 +429,95 @@ async fn lost_writes_leave_the_store_as_it_was() {
     assert_eq!(get(&api, "m.bin").await.body, part);
 }
 
+/// lose_write on CommitUpload ("the server said yes and then lost it"): the client gets the
+/// FileId and MediaUrl, but nothing is recorded (DescribeMediaInfos does not know the file,
+/// no event is produced, the session is still open); committing the same session again then
+/// records it under the same FileId, with exactly one NewFileUpload.
+#[tokio::test]
+async fn lost_commits_answer_success_and_record_nothing() {
+    let (emu, api) = start().await;
+    emu.faults()
+        .add(Rule::new(Service::Vod, "CommitUpload", Effect::LoseWrite).nth(1))
+        .expect("rule");
+    let apply = api.apply(false).await;
+    api.put_media(&apply, "MediaStoragePath", bytes(100, 9))
+        .await;
+    let commit = json!({"VodSessionKey": apply["VodSessionKey"]});
+    let lost = Api::ok(api.vod("CommitUpload", commit.clone()).await);
+    assert!(lost["MediaUrl"]
+        .as_str()
+        .is_some_and(|u| u.contains("/media/")));
+    let described = Api::ok(
+        api.vod("DescribeMediaInfos", json!({"FileIds": [lost["FileId"]]}))
+            .await,
+    );
+    assert_eq!(described["MediaInfoSet"], json!([]));
+    assert_eq!(described["NotExistFileIdSet"], json!([lost["FileId"]]));
+    let (_, events) = api.admin_get("events").await;
+    assert_eq!(
+        events["events"],
+        json!([]),
+        "a lost commit produces no event"
+    );
+
+    let kept = Api::ok(api.vod("CommitUpload", commit.clone()).await);
+    assert_eq!(kept["FileId"], lost["FileId"]);
+    assert_eq!(kept["MediaUrl"], lost["MediaUrl"]);
+    let described = Api::ok(
+        api.vod("DescribeMediaInfos", json!({"FileIds": [kept["FileId"]]}))
+            .await,
+    );
+    assert_eq!(described["MediaInfoSet"][0]["FileId"], kept["FileId"]);
+    let (_, events) = api.admin_get("events?type=NewFileUpload").await;
+    assert_eq!(events["events"].as_array().map(Vec::len), Some(1));
+    let again = api.vod("CommitUpload", commit).await;
+    assert_eq!(
+        Api::error_code(&again),
+        "InvalidParameterValue.VodSessionKey"
+    );
+    let faulted = emu
+        .journal()
+        .requests(&Filter::default().action("CommitUpload").faulted(true));
+    assert_eq!(faulted.len(), 1);
+    assert_eq!(faulted[0].status, Some(200));
+}
+
+/// An error rule on media URLs answers GET and HEAD with the status, and GET with the code
+/// and message as plain text; the stored object is untouched.
+#[tokio::test]
+async fn media_errors_answer_with_their_status() {
+    let (emu, api) = start().await;
+    let done = api
+        .upload(json!({"MediaType": "mp4"}), bytes(300, 10))
+        .await;
+    let url = done["MediaUrl"].as_str().expect("MediaUrl").to_owned();
+    emu.faults()
+        .add_all(vec![
+            Rule::new(
+                Service::Media,
+                "GetMedia",
+                Effect::cos_error("GatewayTimeout", 504),
+            )
+            .nth(1),
+            Rule::new(Service::Media, "HeadMedia", Effect::error("AccessDenied")).nth(1),
+        ])
+        .expect("rules");
+    let (status, body) = api.get(&url).await;
+    assert_eq!(status.as_u16(), 504);
+    let text = String::from_utf8(body).expect("text");
+    assert!(text.starts_with("GatewayTimeout: "), "{text}");
+    let head = api.http.head(&url).send().await.expect("HEAD");
+    assert_eq!(head.status().as_u16(), 403);
+    let (status, body) = api.get(&url).await;
+    assert_eq!((status.as_u16(), body), (200, bytes(300, 10)));
+    let errors = emu
+        .journal()
+        .requests(&Filter::default().service("media").faulted(true));
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0].error_code.as_deref(), Some("GatewayTimeout"));
+    assert_eq!(errors[1].error_code.as_deref(), Some("AccessDenied"));
+}
+
 /// expire_session on CommitUpload: the commit fails the way an expired session does.
 #[tokio::test]
 async fn expired_sessions_fail_commit_like_real_expiry() {
