@@ -10,7 +10,7 @@
 use crate::error::{CosCode, CosError};
 use crate::store::Blobs;
 use base64::Engine;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use md5::{Digest, Md5};
@@ -20,8 +20,13 @@ use vod_client::checksum::Crc64;
 /// Largest single PUT or part: 5 GiB.
 pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
-/// Frames in flight per worker: enough to keep both busy, small enough to bound memory.
-const QUEUE_FRAMES: usize = 16;
+/// Chunks in flight per worker: enough to keep both busy, small enough to bound memory
+/// (a chunk is shared by both workers: at most `2 × QUEUE_CHUNKS × CHUNK_BYTES` per upload).
+const QUEUE_CHUNKS: usize = 8;
+
+/// Frames are gathered into chunks of this size before they go to the workers: hyper yields
+/// small frames, and every hand-over costs a channel operation and a thread wake-up.
+const CHUNK_BYTES: usize = 256 * 1024;
 
 /// A body safely on disk.
 #[derive(Debug)]
@@ -81,6 +86,7 @@ where
     )?;
     let mut body = body;
     let mut size: u64 = 0;
+    let mut chunk = BytesMut::new();
     loop {
         let Some(frame) = tokio::time::timeout(stall_timeout, body.frame())
             .await
@@ -101,10 +107,14 @@ where
         if size > MAX_OBJECT_BYTES {
             return Err(CosError::new(CosCode::EntityTooLarge));
         }
-        let stopped = md5_tx.send(data.clone()).await.is_err() || disk_tx.send(data).await.is_err();
-        if stopped {
+        chunk.extend_from_slice(&data);
+        if chunk.len() >= CHUNK_BYTES && !hand_over(&md5_tx, &disk_tx, chunk.split().freeze()).await
+        {
             break;
         }
+    }
+    if !chunk.is_empty() {
+        hand_over(&md5_tx, &disk_tx, chunk.freeze()).await;
     }
     drop((md5_tx, disk_tx));
     let md5 = finished(md5_done).await?.finalize();
@@ -129,6 +139,12 @@ where
 
 type Done<S> = oneshot::Receiver<std::io::Result<S>>;
 
+/// Gives a chunk to both workers; `false` when one has stopped (its error is reported when
+/// its result is collected).
+async fn hand_over(md5: &mpsc::Sender<Bytes>, disk: &mpsc::Sender<Bytes>, chunk: Bytes) -> bool {
+    md5.send(chunk.clone()).await.is_ok() && disk.send(chunk).await.is_ok()
+}
+
 /// Starts a thread that folds every frame it receives into `state` with `step`, and hands the
 /// state back when the sender is dropped (or the first error).
 fn spawn_worker<S, F>(
@@ -140,7 +156,7 @@ where
     S: Send + 'static,
     F: Fn(&mut S, &Bytes) -> std::io::Result<()> + Send + 'static,
 {
-    let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE_FRAMES);
+    let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE_CHUNKS);
     let (done_tx, done_rx) = oneshot::channel();
     std::thread::Builder::new()
         .name(format!("ingest-{name}"))
