@@ -67,6 +67,32 @@ impl CosClient {
         }
     }
 
+    /// A client acting with an ApplyUpload session's temporary credentials, on its bucket.
+    ///
+    /// # Errors
+    /// The session has no TempCertificate.
+    pub fn for_session(
+        http: reqwest::Client,
+        endpoint: CosEndpoint,
+        session: &crate::wire::vod::ApplyUploadResponse,
+    ) -> Result<Self> {
+        let cert = session
+            .temp_certificate
+            .as_ref()
+            .ok_or_else(|| Error::Invalid("ApplyUpload returned no TempCertificate".into()))?;
+        Ok(Self::new(
+            http,
+            endpoint,
+            session.storage_bucket.clone(),
+            session.storage_region.clone(),
+            Credentials {
+                secret_id: cert.secret_id.clone(),
+                secret_key: cert.secret_key.clone(),
+                token: Some(cert.token.clone()),
+            },
+        ))
+    }
+
     /// Uses `clock` for signatures (share the VOD client's, so a learned skew serves both).
     pub fn with_clock(mut self, clock: ServerClock) -> Self {
         self.clock = clock;

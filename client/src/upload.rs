@@ -11,7 +11,6 @@
 use crate::checkpoint::{self, Checkpoint};
 use crate::checksum::{crc64_combine, Crc64};
 use crate::cos::{CosClient, CosEndpoint, Stored};
-use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::vod::VodClient;
@@ -375,22 +374,10 @@ impl Uploader {
     }
 
     fn cos_for(&self, session: &ApplyUploadResponse) -> Result<CosClient> {
-        let cert = session
-            .temp_certificate
-            .as_ref()
-            .ok_or_else(|| Error::Invalid("ApplyUpload returned no TempCertificate".into()))?;
-        Ok(CosClient::new(
-            self.http.clone(),
-            self.cos_endpoint.clone(),
-            session.storage_bucket.clone(),
-            session.storage_region.clone(),
-            Credentials {
-                secret_id: cert.secret_id.clone(),
-                secret_key: cert.secret_key.clone(),
-                token: Some(cert.token.clone()),
-            },
+        Ok(
+            CosClient::for_session(self.http.clone(), self.cos_endpoint.clone(), session)?
+                .with_clock(self.vod.clock().clone()),
         )
-        .with_clock(self.vod.clock().clone()))
     }
 
     /// The files of this session and their object keys: the media, the segments under the

@@ -204,20 +204,6 @@ impl Target {
     /// # Errors
     /// The session has no TempCertificate.
     pub fn session_cos(&self, session: &ApplyUploadResponse) -> vod_client::Result<CosClient> {
-        let cert = session
-            .temp_certificate
-            .as_ref()
-            .ok_or_else(|| vod_client::Error::Invalid("no TempCertificate".into()))?;
-        Ok(CosClient::new(
-            self.http.clone(),
-            self.cos_endpoint.clone(),
-            session.storage_bucket.clone(),
-            session.storage_region.clone(),
-            Credentials {
-                secret_id: cert.secret_id.clone(),
-                secret_key: cert.secret_key.clone(),
-                token: Some(cert.token.clone()),
-            },
-        ))
+        CosClient::for_session(self.http.clone(), self.cos_endpoint.clone(), session)
     }
 }

@@ -205,18 +205,12 @@ async fn wait_for_parts(emu: &Emulator, file: &std::path::Path, n: u64) -> u64 {
         );
         if let Some(cp) = vod_client::checkpoint::Checkpoint::load(file, 0, 0) {
             if let Some((key, id)) = cp.uploads.iter().next() {
-                let cert = cp.session.temp_certificate.clone().expect("credentials");
-                let cos = CosClient::new(
+                let cos = CosClient::for_session(
                     reqwest::Client::new(),
                     CosEndpoint::PathStyle(emu.endpoint()),
-                    cp.session.storage_bucket.clone(),
-                    cp.session.storage_region.clone(),
-                    vod_client::Credentials {
-                        secret_id: cert.secret_id,
-                        secret_key: cert.secret_key,
-                        token: Some(cert.token),
-                    },
-                );
+                    &cp.session,
+                )
+                .expect("session credentials");
                 let parts = cos
                     .list_parts(key, id)
                     .await

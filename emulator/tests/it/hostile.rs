@@ -284,47 +284,6 @@ fn hostile_requests_get_protocol_errors() {
     )
     .expect("query strings");
 
-    r.run(
-        &prop_oneof![
-            proptest::collection::vec(any::<u8>(), 0..200),
-            "(Action=(ApplyUpload|PullEvents)&)?(Version=2018-07-17&)?(([A-Za-z]{1,8}|FileIds)(\\.[0-9]{1,2}){0,3}=[^&]{0,10}&?){0,6}"
-                .prop_map(String::into_bytes),
-        ],
-        |body| {
-            match parse::vod_legacy_form(&body) {
-                Ok((_, json)) => prop_assert!(serde_json::from_slice::<serde_json::Value>(&json)
-                    .is_ok_and(|v| v.is_object())),
-                Err(code) => prop_assert!(
-                    code == "InvalidParameter" || code == "MissingParameter",
-                    "{code}"
-                ),
-            }
-            Ok(())
-        },
-    )
-    .expect("legacy form");
-    r.run(
-        &prop_oneof![
-            proptest::collection::vec(any::<u8>(), 0..120),
-            "CONNECT [a-z0-9.:-]{0,40}(:[0-9]{1,6})? HTTP/1\\.1\r\n(Host: [^\r\n]{0,20}\r\n)?\r\n"
-                .prop_map(String::into_bytes),
-        ],
-        |head| {
-            if parse::connect_head(&head) == Some("200 Connection established") {
-                let text = String::from_utf8_lossy(&head);
-                let target = text.split_whitespace().nth(1).unwrap_or_default();
-                let host = target.strip_suffix(":443").unwrap_or_default();
-                prop_assert!(
-                    ["tencentcloudapi.com", "myqcloud.com", "tencentcos.cn"]
-                        .iter()
-                        .any(|d| host == *d || host.ends_with(&format!(".{d}"))),
-                    "opened {target}"
-                );
-            }
-            Ok(())
-        },
-    )
-    .expect("connect head");
     r.run(&near_xml(), |body| {
         let reply = rt.block_on(api.cos(
             &owner,

@@ -318,18 +318,12 @@ async fn crash_worker(endpoint: String, seed: u64) -> Progress {
         else {
             break;
         };
-        let cert = session.temp_certificate.clone().expect("credentials");
-        let cos = vod_client::CosClient::new(
+        let cos = vod_client::CosClient::for_session(
             http.clone(),
             vod_client::CosEndpoint::PathStyle(endpoint.clone()),
-            session.storage_bucket.clone(),
-            session.storage_region.clone(),
-            vod_client::Credentials {
-                secret_id: cert.secret_id,
-                secret_key: cert.secret_key,
-                token: Some(cert.token),
-            },
-        );
+            &session,
+        )
+        .expect("session credentials");
         let key = session
             .media_storage_path
             .trim_start_matches('/')
