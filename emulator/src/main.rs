@@ -478,15 +478,17 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let mut shutdown = Shutdown::listen();
     let emu = start(config).await?;
     println!("vod-emulator ready on {}", emu.endpoint());
-    shutdown_signal().await;
+    shutdown.wait().await;
     eprintln!("vod-emulator: shutting down");
     emu.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn exec(config: Config, cmd: Vec<String>) -> anyhow::Result<ExitCode> {
+    let mut shutdown = Shutdown::listen();
     let emu = start(config).await?;
     eprintln!("vod-emulator ready on {}", emu.endpoint());
     let (program, args) = cmd.split_first().context("no command given")?;
@@ -497,7 +499,7 @@ async fn exec(config: Config, cmd: Vec<String>) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot run `{program}`"))?;
     let status = tokio::select! {
         status = child.wait() => status.context("waiting for the command failed")?,
-        () = shutdown_signal() => {
+        () = shutdown.wait() => {
             let _ = child.start_kill();
             child.wait().await.context("waiting for the command failed")?
         }
@@ -520,24 +522,39 @@ fn exit_code(status: std::process::ExitStatus) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn shutdown_signal() {
+/// SIGINT / SIGTERM, listened for from the moment it is created: the handlers are installed
+/// before the ready line is printed, so a signal sent right after it is not lost to the
+/// default action (which would kill the process without a clean shutdown).
+struct Shutdown {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Shutdown {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signals = signal(SignalKind::interrupt())
+                .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                .ok();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        if let Some((int, term)) = self.signals.as_mut() {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
