@@ -1,6 +1,7 @@
 //! The `vod-emulator` binary, black box: start-up banner, ready line, health, graceful
 //! shutdown on SIGTERM, and `exec`.
 
+use crate::common::exec::Killed;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -120,7 +121,7 @@ async fn auth_none_is_announced() {
 }
 
 /// Starts the binary with `args`, waits for its ready line, returns the child and endpoint.
-fn spawn_ready(args: &[&str]) -> (std::process::Child, String) {
+fn spawn_ready(args: &[&str]) -> (Killed, String) {
     let mut child = emulator_command()
         .args(args)
         .env_remove("VOD_EMULATOR_PORT")
@@ -137,7 +138,7 @@ fn spawn_ready(args: &[&str]) -> (std::process::Child, String) {
         .strip_prefix("vod-emulator ready on ")
         .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
         .to_owned();
-    (child, endpoint)
+    (Killed(child), endpoint)
 }
 
 /// Uploads `data` through the reference client to the emulator at `endpoint`.
@@ -183,8 +184,7 @@ async fn media_and_events_survive_kill_9() {
     .expect("join");
     let data = b"durable bytes".repeat(1000);
     let done = upload(&endpoint, &data, "kept").await;
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    child.kill();
 
     let (mut child, endpoint) =
         tokio::task::spawn_blocking(move || spawn_ready(&["--port", "0", "--data-dir", &data_dir]))
@@ -223,8 +223,7 @@ async fn media_and_events_survive_kill_9() {
     let upload = event.file_upload_event.as_ref().expect("FileUploadEvent");
     assert_eq!(upload.file_id, done.file_id);
     assert_eq!(upload.media_basic_info.source_info.source_context, "kept");
-    child.kill().expect("kill");
-    child.wait().expect("reap");
+    child.kill();
 }
 
 /// `vod-emulator events list` shows each event with its state; `trigger` adds a synthetic one.

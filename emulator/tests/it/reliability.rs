@@ -2,6 +2,7 @@
 //! requests, load without leaks, and crash safety under random `kill -9`.
 
 use crate::common::api::{bytes, Api};
+use crate::common::exec::Killed;
 use reqwest::Method;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -253,7 +254,7 @@ async fn a_thousand_concurrent_uploads_complete_without_leaks() {
 
 const BIN: &str = env!("CARGO_BIN_EXE_vod-emulator");
 
-fn spawn(data_dir: &Path) -> (std::process::Child, String) {
+fn spawn(data_dir: &Path) -> (Killed, String) {
     let mut child = Command::new(BIN)
         .args([
             "--port",
@@ -279,7 +280,7 @@ fn spawn(data_dir: &Path) -> (std::process::Child, String) {
         .strip_prefix("vod-emulator ready on ")
         .expect("ready line")
         .to_owned();
-    (child, endpoint)
+    (Killed(child), endpoint)
 }
 
 fn owner_creds() -> vod_client::Credentials {
@@ -411,8 +412,7 @@ async fn committed_uploads_survive_random_kill_9() {
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(rng.random_range(150..700))).await;
-        child.kill().expect("kill -9");
-        child.wait().expect("reap");
+        child.kill();
         let mut fresh = Vec::new();
         let mut in_flight = Vec::new();
         for w in workers {
@@ -504,7 +504,6 @@ async fn committed_uploads_survive_random_kill_9() {
                 "round {round}: the NewFileUpload of {file_id} was lost"
             );
         }
-        child.kill().expect("kill");
-        child.wait().expect("reap");
+        child.kill();
     }
 }

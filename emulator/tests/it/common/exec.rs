@@ -127,3 +127,21 @@ pub fn example(lang: &str, name: &str) -> std::path::PathBuf {
         .join(lang)
         .join(name)
 }
+
+/// A spawned emulator that is killed (SIGKILL) and reaped when dropped, so a failing assertion
+/// never leaves it running.
+pub struct Killed(pub std::process::Child);
+
+impl Killed {
+    /// `kill -9` now, and wait for it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
