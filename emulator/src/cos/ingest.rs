@@ -21,8 +21,9 @@ use vod_client::checksum::Crc64;
 pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Chunks in flight per worker: enough to keep both busy, small enough to bound memory
-/// (a chunk is shared by both workers: at most `2 × QUEUE_CHUNKS × CHUNK_BYTES` per upload).
-const QUEUE_CHUNKS: usize = 8;
+/// (a chunk is shared by both workers: about `2 × (QUEUE_CHUNKS + 1) × CHUNK_BYTES` per upload
+/// at most).
+const QUEUE_CHUNKS: usize = 4;
 
 /// Frames are gathered into chunks of this size before they go to the workers: hyper yields
 /// small frames, and every hand-over costs a channel operation and a thread wake-up.
@@ -86,7 +87,7 @@ where
     )?;
     let mut body = body;
     let mut size: u64 = 0;
-    let mut chunk = BytesMut::new();
+    let mut chunk = BytesMut::with_capacity(CHUNK_BYTES);
     loop {
         let Some(frame) = tokio::time::timeout(stall_timeout, body.frame())
             .await
@@ -108,9 +109,11 @@ where
             return Err(CosError::new(CosCode::EntityTooLarge));
         }
         chunk.extend_from_slice(&data);
-        if chunk.len() >= CHUNK_BYTES && !hand_over(&md5_tx, &disk_tx, chunk.split().freeze()).await
-        {
-            break;
+        if chunk.len() >= CHUNK_BYTES {
+            let full = std::mem::replace(&mut chunk, BytesMut::with_capacity(CHUNK_BYTES));
+            if !hand_over(&md5_tx, &disk_tx, full.freeze()).await {
+                break;
+            }
         }
     }
     if !chunk.is_empty() {
