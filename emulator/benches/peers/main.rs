@@ -43,7 +43,7 @@ const PART: u64 = 8 * MIB;
 /// 8- and 512-part objects of the Complete figures.
 const STORED: u64 = SMALL + 3 * GIB + 520 * PART;
 /// Start-ups timed per server (the median is reported).
-const STARTS: usize = 5;
+const STARTS: usize = 7;
 /// How long each small-flow concurrency level runs.
 const FLOW_WINDOW: Duration = Duration::from_secs(4);
 /// The emulator's default bucket (AppId 1250000000, region ap-guangzhou).
@@ -84,7 +84,6 @@ async fn run() -> Result<()> {
     let crc = crc64_of(&file)?;
     let http = reqwest::Client::builder().no_proxy().build()?;
     let mut report = Report {
-        md5: md5_rate(&file)?,
         rows: Vec::new(),
         flows: Flows::default(),
         stored: STORED,
@@ -95,12 +94,8 @@ async fn run() -> Result<()> {
     let s3 = s3::S3::new(http.clone(), &ceiling, "ceiling");
     let mut figures = Figures::default();
     let outcome = transfer(&s3, &file, crc, Scope::Ceiling, &mut figures).await;
-    report.rows.push(Row::new(
-        report::CEILING,
-        "in-process hyper",
-        figures,
-        outcome,
-    ));
+    let what = "in-process hyper, best of 2";
+    let mut ceiling_row = Row::new(report::CEILING, what, figures, outcome);
 
     let emulator = Recipe {
         name: report::EMULATOR,
@@ -141,6 +136,12 @@ async fn run() -> Result<()> {
         };
         report.rows.push(row);
     }
+
+    eprintln!("measuring: loopback ceiling again");
+    let mut figures = Figures::default();
+    let outcome = transfer(&s3, &file, crc, Scope::Ceiling, &mut figures).await;
+    ceiling_row.keep_best(figures, outcome);
+    report.rows.insert(0, ceiling_row);
 
     report.flows = small_flows(&http, dir.path()).await;
     report.print();
@@ -211,6 +212,7 @@ async fn measure(
         }
         startups.sort();
         figures.startup = Some(startups[STARTS / 2]);
+        figures.startup_min = Some(startups[0]);
         let server = recipe.start(http, &data.join("run")).await?;
         let result = async {
             let s3 = match scope {
@@ -238,6 +240,8 @@ async fn measure(
 /// The transfer figures of `scope`, into `f` as they are measured; the GET must return the
 /// file's bytes in order (its CRC-64 is `crc`).
 async fn transfer(s3: &s3::S3, file: &Path, crc: u64, scope: Scope, f: &mut Figures) -> Result<()> {
+    let path = file.to_path_buf();
+    f.md5 = Some(tokio::task::spawn_blocking(move || md5_rate(&path, SMALL)).await??);
     f.put_small = Some(rate(SMALL, s3.put_file("put-256m", file, SMALL)).await?);
     f.put_big = Some(rate(GIB, s3.put_file("put-1g", file, GIB)).await?);
     f.multipart_4 = Some(rate(GIB, s3.multipart_file("mp-4", file, GIB, PART, 4)).await?);
@@ -303,27 +307,29 @@ async fn small_flows(http: &reqwest::Client, dir: &Path) -> Flows {
     out
 }
 
-/// MiB/s of MD5 over the file as it is read (best of two): the single-stream bound.
-fn md5_rate(file: &Path) -> Result<f64> {
+/// MiB/s of MD5 over the first `len` bytes of the file as they are read (best of two): the
+/// single-stream bound, sampled right before each server's PUTs so that both see the same
+/// load on this shared machine.
+fn md5_rate(file: &Path, len: u64) -> Result<f64> {
     let mut best: f64 = 0.0;
     for _ in 0..2 {
         let started = Instant::now();
         let mut md5 = Md5::new();
-        each_chunk(file, |c| md5.update(c))?;
+        each_chunk(file, len, |c| md5.update(c))?;
         std::hint::black_box(md5.finalize());
-        best = best.max(GIB as f64 / MIB as f64 / started.elapsed().as_secs_f64());
+        best = best.max(len as f64 / MIB as f64 / started.elapsed().as_secs_f64());
     }
     Ok(best)
 }
 
 fn crc64_of(file: &Path) -> Result<u64> {
     let mut crc = crc64fast::Digest::new();
-    each_chunk(file, |c| crc.write(c))?;
+    each_chunk(file, GIB, |c| crc.write(c))?;
     Ok(crc.sum64())
 }
 
-fn each_chunk(file: &Path, mut f: impl FnMut(&[u8])) -> Result<()> {
-    let mut r = std::fs::File::open(file)?;
+fn each_chunk(file: &Path, len: u64, mut f: impl FnMut(&[u8])) -> Result<()> {
+    let mut r = std::fs::File::open(file)?.take(len);
     let mut buf = vec![0u8; MIB as usize];
     loop {
         match r.read(&mut buf)? {
