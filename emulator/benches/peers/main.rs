@@ -185,7 +185,7 @@ enum Scope {
     /// Every figure; the bucket exists.
     Emulator,
     /// Every figure but the 512-part Complete, in a bucket the bench creates. The peers copy
-    /// the parts on Complete: 4 GiB took them 20-40 s here, and moto 17 GiB of memory.
+    /// the parts on Complete: 4 GiB took them 19-40 s here, and moto 17.6 GiB of memory.
     Peer,
 }
 

@@ -117,7 +117,7 @@ impl Report {
             "Complete: CompleteMultipartUpload of 8 and 512 parts of 8 MiB (512 for the emulator"
         );
         println!(
-            "only: the peers copy the parts, which for 4 GiB took them 20-40 s and moto 17 GiB)."
+            "only: the peers copy the parts, which for 4 GiB took them 19-40 s and moto 17.6 GiB)."
         );
         println!();
         table_line(&[
