@@ -42,6 +42,8 @@ const PART: u64 = 8 * MIB;
 /// What the emulator holds at the end of its run: two PUTs, two multipart objects, and the
 /// 8- and 512-part objects of the Complete figures.
 const STORED: u64 = SMALL + 3 * GIB + 520 * PART;
+/// Disk the run needs at its peak: the file and what the emulator stores.
+const NEEDED_GIB: f64 = 9.0;
 /// Start-ups timed per server (the median is reported).
 const STARTS: usize = 7;
 /// How long each small-flow concurrency level runs.
@@ -78,6 +80,12 @@ async fn run() -> Result<()> {
         ("moto", install::MOTO, install::moto(&root)),
     ];
     let dir = tempfile::Builder::new().prefix("vod-bench-").tempdir()?;
+    if let Some(free) = free_gib(dir.path()).filter(|f| *f < NEEDED_GIB) {
+        eprintln!(
+            "WARNING: {free:.1} GiB free in {}; the run needs about {NEEDED_GIB} GiB",
+            dir.path().display()
+        );
+    }
     let file = dir.path().join("object.bin");
     eprintln!("writing a 1 GiB file into {}", dir.path().display());
     write_random(&file, GIB)?;
@@ -232,7 +240,11 @@ async fn measure(
         server.stop().await;
         result
     }
-    .await;
+    .await
+    .map_err(|e| match free_gib(dir) {
+        Some(free) => e.context(format!("{free:.1} GiB free in {} now", dir.display())),
+        None => e,
+    });
     let _ = std::fs::remove_dir_all(&data);
     Row::new(recipe.name, what, figures, outcome)
 }
@@ -337,6 +349,24 @@ fn each_chunk(file: &Path, len: u64, mut f: impl FnMut(&[u8])) -> Result<()> {
             n => f(&buf[..n]),
         }
     }
+}
+
+/// Free space where `dir` is, from `df` (a full disk shows up as 500s from every server).
+fn free_gib(dir: &Path) -> Option<f64> {
+    let out = std::process::Command::new("df")
+        .arg("-Pk")
+        .arg(dir)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let kib: f64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib / (1024.0 * 1024.0))
 }
 
 /// `size` pseudo-random bytes (xorshift: incompressible, fast to make).

@@ -281,6 +281,15 @@ impl Report {
                 r.map(|r| r >= 0.6),
             );
         }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if let (Some(md5), Some(ceil)) = (pick(|f| f.md5), ceiling.and_then(|c| c.multipart_8)) {
+            let bound = md5 * cores as f64;
+            println!(
+                "    (UploadPart must return each part's MD5: on {cores} cores multipart is bounded \
+                 near {cores} x MD5 = {bound:.0} MiB/s = {:.2}x ceiling)",
+                bound / ceil
+            );
+        }
         let c512 = emu.and_then(|e| e.complete_512);
         let flat = match (emu.and_then(|e| e.complete_8), c512) {
             (Some(a), Some(b)) => format!(
