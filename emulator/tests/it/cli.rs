@@ -1,7 +1,7 @@
 //! The `vod-emulator` binary, black box: start-up banner, ready line, health, graceful
 //! shutdown on SIGTERM, and `exec`.
 
-use crate::common::exec::Killed;
+use crate::common::exec::spawn_ready;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -118,27 +118,6 @@ async fn auth_none_is_announced() {
     .expect("run");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: --auth none"));
-}
-
-/// Starts the binary with `args`, waits for its ready line, returns the child and endpoint.
-fn spawn_ready(args: &[&str]) -> (Killed, String) {
-    let mut child = emulator_command()
-        .args(args)
-        .env_remove("VOD_EMULATOR_PORT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready line");
-    let endpoint = line
-        .trim()
-        .strip_prefix("vod-emulator ready on ")
-        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
-        .to_owned();
-    (Killed(child), endpoint)
 }
 
 /// Uploads `data` through the reference client to the emulator at `endpoint`.

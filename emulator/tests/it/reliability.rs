@@ -2,11 +2,9 @@
 //! requests, load without leaks, and crash safety under random `kill -9`.
 
 use crate::common::api::{bytes, Api};
-use crate::common::exec::Killed;
+use crate::common::exec::{spawn_ready, Killed};
 use reqwest::Method;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vod_emulator::Emulator;
@@ -252,35 +250,18 @@ async fn a_thousand_concurrent_uploads_complete_without_leaks() {
     );
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_vod-emulator");
-
 fn spawn(data_dir: &Path) -> (Killed, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "--port",
-            "0",
-            "--log",
-            "error",
-            "--pull-wait",
-            "0.1",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env_remove("VOD_EMULATOR_PORT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready");
-    let endpoint = line
-        .trim()
-        .strip_prefix("vod-emulator ready on ")
-        .expect("ready line")
-        .to_owned();
-    (Killed(child), endpoint)
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    spawn_ready(&[
+        "--port",
+        "0",
+        "--log",
+        "error",
+        "--pull-wait",
+        "0.1",
+        "--data-dir",
+        data_dir,
+    ])
 }
 
 fn owner_creds() -> vod_client::Credentials {

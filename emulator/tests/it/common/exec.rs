@@ -5,7 +5,9 @@
 //! program's requests go, so what the program sees comes from `exec` alone.
 
 use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -144,4 +146,25 @@ impl Drop for Killed {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Starts the binary with `args`, waits for its ready line, returns the child and endpoint.
+pub fn spawn_ready(args: &[&str]) -> (Killed, String) {
+    let mut child = emulator_command()
+        .args(args)
+        .env_remove("VOD_EMULATOR_PORT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    let endpoint = line
+        .trim()
+        .strip_prefix("vod-emulator ready on ")
+        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+        .to_owned();
+    (Killed(child), endpoint)
 }
