@@ -85,6 +85,23 @@ fn key_of(path: &str) -> String {
     path.trim_start_matches('/').to_owned()
 }
 
+/// Stores `data` as the session's media, with its Content-MD5, using the session's credentials.
+async fn put_media(
+    ctx: &Ctx<'_>,
+    session: &ApplyUploadResponse,
+    data: &[u8],
+) -> vod_client::Result<()> {
+    ctx.target
+        .session_cos(session)?
+        .put_object(
+            &key_of(&session.media_storage_path),
+            Bytes::copy_from_slice(data),
+            Some(&content_md5(data)),
+        )
+        .await
+        .map(drop)
+}
+
 fn commit(session: &ApplyUploadResponse) -> CommitUploadRequest {
     CommitUploadRequest {
         vod_session_key: Some(session.vod_session_key.clone()),
@@ -134,18 +151,9 @@ async fn refused(ctx: &Ctx<'_>, case: &Invalid) -> Result<(), String> {
                 "ResourceNotFound".to_owned(),
                 outcome_code(&got),
             )?;
-            let cos = ctx
-                .target
-                .session_cos(&session)
+            put_media(ctx, &session, b"late")
+                .await
                 .map_err(|e| e.to_string())?;
-            let data = b"late".to_vec();
-            cos.put_object(
-                &key_of(&session.media_storage_path),
-                Bytes::from(data.clone()),
-                Some(&content_md5(&data)),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
             let done = vod.commit_upload(&commit(&session)).await;
             if let Ok(d) = &done {
                 ctx.target.created(&d.file_id);
@@ -158,18 +166,10 @@ async fn refused(ctx: &Ctx<'_>, case: &Invalid) -> Result<(), String> {
         }
         Invalid::CommitTwice => {
             let session = apply(&vod).await?;
-            let cos = ctx
-                .target
-                .session_cos(&session)
-                .map_err(|e| e.to_string())?;
             let data = b"twice".to_vec();
-            cos.put_object(
-                &key_of(&session.media_storage_path),
-                Bytes::from(data.clone()),
-                Some(&content_md5(&data)),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            put_media(ctx, &session, &data)
+                .await
+                .map_err(|e| e.to_string())?;
             let first = vod
                 .commit_upload(&commit(&session))
                 .await
@@ -341,20 +341,12 @@ pub fn expired_credentials_are_refused(ctx: &Ctx, runner: &mut TestRunner) -> Re
         ctx.block_on(async {
             let vod = ctx.target.vod().map_err(|e| e.to_string())?;
             let session = apply(&vod).await?;
-            let cos = ctx
-                .target
-                .session_cos(&session)
-                .map_err(|e| e.to_string())?;
-            let key = key_of(&session.media_storage_path);
-            let data = b"v".to_vec();
-            cos.put_object(&key, Bytes::from(data.clone()), Some(&content_md5(&data)))
+            put_media(ctx, &session, b"v")
                 .await
                 .map_err(|e| e.to_string())?;
             let shift = (ttl + extra) * 1000;
             emu.clock().advance_ms(shift);
-            let put = cos
-                .put_object(&key, Bytes::from(data.clone()), Some(&content_md5(&data)))
-                .await;
+            let put = put_media(ctx, &session, b"v").await;
             let commit = vod.commit_upload(&commit(&session)).await;
             emu.clock().advance_ms(-shift);
             expect_eq(
