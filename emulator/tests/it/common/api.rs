@@ -431,25 +431,21 @@ impl Api {
 
     /// GET of an admin path (`/_emulator/<path>`); returns status and JSON body.
     pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .get(format!("{}/_emulator/{path}", self.endpoint))
-            .send()
-            .await
-            .expect("admin GET");
-        let status = resp.status();
-        let body = resp.bytes().await.expect("admin body");
-        (status, serde_json::from_slice(&body).expect("admin json"))
+        self.admin(Method::GET, path).await
     }
 
     /// POST to an admin path; returns status and JSON body.
     pub async fn admin_post(&self, path: &str) -> (StatusCode, Value) {
+        self.admin(Method::POST, path).await
+    }
+
+    async fn admin(&self, method: Method, path: &str) -> (StatusCode, Value) {
         let resp = self
             .http
-            .post(format!("{}/_emulator/{path}", self.endpoint))
+            .request(method, format!("{}/_emulator/{path}", self.endpoint))
             .send()
             .await
-            .expect("admin POST");
+            .expect("admin request");
         let status = resp.status();
         let body = resp.bytes().await.expect("admin body");
         (status, serde_json::from_slice(&body).expect("admin json"))
