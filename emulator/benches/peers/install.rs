@@ -19,6 +19,9 @@ pub const S3S_FS: &str = "s3s-fs@0.14.1";
 /// A peer's program, installed where it lives.
 pub type Program = Result<PathBuf>;
 
+/// Installs one peer under the root (or finds it there) and returns its program.
+pub type Installer = fn(&Path) -> Program;
+
 /// Where the peers are installed: under the target dir, so `cargo clean` removes them.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-peers")

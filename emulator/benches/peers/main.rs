@@ -13,6 +13,8 @@
 //! targets with PASS/MISS.
 //!
 //! The figures are one run on a shared machine: compare ratios within a run, not across runs.
+//! Naming servers after `--` (`-- vod-emulator s3s-fs`) measures only those, besides the
+//! bounds: quicker when working on one of them.
 
 mod ceiling;
 mod flows;
@@ -73,11 +75,16 @@ fn main() -> ExitCode {
 
 async fn run() -> Result<()> {
     let began = Instant::now();
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| named.is_empty() || named.iter().any(|n| n == name);
     let root = install::root();
-    let peers = [
-        ("s3s-fs", install::S3S_FS, install::s3s_fs(&root)),
-        ("s3rver", install::S3RVER, install::s3rver(&root)),
-        ("moto", install::MOTO, install::moto(&root)),
+    let peers: [(&str, &str, install::Installer); 3] = [
+        ("s3s-fs", install::S3S_FS, install::s3s_fs),
+        ("s3rver", install::S3RVER, install::s3rver),
+        ("moto", install::MOTO, install::moto),
     ];
     let dir = tempfile::Builder::new().prefix("vod-bench-").tempdir()?;
     if let Some(free) = free_gib(dir.path()).filter(|f| *f < NEEDED_GIB) {
@@ -113,20 +120,22 @@ async fn run() -> Result<()> {
         announces: true,
     };
     let what = "release, --auth none";
-    let row = measure(
-        &emulator,
-        Scope::Emulator,
-        what,
-        &http,
-        dir.path(),
-        &file,
-        crc,
-    )
-    .await;
-    report.rows.push(row);
+    if wanted(report::EMULATOR) {
+        let row = measure(
+            &emulator,
+            Scope::Emulator,
+            what,
+            &http,
+            dir.path(),
+            &file,
+            crc,
+        )
+        .await;
+        report.rows.push(row);
+    }
 
-    for (name, pin, program) in peers {
-        let row = match program {
+    for (name, pin, install) in peers.into_iter().filter(|(name, ..)| wanted(name)) {
+        let row = match install(&root) {
             Ok(program) => {
                 let recipe = Recipe {
                     name,
@@ -151,7 +160,9 @@ async fn run() -> Result<()> {
     ceiling_row.keep_best(figures, outcome);
     report.rows.insert(0, ceiling_row);
 
-    report.flows = small_flows(&http, dir.path()).await;
+    if wanted(report::EMULATOR) {
+        report.flows = small_flows(&http, dir.path()).await;
+    }
     report.print();
     eprintln!("total bench time {:.0} s", began.elapsed().as_secs_f64());
     Ok(())
