@@ -3,10 +3,29 @@
 //!
 //! With a durable store the file is fsynced before the rename and before any metadata that
 //! points at it is committed.
+//!
+//! A large blob bypasses the page cache after its first [`DIRECT_AFTER`] bytes (Linux
+//! `O_DIRECT`, where the file system allows it). Copying a body into the page cache cost as
+//! much CPU as the MD5 every PUT must compute (`copy_folio_from_iter_atomic`, 30% of both
+//! cores during a 1 GiB PUT), and on two cores that copy is what held a single-stream PUT
+//! below its MD5 bound; a direct write hands the device the bytes where they are. Small
+//! objects, the common case in tests, stay in the page cache, hot for the GET that follows.
 
+use std::fs::File;
 use std::io;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// Bytes a blob writes through the page cache before it switches to direct I/O (a multiple
+/// of [`ALIGN`]). Multipart parts of 8 MiB or less never switch.
+const DIRECT_AFTER: u64 = 8 * 1024 * 1024;
+
+/// Alignment direct I/O needs for the buffer, the length and the file offset: the largest
+/// logical block size in use.
+const ALIGN: usize = 4096;
+
+/// Direct writes go to the device in pieces of this size.
+const STAGE_BYTES: usize = 1024 * 1024;
 
 /// The blob directory pair of one store.
 #[derive(Debug)]
@@ -66,9 +85,10 @@ impl Blobs {
     pub fn create(&self) -> io::Result<BlobWriter> {
         let name = uuid::Uuid::new_v4().simple().to_string();
         let tmp_path = self.tmp.join(&name);
-        let file = std::fs::File::create(&tmp_path)?;
+        let file = File::create(&tmp_path)?;
         Ok(BlobWriter {
             file: Some(file),
+            mode: Mode::Cached { written: 0 },
             tmp_path,
             final_path: self.dir.join(&name),
             name,
@@ -106,7 +126,8 @@ impl Blobs {
 /// A blob being written (blocking I/O). Dropped unfinished, its temporary file is removed.
 #[derive(Debug)]
 pub struct BlobWriter {
-    file: Option<std::fs::File>,
+    file: Option<File>,
+    mode: Mode,
     tmp_path: PathBuf,
     final_path: PathBuf,
     name: String,
@@ -119,20 +140,53 @@ impl BlobWriter {
     ///
     /// # Errors
     /// The write fails (disk full, ...).
-    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(file) => file.write_all(data),
-            None => Err(io::Error::other("blob already finished")),
+    pub fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            return Err(io::Error::other("blob already finished"));
+        };
+        while !data.is_empty() {
+            match &mut self.mode {
+                Mode::Cached { written } if *written == DIRECT_AFTER => {
+                    self.mode = Stage::new()
+                        .filter(|_| direct::set(file, true).is_ok())
+                        .map_or(Mode::CachedOnly, Mode::Direct);
+                }
+                Mode::Cached { written } => {
+                    let room = DIRECT_AFTER - *written;
+                    let n = usize::try_from(room).map_or(data.len(), |r| r.min(data.len()));
+                    file.write_all(&data[..n])?;
+                    *written += n as u64;
+                    data = &data[n..];
+                }
+                Mode::Direct(stage) => {
+                    data = stage.push(data);
+                    if stage.is_full() && !stage.write_to(file, STAGE_BYTES)? {
+                        self.mode = Mode::CachedOnly;
+                    }
+                }
+                Mode::CachedOnly => {
+                    file.write_all(data)?;
+                    data = &[];
+                }
+            }
         }
+        Ok(())
     }
 
     /// Makes the blob durable (fsync, when the store is) and visible under its name, which it
     /// returns.
     ///
     /// # Errors
-    /// Syncing or renaming fails.
+    /// Writing the last bytes, syncing or renaming fails.
     pub fn finish(mut self) -> io::Result<String> {
-        if let Some(file) = self.file.take() {
+        if let Some(mut file) = self.file.take() {
+            if let Mode::Direct(stage) = &mut self.mode {
+                let aligned = stage.len() / ALIGN * ALIGN;
+                if stage.write_to(&mut file, aligned)? {
+                    direct::set(&file, false)?;
+                }
+                file.write_all(stage.bytes())?;
+            }
             if self.durable {
                 file.sync_all()?;
             }
@@ -143,11 +197,204 @@ impl BlobWriter {
     }
 }
 
+/// How a blob's bytes reach its file.
+#[derive(Debug)]
+enum Mode {
+    /// Through the page cache, until [`DIRECT_AFTER`] bytes.
+    Cached { written: u64 },
+    /// Past [`DIRECT_AFTER`], in direct mode: bytes wait in the stage for a full piece.
+    Direct(Stage),
+    /// Through the page cache to the end: the file system refused direct I/O.
+    CachedOnly,
+}
+
+/// An aligned buffer for direct writes, carved out of a slightly larger `Vec` (no unsafe
+/// allocation needed).
+struct Stage {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Stage {
+    fn new() -> Option<Self> {
+        let buf = vec![0u8; STAGE_BYTES + ALIGN];
+        let start = buf.as_ptr().align_offset(ALIGN);
+        (start < ALIGN).then_some(Self {
+            buf,
+            start,
+            end: start,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    fn is_full(&self) -> bool {
+        self.len() == STAGE_BYTES
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Takes what fits of `data`; returns the rest.
+    fn push<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        let n = (STAGE_BYTES - self.len()).min(data.len());
+        self.buf[self.end..self.end + n].copy_from_slice(&data[..n]);
+        self.end += n;
+        &data[n..]
+    }
+
+    /// Writes the first `n` staged bytes (a multiple of [`ALIGN`]) and keeps the rest at the
+    /// front. Returns `false` when the file system refused the direct write: the file is then
+    /// out of direct mode, with the bytes written through the page cache.
+    fn write_to(&mut self, file: &mut File, n: usize) -> io::Result<bool> {
+        let mut pending = &self.buf[self.start..self.start + n];
+        let mut direct = true;
+        while !pending.is_empty() {
+            match file.write(pending) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => pending = &pending[written..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if direct::refused(&e) => {
+                    direct::set(file, false)?;
+                    file.write_all(pending)?;
+                    direct = false;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.buf.copy_within(self.start + n..self.end, self.start);
+        self.end -= n;
+        Ok(direct)
+    }
+}
+
+impl std::fmt::Debug for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stage").field("len", &self.len()).finish()
+    }
+}
+
+/// Turning `O_DIRECT` on and off on an open file.
+#[cfg(target_os = "linux")]
+mod direct {
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+    use rustix::io::Errno;
+    use std::fs::File;
+    use std::io;
+
+    pub(super) fn set(file: &File, on: bool) -> io::Result<()> {
+        let mut flags = fcntl_getfl(file)?;
+        flags.set(OFlags::DIRECT, on);
+        Ok(fcntl_setfl(file, flags)?)
+    }
+
+    /// The file system does not take this direct write (alignment, or no direct I/O at all).
+    pub(super) fn refused(err: &io::Error) -> bool {
+        Errno::from_io_error(err) == Some(Errno::INVAL)
+    }
+}
+
+/// Elsewhere blobs always go through the page cache.
+#[cfg(not(target_os = "linux"))]
+mod direct {
+    use std::fs::File;
+    use std::io;
+
+    pub(super) fn set(_: &File, on: bool) -> io::Result<()> {
+        if on {
+            Err(io::ErrorKind::Unsupported.into())
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(super) fn refused(_: &io::Error) -> bool {
+        false
+    }
+}
+
 impl Drop for BlobWriter {
     fn drop(&mut self) {
         if !self.finished {
             drop(self.file.take());
             let _ = std::fs::remove_file(&self.tmp_path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn pseudo_random(len: usize) -> Vec<u8> {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Writes `data` in pieces of `piece` bytes and reads the finished blob back.
+    fn round_trip(data: &[u8], piece: usize) -> Vec<u8> {
+        let root = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(root.path(), true).unwrap();
+        let mut writer = blobs.create().unwrap();
+        for chunk in data.chunks(piece) {
+            writer.write(chunk).unwrap();
+        }
+        let name = writer.finish().unwrap();
+        std::fs::read(blobs.path(&name)).unwrap()
+    }
+
+    #[test]
+    fn blobs_read_back_whole_across_the_switch_to_direct_io() {
+        let big = DIRECT_AFTER as usize + 2 * STAGE_BYTES + ALIGN + 777;
+        let data = pseudo_random(big);
+        for piece in [100_003, 256 * 1024, STAGE_BYTES + 1, big] {
+            assert!(round_trip(&data, piece) == data, "pieces of {piece}");
+        }
+        for len in [
+            0,
+            1,
+            DIRECT_AFTER as usize,
+            DIRECT_AFTER as usize + 1,
+            DIRECT_AFTER as usize + ALIGN,
+            DIRECT_AFTER as usize + STAGE_BYTES,
+        ] {
+            assert!(
+                round_trip(&data[..len], 65_536) == data[..len],
+                "{len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_direct_write_falls_back_to_the_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        let mut file = File::create(&path).unwrap();
+        let mut stage = Stage::new().unwrap();
+        let data = pseudo_random(1000);
+        assert!(stage.push(&data).is_empty());
+        // An unaligned length is refused in direct mode (where there is one).
+        let on = direct::set(&file, true).is_ok();
+        assert!(!stage.write_to(&mut file, 1000).unwrap() || !on);
+        assert_eq!(stage.len(), 0);
+        file.write_all(b"tail").unwrap();
+        drop(file);
+        let mut expected = data;
+        expected.extend_from_slice(b"tail");
+        assert_eq!(std::fs::read(&path).unwrap(), expected);
     }
 }
