@@ -288,7 +288,6 @@ impl EmulatorBuilder {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let store = store::Store::open(config.data_dir.as_deref())?;
         let endpoint = format!("http://{addr}");
         let public_url = config
             .public_url
@@ -305,12 +304,16 @@ impl EmulatorBuilder {
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
+        // The CA loads on another thread while the store opens: together they are most of the
+        // start-up.
         let ca = {
             let dir = ca_dir.clone();
             tokio::task::spawn_blocking(move || tls::LocalCa::load_or_create(&dir))
-                .await
-                .map_err(|e| StartError::CaDir(std::io::Error::other(e)))??
         };
+        let store = store::Store::open(config.data_dir.as_deref())?;
+        let ca = ca
+            .await
+            .map_err(|e| StartError::CaDir(std::io::Error::other(e)))??;
         let ca = std::sync::Arc::new(ca);
         let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config()?);
         let exec_env = redirect::environment(

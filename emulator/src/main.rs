@@ -439,39 +439,46 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
         .await
         .context("cannot start the emulator")?;
     let c = emu.config();
-    eprintln!("vod-emulator {}", env!("CARGO_PKG_VERSION"));
-    eprintln!(
-        "  VOD API      {}  (X-TC-Action, version 2018-07-17)",
-        emu.endpoint()
+    // One write for the whole banner: standard error is unbuffered, and a write per line
+    // showed up in the start-up time.
+    let endpoint = emu.endpoint();
+    let mut banner = format!(
+        "vod-emulator {version}
+  VOD API      {endpoint}  (X-TC-Action, version 2018-07-17)
+  COS          {endpoint}  (Host: <bucket>.cos.<region>.myqcloud.com, or path style /<bucket>/<key>)
+  HTTPS proxy  {endpoint}  (CONNECT to *.tencentcloudapi.com, *.myqcloud.com only)
+  CA           {ca}
+  AppId        {app_id}   region {region}
+  SecretId     {secret_id}
+  SecretKey    {secret_key}
+  storage      {storage}
+  seed         {seed}
+",
+        version = env!("CARGO_PKG_VERSION"),
+        ca = emu.ca_cert_path().display(),
+        app_id = c.app_id,
+        region = c.region,
+        secret_id = c.secret_id,
+        secret_key = c.secret_key,
+        storage = match &data_dir {
+            Some(dir) => format!("{} (durable)", dir.display()),
+            None => "temporary, removed on exit".to_owned(),
+        },
+        seed = emu.seed(),
     );
-    eprintln!(
-        "  COS          {}  (Host: <bucket>.cos.<region>.myqcloud.com, or path style /<bucket>/<key>)",
-        emu.endpoint()
-    );
-    eprintln!(
-        "  HTTPS proxy  {}  (CONNECT to *.tencentcloudapi.com, *.myqcloud.com only)",
-        emu.endpoint()
-    );
-    eprintln!("  CA           {}", emu.ca_cert_path().display());
-    eprintln!("  AppId        {}   region {}", c.app_id, c.region);
-    eprintln!("  SecretId     {}", c.secret_id);
-    eprintln!("  SecretKey    {}", c.secret_key);
-    match &data_dir {
-        Some(dir) => eprintln!("  storage      {} (durable)", dir.display()),
-        None => eprintln!("  storage      temporary, removed on exit"),
-    }
-    eprintln!("  seed         {}", emu.seed());
     let rules = emu.faults().list();
     if !rules.is_empty() {
-        eprintln!("  faults       {} rule(s) installed", rules.len());
+        banner += &format!("  faults       {} rule(s) installed\n", rules.len());
     }
     if c.strict {
-        eprintln!("  strict       unread request fields are refused");
+        banner += "  strict       unread request fields are refused\n";
     }
     if c.auth == AuthMode::None {
-        eprintln!();
-        eprintln!("  WARNING: --auth none: signatures are NOT checked; any request is accepted.");
-        eprintln!();
+        banner +=
+            "\n  WARNING: --auth none: signatures are NOT checked; any request is accepted.\n\n";
+    }
+    eprint!("{banner}");
+    if c.auth == AuthMode::None {
         tracing::warn!("authentication is disabled (--auth none)");
     }
     Ok(emu)

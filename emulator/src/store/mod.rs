@@ -138,12 +138,22 @@ impl Store {
                 (temp.path().to_path_buf(), Some(temp), false)
             }
         };
-        let db = Connection::open(root.join("meta.sqlite3"))?;
-        db.pragma_update(None, "journal_mode", "WAL")?;
-        db.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+        let mut db = Connection::open(root.join("meta.sqlite3"))?;
+        // A durable store logs ahead and syncs every commit. A temporary one, which nothing
+        // will ever reopen, keeps its rollback journal in memory and never syncs: no WAL and
+        // shared-memory files to set up, and no fsync at start-up or on any commit.
+        if durable {
+            db.pragma_update(None, "synchronous", "FULL")?;
+            db.pragma_update(None, "journal_mode", "WAL")?;
+        } else {
+            db.pragma_update(None, "synchronous", "OFF")?;
+            db.pragma_update(None, "journal_mode", "MEMORY")?;
+        }
         db.pragma_update(None, "foreign_keys", "ON")?;
-        db.execute_batch(SCHEMA)?;
-        db.execute_batch(events::SCHEMA)?;
+        let schema = db.transaction()?;
+        schema.execute_batch(SCHEMA)?;
+        schema.execute_batch(events::SCHEMA)?;
+        schema.commit()?;
         let blobs = Blobs::open(&root, durable)?;
         let removed = blobs.collect_garbage(&referenced_blobs(&db)?)?;
         if removed > 0 {
