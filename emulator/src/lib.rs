@@ -201,7 +201,8 @@ impl EmulatorBuilder {
         self
     }
 
-    /// How long a client may stall its request headers or body.
+    /// How long a client may stay silent, idle between requests, or stall its request headers
+    /// or body.
     pub fn client_timeout(mut self, timeout: Duration) -> Self {
         self.config.client_timeout = timeout;
         self

@@ -254,7 +254,8 @@ struct ServeArgs {
         hide_env_values = true
     )]
     admin_token: Option<String>,
-    /// Seconds a client may stall its request headers or body before being disconnected.
+    /// Seconds a client may stay silent, idle, or stall its request headers or body before
+    /// being disconnected.
     #[arg(
         long,
         env = "VOD_EMULATOR_CLIENT_TIMEOUT",

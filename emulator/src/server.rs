@@ -70,9 +70,14 @@ pub async fn run(
         let tls = tls.clone();
         let watcher = graceful.watcher();
         let mut stopping = stopping.clone();
+        let client_timeout = state.config().client_timeout;
         tokio::spawn(async move {
+            // A client that stays silent (or stalls its CONNECT head or TLS handshake) for the
+            // client timeout is dropped, as hyper drops one that stalls its request head.
             let accepted = tokio::select! {
-                accepted = proxy::accept(stream) => accepted,
+                accepted = tokio::time::timeout(client_timeout, proxy::accept(stream)) => {
+                    accepted.ok().flatten()
+                }
                 _ = stopping.changed() => None,
             };
             let (stream, wants_tls) = match accepted {
@@ -87,7 +92,9 @@ pub async fn run(
             };
             let result = if wants_tls {
                 let handshake = tokio::select! {
-                    io = proxy::handshake(io, &tls) => io,
+                    io = tokio::time::timeout(client_timeout, proxy::handshake(io, &tls)) => {
+                        io.ok().flatten()
+                    }
                     _ = stopping.changed() => None,
                 };
                 match handshake {

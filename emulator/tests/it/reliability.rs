@@ -180,6 +180,44 @@ async fn stalled_bodies_time_out() {
     assert_eq!(head.status, 404);
 }
 
+/// Connections that go quiet are closed after `--client-timeout`: one that never sends a
+/// request, and a kept-alive one after its last answer.
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let emu = Emulator::builder()
+        .client_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .expect("start");
+    let closed_within = |mut sock: tokio::net::TcpStream| async move {
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), sock.read_to_end(&mut rest))
+            .await
+            .map(|read| read.map(|_| rest))
+    };
+    let silent = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("connect");
+    let rest = closed_within(silent).await;
+    assert!(
+        rest.as_ref()
+            .is_ok_and(|r| r.as_ref().is_ok_and(Vec::is_empty)),
+        "a silent connection stayed open or got bytes: {rest:?}"
+    );
+    let mut kept = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("connect");
+    kept.write_all(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    let rest = closed_within(kept).await;
+    let answer = rest
+        .expect("a kept-alive idle connection was not closed")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .map(|d| d.count())
