@@ -72,14 +72,7 @@ pub async fn run(
         let mut stopping = stopping.clone();
         let client_timeout = state.config().client_timeout;
         tokio::spawn(async move {
-            // A client that stays silent (or stalls its CONNECT head or TLS handshake) for the
-            // client timeout is dropped, as hyper drops one that stalls its request head.
-            let accepted = tokio::select! {
-                accepted = tokio::time::timeout(client_timeout, proxy::accept(stream)) => {
-                    accepted.ok().flatten()
-                }
-                _ = stopping.changed() => None,
-            };
+            let accepted = before_hyper(proxy::accept(stream), client_timeout, &mut stopping).await;
             let (stream, wants_tls) = match accepted {
                 Some(Accepted::Plain(stream)) => (stream, false),
                 Some(Accepted::Tls(stream)) => (stream, true),
@@ -91,12 +84,8 @@ pub async fn run(
                 reset: Arc::clone(&reset),
             };
             let result = if wants_tls {
-                let handshake = tokio::select! {
-                    io = tokio::time::timeout(client_timeout, proxy::handshake(io, &tls)) => {
-                        io.ok().flatten()
-                    }
-                    _ = stopping.changed() => None,
-                };
+                let handshake =
+                    before_hyper(proxy::handshake(io, &tls), client_timeout, &mut stopping).await;
                 match handshake {
                     Some(io) => serve(io, state, peer, reset, watcher).await,
                     None => return,
@@ -116,6 +105,21 @@ pub async fn run(
         .is_err()
     {
         tracing::warn!("in-flight requests did not finish in time; closing them");
+    }
+}
+
+/// Runs a step of a connection before hyper takes it (classifying it, a TLS handshake):
+/// `None` when the step gives up, when the client stays silent or stalls it for
+/// `client_timeout` (as hyper drops one that stalls its request head), or when the server
+/// stops.
+async fn before_hyper<T>(
+    step: impl Future<Output = Option<T>>,
+    client_timeout: Duration,
+    stopping: &mut tokio::sync::watch::Receiver<()>,
+) -> Option<T> {
+    tokio::select! {
+        done = tokio::time::timeout(client_timeout, step) => done.ok().flatten(),
+        _ = stopping.changed() => None,
     }
 }
 
