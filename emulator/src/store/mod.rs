@@ -142,13 +142,13 @@ impl Store {
         // A durable store logs ahead and syncs every commit. A temporary one, which nothing
         // will ever reopen, keeps its rollback journal in memory and never syncs: no WAL and
         // shared-memory files to set up, and no fsync at start-up or on any commit.
-        if durable {
-            db.pragma_update(None, "synchronous", "FULL")?;
-            db.pragma_update(None, "journal_mode", "WAL")?;
+        let (synchronous, journal) = if durable {
+            ("FULL", "WAL")
         } else {
-            db.pragma_update(None, "synchronous", "OFF")?;
-            db.pragma_update(None, "journal_mode", "MEMORY")?;
-        }
+            ("OFF", "MEMORY")
+        };
+        db.pragma_update(None, "synchronous", synchronous)?;
+        db.pragma_update(None, "journal_mode", journal)?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         let schema = db.transaction()?;
         schema.execute_batch(SCHEMA)?;

@@ -104,7 +104,6 @@ async fn put_get_head_delete_round_trip_with_checksums() {
     assert!(gone.header("x-cos-request-id").is_some());
 }
 
-/// Empty objects are legal.
 /// Objects larger than the first 8 MiB a blob keeps in the page cache (the rest goes to the
 /// device directly) come back whole, in a durable store and after a restart, including a
 /// range across the switch.
@@ -165,6 +164,7 @@ async fn large_objects_read_back_exactly_across_the_direct_io_switch() {
     assert!(part.body == data[from..from + 5000]);
 }
 
+/// Empty objects are legal.
 #[tokio::test]
 async fn zero_byte_objects_are_stored() {
     let (_emu, api, bucket) = setup().await;
