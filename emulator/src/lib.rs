@@ -41,6 +41,7 @@
 //!   `metadata`: what the emulator can read from uploaded files (MP4).
 //! - [`faults`]: rules (match + effect + schedule), their pure decisions, body shaping.
 //! - [`journal`]: every request, bounded in memory, filterable, streamed, optionally on disk.
+//! - `header_case`: response header names spelled as the real services spell them.
 //! - `store`: SQLite metadata and blob files; `error`: wire errors → responses, in one place.
 //! - [`parse`]: every network-reachable parser, for property tests and fuzz targets.
 //! - [`clock`]: the emulator's movable, freezable clock; `ids`: identifiers it mints (seeded).
@@ -58,6 +59,7 @@ mod body;
 mod cos;
 mod error;
 mod events;
+mod header_case;
 mod ids;
 mod media;
 mod metadata;

@@ -73,7 +73,9 @@ pub fn route(method: &Method, uri: &Uri, headers: &HeaderMap) -> Endpoint {
             signed_path: decoded,
         });
     }
-    if headers.contains_key("x-tc-action") || is_vod_host(host) {
+    // The API answers on `/` of any host, as `vod.tencentcloudapi.com/` does: a form-encoded
+    // or GET call names its action in its parameters, not in `X-TC-Action`.
+    if headers.contains_key("x-tc-action") || is_vod_host(host) || decoded == "/" {
         return Endpoint::Vod;
     }
     if matches!(*method, Method::GET | Method::HEAD) {
@@ -210,6 +212,19 @@ mod tests {
         assert_eq!(
             route_of(Method::GET, "/nothing", "127.0.0.1:1", false),
             Endpoint::NotFound
+        );
+        assert_eq!(
+            route_of(
+                Method::GET,
+                "/?Action=DescribeMediaInfos",
+                "127.0.0.1:1",
+                false
+            ),
+            Endpoint::Vod
+        );
+        assert_eq!(
+            route_of(Method::POST, "/", "localhost:9266", false),
+            Endpoint::Vod
         );
     }
 

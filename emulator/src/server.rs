@@ -50,6 +50,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
+    let casing = Arc::new(crate::header_case::real_casing().await);
     // Dropped at shutdown: connections still being classified (a silent client, a TLS
     // handshake) stop waiting then, as idle connections do in hyper.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(());
@@ -70,6 +71,7 @@ pub async fn run(
         let tls = tls.clone();
         let watcher = graceful.watcher();
         let mut stopping = stopping.clone();
+        let casing = Arc::clone(&casing);
         let client_timeout = state.config().client_timeout;
         tokio::spawn(async move {
             let accepted = before_hyper(proxy::accept(stream), client_timeout, &mut stopping).await;
@@ -87,11 +89,11 @@ pub async fn run(
                 let handshake =
                     before_hyper(proxy::handshake(io, &tls), client_timeout, &mut stopping).await;
                 match handshake {
-                    Some(io) => serve(io, state, peer, reset, watcher).await,
+                    Some(io) => serve(io, state, peer, reset, casing, watcher).await,
                     None => return,
                 }
             } else {
-                serve(io, state, peer, reset, watcher).await
+                serve(io, state, peer, reset, casing, watcher).await
             };
             if let Err(err) = result {
                 tracing::debug!(%peer, error = %err, "connection ended with an error");
@@ -124,12 +126,14 @@ async fn before_hyper<T>(
 }
 
 /// Serves HTTP/1.1 on one connection (plain or decrypted) with the emulator's service; a fault
-/// that resets the connection marks `reset`.
+/// that resets the connection marks `reset`. Every response carries `casing`
+/// ([`crate::header_case`]).
 async fn serve<I>(
     io: I,
     state: AppState,
     peer: SocketAddr,
     reset: Arc<AtomicBool>,
+    casing: Arc<http::Extensions>,
     watcher: Watcher,
 ) -> Result<(), hyper::Error>
 where
@@ -139,10 +143,12 @@ where
     let service = service_fn(move |req| {
         let state = state.clone();
         let reset = Arc::clone(&reset);
+        let casing = Arc::clone(&casing);
         async move {
-            let outcome = dispatch(&state, peer, req).await;
-            if outcome.is_err() {
-                reset.store(true, Ordering::Relaxed);
+            let mut outcome = dispatch(&state, peer, req).await;
+            match &mut outcome {
+                Ok(resp) => resp.extensions_mut().extend((*casing).clone()),
+                Err(ConnectionReset) => reset.store(true, Ordering::Relaxed),
             }
             outcome
         }

@@ -5,5 +5,6 @@
 
 pub mod cos;
 pub mod events;
+pub mod headers;
 pub mod media;
 pub mod vod;

@@ -1,5 +1,5 @@
 //! API 3.0 calls in the legacy form (spec vod-api.md §1.4): every parameter in an
-//! `application/x-www-form-urlencoded` body, signed with `HmacSHA1`/`HmacSHA256`
+//! `application/x-www-form-urlencoded` body (POST) or the query (GET), signed with `HmacSHA1`/`HmacSHA256`
 //! ([`vod_client::sign::legacy`]).
 //!
 //! tencentcloud-sdk-nodejs 3.x, which vod-node-sdk's `VodUploadClient` uses, sends every call
@@ -35,17 +35,16 @@ const COMMON: [&str; 11] = [
 /// ApplyUpload's ClassId); the form carries every value as a string.
 const INTEGER_FIELDS: [&str; 2] = ["SubAppId", "ClassId"];
 
-/// Whether the request uses the form (rather than a JSON body with `X-TC-*` headers).
+/// Whether a POST body is the form (by its content type).
 pub fn is_form(headers: &http::HeaderMap) -> bool {
-    !headers.contains_key("x-tc-action")
-        && headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            })
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 /// A form-encoded call: its raw parameters (what the signature covers) and the call they make.
@@ -89,6 +88,16 @@ pub fn parse(body: &[u8]) -> Result<Form, VodError> {
             params,
         },
     })
+}
+
+/// The JSON parameters of a TC3 GET call, flattened into its query as in the form
+/// (`FileIds.0=…`).
+pub fn query_params(query: &str) -> Result<Vec<u8>, VodError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let json = to_json(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    Ok(json.to_string().into_bytes())
 }
 
 /// Checks the form's signature, timestamp and SecretId.

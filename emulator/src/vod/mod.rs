@@ -3,6 +3,9 @@
 //! as TC3-signed JSON (`auth`) or in the legacy form-encoded, HmacSHA1/256-signed form that
 //! tencentcloud-sdk-nodejs 3.x sends (`legacy`).
 //!
+//! Calls are served on `/` of every host the emulator answers, by POST or GET
+//! ([`RequestForm`]).
+//!
 //! Every answer, errors included, is HTTP 200 with `Content-Type: application/json` and a
 //! `RequestId` (shared/spec/vod-api.md §2.1).
 
@@ -142,15 +145,20 @@ where
 /// Describes a VOD request from its head and (readable) body: action, SubAppId, the session
 /// key of a CommitUpload, and the parameters the action does not read.
 pub fn describe(parts: &Parts, body: Option<&Bytes>) -> Described {
-    let form = body
-        .filter(|_| legacy::is_form(&parts.headers))
-        .and_then(|b| legacy::parse(b).ok());
+    let form = request_form(parts, body.map(|b| &b[..]).unwrap_or_default()).ok();
     let (action, json) = match form {
-        Some(form) => (Some(form.call.action), Some(form.call.params)),
-        None => (
-            header(&parts.headers, "x-tc-action").map(str::to_owned),
-            body.map(|b| b.to_vec()),
-        ),
+        Some(RequestForm::Legacy(source)) => match legacy::parse(source) {
+            Ok(form) => (Some(form.call.action), Some(form.call.params)),
+            Err(_) => (None, None),
+        },
+        Some(RequestForm::Tc3 { action, query }) => {
+            let params = match query {
+                Some(query) => legacy::query_params(query).ok(),
+                None => body.map(|b| b.to_vec()),
+            };
+            (Some(action.to_owned()), params)
+        }
+        None => (None, None),
     };
     let object = json.and_then(|b| match serde_json::from_slice::<Value>(&b) {
         Ok(Value::Object(map)) => Some(map),
@@ -215,42 +223,36 @@ async fn serve(
     lose_write: bool,
     verdict: &mut Signature,
 ) -> Result<Response<Body>, VodError> {
-    if parts.method != Method::POST {
-        // Divergence: the real API also takes GET with query parameters; the SDKs never send it.
-        return Err(VodError::new(
-            VodCode::UnsupportedProtocol,
-            format!(
-                "the emulator serves the VOD API with POST and a JSON body, not {}",
-                parts.method
-            ),
-        ));
-    }
     let body = body?;
     let verify = state.config().auth == AuthMode::Verify;
-    let call = if legacy::is_form(&parts.headers) {
-        let form = legacy::parse(&body)?;
-        if verify {
-            *verdict = Signature::Invalid;
-            legacy::verify(state, parts, &form)?;
-            *verdict = Signature::Valid;
+    let call = match request_form(parts, &body)? {
+        RequestForm::Legacy(source) => {
+            let form = legacy::parse(source)?;
+            if verify {
+                *verdict = Signature::Invalid;
+                legacy::verify(state, parts, &form)?;
+                *verdict = Signature::Valid;
+            }
+            form.call
         }
-        form.call
-    } else {
-        let action = header(&parts.headers, "x-tc-action")
-            .ok_or_else(|| missing("X-TC-Action"))?
-            .to_owned();
-        if verify {
-            *verdict = Signature::Invalid;
-            auth::verify(state, parts, &body)?;
-            *verdict = Signature::Valid;
-        }
-        let version = header(&parts.headers, "x-tc-version")
-            .ok_or_else(|| missing("X-TC-Version"))?
-            .to_owned();
-        Call {
-            action,
-            version,
-            params: body.to_vec(),
+        RequestForm::Tc3 { action, query } => {
+            if verify {
+                *verdict = Signature::Invalid;
+                auth::verify(state, parts, &body)?;
+                *verdict = Signature::Valid;
+            }
+            let version = header(&parts.headers, "x-tc-version")
+                .ok_or_else(|| missing("X-TC-Version"))?
+                .to_owned();
+            let params = match query {
+                Some(query) => legacy::query_params(query)?,
+                None => body.to_vec(),
+            };
+            Call {
+                action: action.to_owned(),
+                version,
+                params,
+            }
         }
     };
     let (action_name, version, body) = (call.action, call.version, call.params);
@@ -338,6 +340,50 @@ pub fn decode(action: Action, body: &[u8], strict: bool) -> Result<Params, VodEr
 /// `MissingParameter` (no `Action`/`Version`) or `InvalidParameter` (conflicting keys).
 pub fn parse_legacy_form(body: &[u8]) -> Result<(String, Vec<u8>), VodError> {
     legacy::parse(body).map(|form| (form.call.action, form.call.params))
+}
+
+/// Where a call's action and parameters travel: the request forms the API accepts (TC API 3.0,
+/// doc 1278/46710), on every host the emulator answers.
+#[derive(Debug, PartialEq, Eq)]
+enum RequestForm<'a> {
+    /// TC3-HMAC-SHA256: the action in `X-TC-Action`, the parameters as a JSON body (POST) or
+    /// flattened into the query (GET, `query` is `Some`).
+    Tc3 {
+        /// `X-TC-Action`.
+        action: &'a str,
+        /// The query of a GET call.
+        query: Option<&'a str>,
+    },
+    /// The legacy HmacSHA1/HmacSHA256 form: everything flattened, in the query (GET) or an
+    /// `application/x-www-form-urlencoded` body (POST).
+    Legacy(&'a [u8]),
+}
+
+/// Which form a call uses, from its method and headers.
+///
+/// # Errors
+/// `UnsupportedProtocol` for methods other than GET and POST; `MissingParameter` for a POST
+/// that is neither form-encoded nor names its action.
+fn request_form<'a>(parts: &'a Parts, body: &'a [u8]) -> Result<RequestForm<'a>, VodError> {
+    let action = header(&parts.headers, "x-tc-action");
+    let query = parts.uri.query().unwrap_or_default();
+    match (&parts.method, action) {
+        (&Method::GET, Some(action)) => Ok(RequestForm::Tc3 {
+            action,
+            query: Some(query),
+        }),
+        (&Method::GET, None) => Ok(RequestForm::Legacy(query.as_bytes())),
+        (&Method::POST, Some(action)) => Ok(RequestForm::Tc3 {
+            action,
+            query: None,
+        }),
+        (&Method::POST, None) if legacy::is_form(&parts.headers) => Ok(RequestForm::Legacy(body)),
+        (&Method::POST, None) => Err(missing("X-TC-Action")),
+        (method, _) => Err(VodError::new(
+            VodCode::UnsupportedProtocol,
+            format!("the VOD API takes GET or POST, not {method}"),
+        )),
+    }
 }
 
 /// A call's action, version and JSON parameters, whichever form it came in.

@@ -503,3 +503,28 @@ async fn sdk_upload_fails_when_credentials_expire_mid_upload() {
     );
     emu.shutdown().await;
 }
+
+/// cos-python-sdk-v5 used as its documentation shows (`put_object(...)['ETag']`, multipart from
+/// a buffer), and tencentcloud-sdk-python calling the VOD API by
+/// GET and in the legacy HmacSHA1/HmacSHA256 form on `127.0.0.1:PORT`.
+#[tokio::test]
+async fn documented_cos_calls_and_every_api_request_form_work() {
+    let emu = start_emulator().await;
+    let bucket = format!("vod-{}-{}", emu.config().region, emu.config().app_id);
+    let out = run_sdk_flow(&emu, ["wire", "--bucket", bucket.as_str()]).await;
+    let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(b"hello, cos"));
+    assert_eq!(str_field(&out, "PutETag"), format!("\"{md5}\""));
+    assert!(
+        str_field(&out, "BufferETag").ends_with("-4\""),
+        "a 3 MiB buffer in 1 MiB parts is a 4-part object: {out:#}"
+    );
+    for form in ["Tc3Get", "HmacSHA256Post", "HmacSHA1Get"] {
+        let answer = &out[form];
+        assert_eq!(
+            answer["NotExistFileIdSet"],
+            serde_json::json!(["1", "2"]),
+            "{form}: {out:#}"
+        );
+        assert!(str_field(answer, "RequestId").len() > 8, "{form}: {out:#}");
+    }
+}

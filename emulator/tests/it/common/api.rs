@@ -128,6 +128,11 @@ impl Api {
 
     /// Sends a call; a connection failure is returned, not a panic.
     pub async fn try_send(&self, call: VodCall) -> reqwest::Result<Response> {
+        self.vod_request(call).send().await
+    }
+
+    /// A call as a request not yet sent, for tests that write it themselves.
+    pub fn vod_request(&self, call: VodCall) -> reqwest::RequestBuilder {
         let headers = [
             ("content-type", call.content_type.as_str()),
             ("host", self.host.as_str()),
@@ -159,7 +164,7 @@ impl Api {
                 ),
             );
         }
-        req.body(call.body).send().await
+        req.body(call.body)
     }
 
     /// Sends a call and returns the `Response` object, checking the envelope rules that hold
@@ -277,8 +282,9 @@ impl Api {
         self.cos_signed(creds, method, &host, &path, query, &[], body)
     }
 
+    /// A signed COS request to an explicit Host and decoded path, not yet sent.
     #[allow(clippy::too_many_arguments)]
-    fn cos_signed(
+    pub fn cos_signed(
         &self,
         creds: &CosCreds,
         method: Method,

@@ -5,3 +5,4 @@ pub mod exec;
 pub mod install;
 pub mod node;
 pub mod python;
+pub mod raw;

@@ -7,6 +7,7 @@ Used by emulator/tests/it/python.rs; runnable by hand too:
     python sdk_flow.py commit-unknown-session
     python sdk_flow.py apply-media-type --media video.exe --media-type exe
     python sdk_flow.py events --media video.mp4 --source-context S --session-context C [--procedure P]
+    python sdk_flow.py wire --bucket B    # COS as documented, every VOD API request form
 
 The SDKs hard-code the cloud hosts, so this script redirects them the way spec vod-api.md §7.4
 describes, by patching names in the `qcloud_vod.vod_upload_client` namespace only:
@@ -26,6 +27,7 @@ expected (for the error scenarios: the SDK raised), 1 with a message on stderr o
 """
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -34,7 +36,7 @@ import threading
 import time
 
 import requests
-from qcloud_cos import CosS3Client
+from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosClientError, CosServiceError
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
@@ -43,6 +45,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vod.v20180717 import models
+from tencentcloud.vod.v20180717.vod_client import VodClient as UnpatchedVodClient
 
 import qcloud_vod.vod_upload_client as upload_module
 from qcloud_vod.model import VodUploadRequest
@@ -324,6 +327,61 @@ def scenario_events(args):
     }
 
 
+def scenario_wire(args):
+    """What SDK users write against COS and the VOD API, as the SDK documentation shows it:
+    `put_object(...)['ETag']`, multipart from a buffer, and the VOD
+    API called by GET and in the legacy HmacSHA1/HmacSHA256 form on an explicit endpoint."""
+    host = env("VOD_EMULATOR_HOST")
+    port = int(env("VOD_EMULATOR_PORT"))
+    region = env("VOD_EMULATOR_REGION")
+    secret_id = env("TENCENTCLOUD_SECRET_ID")
+    secret_key = env("TENCENTCLOUD_SECRET_KEY")
+    cos = CosS3Client(
+        CosConfig(
+            Region=region,
+            SecretId=secret_id,
+            SecretKey=secret_key,
+            Scheme="http",
+            IP=host,
+            Port=port,
+        )
+    )
+    result = {}
+    try:
+        put = cos.put_object(Bucket=args.bucket, Key="sdk/put.bin", Body=b"hello, cos")
+        result["PutETag"] = put["ETag"]
+        buffered = cos.upload_file_from_buffer(
+            Bucket=args.bucket,
+            Key="sdk/buffer.bin",
+            Body=io.BytesIO(bytes(range(256)) * (3 * 4096 + 7)),
+            PartSize=1,
+            MAXThread=2,
+        )
+        result["BufferETag"] = buffered["ETag"]
+    except KeyError as err:
+        raise ScenarioFailed(f"a documented response key is missing: {err!r}") from err
+    forms = {
+        "Tc3Get": ("TC3-HMAC-SHA256", "GET"),
+        "HmacSHA256Post": ("HmacSHA256", "POST"),
+        "HmacSHA1Get": ("HmacSHA1", "GET"),
+    }
+    cred = credential.Credential(secret_id, secret_key)
+    for name, (sign_method, method) in forms.items():
+        profile = ClientProfile(
+            signMethod=sign_method,
+            httpProfile=HttpProfile(protocol="http", endpoint=f"{host}:{port}", reqMethod=method),
+        )
+        client = UnpatchedVodClient(cred, region, profile)
+        request = models.DescribeMediaInfosRequest()
+        request.FileIds = ["1", "2"]
+        try:
+            answer = as_json(client.DescribeMediaInfos(request))
+        except TencentCloudSDKException as err:
+            raise ScenarioFailed(f"{name}: DescribeMediaInfos raised {err}") from err
+        result[name] = answer
+    return result
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="scenario", required=True)
@@ -354,6 +412,9 @@ def parse_args(argv):
     events.add_argument("--session-context", default="")
     events.add_argument("--procedure")
     events.set_defaults(run=scenario_events)
+    wire = sub.add_parser("wire", help="COS as documented, every VOD API request form")
+    wire.add_argument("--bucket", required=True)
+    wire.set_defaults(run=scenario_wire)
     return parser.parse_args(argv)
 
 
