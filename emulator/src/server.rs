@@ -29,7 +29,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -80,20 +80,20 @@ pub async fn run(
                 Some(Accepted::Tls(stream)) => (stream, true),
                 None => return,
             };
-            let reset = Arc::new(AtomicBool::new(false));
-            let io = ResettableIo {
-                stream,
-                reset: Arc::clone(&reset),
+            let ending = Arc::new(Ending::default());
+            let io = EndingIo {
+                stream: Some(stream),
+                ending: Arc::clone(&ending),
             };
             let result = if wants_tls {
                 let handshake =
                     before_hyper(proxy::handshake(io, &tls), client_timeout, &mut stopping).await;
                 match handshake {
-                    Some(io) => serve(io, state, peer, reset, casing, watcher).await,
+                    Some(io) => serve(io, state, peer, ending, casing, watcher).await,
                     None => return,
                 }
             } else {
-                serve(io, state, peer, reset, casing, watcher).await
+                serve(io, state, peer, ending, casing, watcher).await
             };
             if let Err(err) = result {
                 tracing::debug!(%peer, error = %err, "connection ended with an error");
@@ -126,13 +126,13 @@ async fn before_hyper<T>(
 }
 
 /// Serves HTTP/1.1 on one connection (plain or decrypted) with the emulator's service; a fault
-/// that resets the connection marks `reset`. Every response carries `casing`
-/// ([`crate::header_case`]).
+/// that resets the connection, or a body left unread, sets its `ending`. Every response
+/// carries `casing` ([`crate::header_case`]).
 async fn serve<I>(
     io: I,
     state: AppState,
     peer: SocketAddr,
-    reset: Arc<AtomicBool>,
+    ending: Arc<Ending>,
     casing: Arc<http::Extensions>,
     watcher: Watcher,
 ) -> Result<(), hyper::Error>
@@ -142,13 +142,13 @@ where
     let client_timeout = state.config().client_timeout;
     let service = service_fn(move |req| {
         let state = state.clone();
-        let reset = Arc::clone(&reset);
+        let ending = Arc::clone(&ending);
         let casing = Arc::clone(&casing);
         async move {
-            let mut outcome = dispatch(&state, peer, req).await;
+            let mut outcome = dispatch(&state, peer, req, &ending).await;
             match &mut outcome {
                 Ok(resp) => resp.extensions_mut().extend((*casing).clone()),
-                Err(ConnectionReset) => reset.store(true, Ordering::Relaxed),
+                Err(ConnectionReset) => ending.reset(),
             }
             outcome
         }
@@ -166,40 +166,114 @@ where
 #[error("connection reset by fault injection")]
 pub struct ConnectionReset;
 
-/// A TCP stream that, once its connection is marked for reset, closes with RST (zero linger)
-/// rather than FIN when hyper drops it.
-struct ResettableIo {
-    stream: TcpStream,
-    reset: Arc<AtomicBool>,
+/// Most bytes a lingering close reads and discards (see [`linger`]).
+pub const LINGER_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest a lingering close lasts.
+pub const LINGER_TIME: Duration = Duration::from_secs(30);
+/// Longest a lingering close waits for the client's next bytes.
+pub const LINGER_QUIET: Duration = Duration::from_secs(5);
+
+/// How a connection ends once hyper lets it go; decided by the requests it carried.
+#[derive(Debug, Default)]
+struct Ending(AtomicU8);
+
+impl Ending {
+    const ORDERLY: u8 = 0;
+    /// A fault: close with RST (zero linger).
+    const RESET: u8 = 1;
+    /// A request's body was left unread: read and discard what the client still sends.
+    const LINGER: u8 = 2;
+
+    fn reset(&self) {
+        self.0.store(Self::RESET, Ordering::Relaxed);
+    }
+
+    fn linger(&self) {
+        let _ = self.0.compare_exchange(
+            Self::ORDERLY,
+            Self::LINGER,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
 }
 
-impl Drop for ResettableIo {
+/// A TCP stream that ends as its [`Ending`] says when hyper drops it: an orderly close, a TCP
+/// reset (a fault), or a lingering close.
+struct EndingIo {
+    stream: Option<TcpStream>,
+    ending: Arc<Ending>,
+}
+
+impl EndingIo {
+    fn stream(&mut self) -> std::io::Result<Pin<&mut TcpStream>> {
+        self.stream
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected))
+    }
+}
+
+impl Drop for EndingIo {
     fn drop(&mut self) {
-        if self.reset.load(Ordering::Relaxed) {
-            if let Err(err) = self.stream.set_zero_linger() {
-                tracing::debug!(error = %err, "cannot arm the connection reset");
+        let Some(stream) = self.stream.take() else {
+            return;
+        };
+        match self.ending.0.load(Ordering::Relaxed) {
+            Ending::RESET => {
+                if let Err(err) = stream.set_zero_linger() {
+                    tracing::debug!(error = %err, "cannot arm the connection reset");
+                }
             }
+            Ending::LINGER => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(linger(stream));
+                }
+            }
+            _ => {}
         }
     }
 }
 
-impl AsyncRead for ResettableIo {
+/// A lingering close, as nginx and S3 front ends do it: the answer to a request whose body was
+/// left unread (a refusal sent before the body: signature, scope, unknown upload, limits,
+/// strict mode, an injected error) has been written; closing now, with the body's rest still
+/// arriving, would make the kernel reset the connection, and a client that writes its whole
+/// body before reading (Node's `http`) would see EPIPE or ECONNRESET instead of the answer. So
+/// the write side is shut (FIN) and what the client still sends is read and discarded, up to
+/// [`LINGER_BYTES`] and [`LINGER_TIME`], or until [`LINGER_QUIET`] passes without a byte.
+async fn linger(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let deadline = tokio::time::Instant::now() + LINGER_TIME;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut discarded: u64 = 0;
+    while discarded < LINGER_BYTES {
+        let wait = deadline.min(tokio::time::Instant::now() + LINGER_QUIET);
+        match tokio::time::timeout_at(wait, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => discarded += n as u64,
+            _ => break,
+        }
+    }
+}
+
+impl AsyncRead for EndingIo {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        self.stream()?.poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for ResettableIo {
+impl AsyncWrite for EndingIo {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        self.stream()?.poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -207,19 +281,21 @@ impl AsyncWrite for ResettableIo {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        self.stream()?.poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        self.stream
+            .as_ref()
+            .is_some_and(TcpStream::is_write_vectored)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        self.stream()?.poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        self.stream()?.poll_shutdown(cx)
     }
 }
 
@@ -241,6 +317,7 @@ async fn dispatch(
     state: &AppState,
     peer: SocketAddr,
     req: Request<Incoming>,
+    ending: &Ending,
 ) -> Result<Response<Body>, ConnectionReset> {
     let (parts, body) = req.into_parts();
     if head_size(&parts) > crate::config::MAX_HEADER_BYTES {
@@ -256,13 +333,14 @@ async fn dispatch(
     }
     let (body, finished) = RequestBody::new(body);
     let mut resp = exchange(state, peer, Request::from_parts(parts, body)).await?;
-    // A response to a request whose body was left unread must close the connection (the client
-    // cannot know the server will not read it).
+    // A response to a request whose body was left unread closes the connection (the client
+    // cannot know the server will not read it), with a lingering close so the answer survives.
     if !finished.load(Ordering::Relaxed) {
         resp.headers_mut().insert(
             http::header::CONNECTION,
             http::HeaderValue::from_static("close"),
         );
+        ending.linger();
     }
     // The `Date` clients see is the emulator's clock, so a moved clock looks like real time
     // passing (clients correct their clock skew from it) rather than like a broken server.
@@ -435,7 +513,14 @@ async fn respond(
             status,
             message,
         }) => {
-            return Ok(injected_error(parts, target, code, *status, message.as_deref(), rid).await)
+            return Ok(injected_error(
+                parts,
+                target,
+                code,
+                *status,
+                message.as_deref(),
+                rid,
+            ))
         }
         _ => {}
     }
@@ -494,9 +579,9 @@ async fn respond(
     })
 }
 
-/// An injected error in the target service's format. The request body is read (and dropped)
-/// first, so the client sees the answer rather than a broken pipe.
-async fn injected_error(
+/// An injected error in the target service's format, sent without reading the request body
+/// (the connection's lingering close keeps it from being lost).
+fn injected_error(
     parts: Parts,
     target: Target,
     code: &str,
@@ -506,12 +591,7 @@ async fn injected_error(
 ) -> Response<Body> {
     match target {
         Target::Vod(_) => injected_vod_error(code, message, request_id),
-        Target::Cos(_, mut body) => {
-            while let Some(frame) = body.frame().await {
-                if frame.is_err() {
-                    break;
-                }
-            }
+        Target::Cos(..) => {
             let failure = CosFailure::injected(code, status, message);
             let resource = cos::resource(&parts.headers, &parts.uri);
             let head = parts.method == Method::HEAD;

@@ -323,3 +323,183 @@ async fn response_header_names_are_spelled_as_the_real_services_spell_them() {
     .await;
     assert_real_names("PutObject (session)", &session_put, &object);
 }
+
+/// Body sizes for the refusal tests: empty, small, and the 5 and 20 MiB PUTs whose refusals
+/// Node's `http` used to lose to a connection reset.
+const REFUSED_SIZES: [usize; 4] = [0, 1024, 5 << 20, 20 << 20];
+
+/// Runs `tests/sdk/node/refusals.js` against `emu` and returns its report.
+async fn node_refusals(
+    emu: &Emulator,
+    host: &str,
+    path: &str,
+    repeats: usize,
+    expect: bool,
+    authorization: &str,
+) -> serde_json::Value {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/node/refusals.js");
+    let sizes: Vec<String> = REFUSED_SIZES.iter().map(usize::to_string).collect();
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(script)
+        .arg(emu.addr().port().to_string())
+        .arg(host)
+        .arg(path)
+        .arg(sizes.join(","))
+        .arg(repeats.to_string())
+        .arg(if expect { "1" } else { "0" })
+        .arg(authorization)
+        .kill_on_drop(true);
+    crate::common::exec::json_output(
+        &mut command,
+        "node refusals.js",
+        std::time::Duration::from_secs(120),
+    )
+    .await
+}
+
+/// Asserts every refusal in a Node report arrived, all with `status`.
+fn assert_all_delivered(report: &serde_json::Value, repeats: usize, status: u16, what: &str) {
+    let total = REFUSED_SIZES.len() * repeats;
+    assert_eq!(
+        report["lost"],
+        json!([]),
+        "{what}: refusals lost: {report:#}"
+    );
+    assert_eq!(report["delivered"], total, "{what}: {report:#}");
+    assert_eq!(
+        report["statuses"],
+        json!({status.to_string(): total}),
+        "{what}: {report:#}"
+    );
+}
+
+/// A PUT refused before its body is read (unsigned: 403; UploadPart to an unknown upload: 404)
+/// reaches Node's `http`, which writes the whole body before reading, as a status and an XML
+/// error: the emulator reads and discards the rest of the body instead of resetting the
+/// connection. With `Expect: 100-continue` the refusal comes without asking for the body.
+#[tokio::test]
+async fn refusals_before_the_body_reach_node_clients() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let api = Api::new(&emu);
+    let host = format!("{}.cos.{}.myqcloud.com", api.bucket(), api.region);
+    let repeats = 6;
+    for expect in [false, true] {
+        let unsigned = node_refusals(&emu, &host, "/refused.bin", repeats, expect, "").await;
+        assert_all_delivered(
+            &unsigned,
+            repeats,
+            403,
+            &format!("unsigned, expect {expect}"),
+        );
+        let query = [("partNumber", "1"), ("uploadId", "no-such-upload")];
+        let t = crate::common::api::now();
+        let auth = Api::cos_auth(
+            &api.owner(),
+            "put",
+            "/part.bin",
+            &query,
+            &[("host", &host)],
+            (t - 60, t + 3600),
+        );
+        let part = node_refusals(
+            &emu,
+            &host,
+            "/part.bin?partNumber=1&uploadId=no-such-upload",
+            repeats,
+            expect,
+            &auth,
+        )
+        .await;
+        assert_all_delivered(
+            &part,
+            repeats,
+            404,
+            &format!("unknown upload, expect {expect}"),
+        );
+    }
+}
+
+/// reqwest (hyper's client) gets the refusal of a large PUT and of an UploadPart to an upload
+/// that was already completed, instead of "error sending request".
+#[tokio::test]
+async fn refusals_before_the_body_reach_reqwest() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let api = Api::new(&emu);
+    let bucket = api.bucket();
+    for size in REFUSED_SIZES {
+        for round in 0..8 {
+            let unsigned = api
+                .http
+                .put(format!("{}/{bucket}/refused.bin", api.endpoint))
+                .body(vec![7u8; size])
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("{size} B, round {round}: unsigned PUT lost its refusal: {e:?}")
+                });
+            assert_eq!(unsigned.status(), 403, "{size} B, round {round}");
+        }
+    }
+    let owner = api.owner();
+    let initiate = api
+        .cos(
+            &owner,
+            Method::POST,
+            &bucket,
+            "done.bin",
+            &[("uploads", "")],
+            &[],
+            vec![],
+        )
+        .await;
+    let upload_id = initiate.xml("UploadId").expect("UploadId");
+    let query = [("partNumber", "1"), ("uploadId", upload_id.as_str())];
+    let part = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "done.bin",
+            &query,
+            &[],
+            b"only".to_vec(),
+        )
+        .await;
+    let etag = part.header("etag").expect("ETag");
+    let complete = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let done = api
+        .cos(
+            &owner,
+            Method::POST,
+            &bucket,
+            "done.bin",
+            &[("uploadId", upload_id.as_str())],
+            &[],
+            complete.into_bytes(),
+        )
+        .await;
+    assert_eq!(done.status, 200);
+    for size in REFUSED_SIZES {
+        for round in 0..8 {
+            let late = api
+                .cos_builder(
+                    &owner,
+                    Method::PUT,
+                    &bucket,
+                    "done.bin",
+                    &query,
+                    vec![7u8; size],
+                )
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("{size} B, round {round}: UploadPart lost its refusal: {e:?}")
+                });
+            assert_eq!(late.status(), 404, "{size} B, round {round}");
+        }
+    }
+}
