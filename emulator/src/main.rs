@@ -379,6 +379,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .context("invalid --log filter")?,
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour_logs())
         .init();
     match cli.command {
         None => serve(cli.serve.config(DEFAULT_PORT)?).await,
@@ -565,4 +566,11 @@ impl Shutdown {
         }
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Log lines are coloured only on a terminal, and never when `NO_COLOR` is set (non-empty,
+/// no-color.org): escape codes in a pipe or a CI log are noise.
+fn colour_logs() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -375,3 +375,51 @@ async fn an_invalid_scenario_is_refused_at_start_up() {
         "{stderr}"
     );
 }
+
+/// Log lines carry colour codes on a terminal only, and not even there with `NO_COLOR`: a pipe
+/// or a CI log gets plain text. The terminal is `script`'s pseudo-terminal.
+#[tokio::test]
+async fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+    // One VOD call from bash, so the emulator logs a request line.
+    let call = r#"exec 3<>/dev/tcp/127.0.0.1/$VOD_EMULATOR_PORT; printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' >&3; cat <&3 >/dev/null"#;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script_file = dir.path().join("call.sh");
+    std::fs::write(&script_file, call).expect("write the call");
+    let emulator = format!(
+        "{} --log debug --port 0 exec -- bash {}",
+        crate::common::exec::BIN,
+        script_file.display()
+    );
+    let run = move |terminal: bool, no_color: bool| {
+        let mut command = if terminal {
+            let mut script = Command::new("script");
+            script.args(["-qec", &emulator, "/dev/null"]);
+            script
+        } else {
+            let mut bash = Command::new("bash");
+            bash.args(["-c", &emulator]);
+            bash
+        };
+        command
+            .env("VOD_EMULATOR_CA_DIR", crate::common::exec::shared_ca_dir())
+            .env_remove("VOD_EMULATOR_PORT")
+            .env_remove("NO_COLOR");
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let out = command.output().expect("run the emulator");
+        assert!(out.status.success(), "{out:?}");
+        // `script` copies the terminal to stdout; a pipe keeps stderr apart.
+        let text = [out.stdout, out.stderr].concat();
+        let text = String::from_utf8_lossy(&text).into_owned();
+        assert!(text.contains("POST /"), "no request line logged: {text}");
+        text.contains('\u{1b}')
+    };
+    let (on_terminal, with_no_color, in_pipe) =
+        tokio::task::spawn_blocking(move || (run(true, false), run(true, true), run(false, false)))
+            .await
+            .expect("join");
+    assert!(on_terminal, "a terminal gets coloured log lines");
+    assert!(!with_no_color, "NO_COLOR turns colour off");
+    assert!(!in_pipe, "a pipe gets plain log lines");
+}

@@ -38,6 +38,7 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("VOD_UPLOAD_LOG"))
         .with_writer(std::io::stderr)
+        .with_ansi(colour_logs())
         .init();
     let plan = Plan::from_args(args)?;
     let http = reqwest::Client::builder()
@@ -100,4 +101,11 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Log lines are coloured only on a terminal, and never when `NO_COLOR` is set (non-empty,
+/// no-color.org): escape codes in a pipe or a CI log are noise.
+fn colour_logs() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
