@@ -7,4 +7,5 @@ pub mod cos;
 pub mod events;
 pub mod headers;
 pub mod media;
+pub mod vocabulary;
 pub mod vod;

@@ -22,6 +22,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response};
 use percent_encoding::percent_decode_str;
 use vod_client::sign::cos::CosAuthorization;
+use vod_client::wire::vocabulary;
 
 /// Longest object key COS accepts, in UTF-8 bytes.
 const MAX_KEY_BYTES: usize = 850;
@@ -146,23 +147,42 @@ impl Operation {
 
     /// The query parameters and `x-cos-*` headers of a request this operation does not read.
     fn unread(&self, query: &Query, headers: &http::HeaderMap) -> Vec<String> {
-        let params = self.params();
-        let mut out: Vec<String> = query
-            .pairs()
-            .iter()
-            .map(|(k, _)| k)
-            .filter(|k| !params.contains(&k.as_str()) && !SIGNATURE_PARAMS.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        out.extend(
-            headers
-                .keys()
-                .map(http::HeaderName::as_str)
-                .filter(|h| h.starts_with("x-cos-") && !self.reads_header(h))
-                .map(str::to_owned),
-        );
+        let mut out: Vec<String> = self.unread_params(query).cloned().collect();
+        out.extend(self.unread_headers(headers).map(str::to_owned));
         out.dedup();
         out
+    }
+
+    /// The unread fields of a request that no official SDK sends ([`vocabulary`]): what
+    /// `--strict` refuses. Fields the SDKs send but the emulator ignores (ACLs, encryption,
+    /// retry markers) pass, and stay listed as unread in the journal.
+    fn unknown(&self, query: &Query, headers: &http::HeaderMap) -> Vec<String> {
+        let params = self
+            .unread_params(query)
+            .filter(|p| !vocabulary::is_sdk_param(p))
+            .cloned();
+        let headers = self
+            .unread_headers(headers)
+            .filter(|h| !vocabulary::is_sdk_header(h))
+            .map(str::to_owned);
+        params.chain(headers).collect()
+    }
+
+    fn unread_params<'q>(&self, query: &'q Query) -> impl Iterator<Item = &'q String> {
+        let params = self.params();
+        query.pairs().iter().map(|(k, _)| k).filter(move |k| {
+            !params.contains(&k.as_str()) && !SIGNATURE_PARAMS.contains(&k.as_str())
+        })
+    }
+
+    fn unread_headers<'h>(
+        &self,
+        headers: &'h http::HeaderMap,
+    ) -> impl Iterator<Item = &'h str> + use<'_, 'h> {
+        headers
+            .keys()
+            .map(http::HeaderName::as_str)
+            .filter(move |h| h.starts_with("x-cos-") && !self.reads_header(h))
     }
 
     /// The operation's name.
@@ -383,11 +403,11 @@ async fn serve(
     }
     let principal = auth::authorize(state, &req, addr, &op, &query, verdict).await?;
     if state.config().strict {
-        if let Some(field) = op.unread(&query, req.headers()).first() {
+        if let Some(field) = op.unknown(&query, req.headers()).first() {
             return Err(CosError::with_message(
                 CosCode::InvalidArgument,
                 format!(
-                    "{} does not support `{field}` (the emulator runs with --strict)",
+                    "{} does not support `{field}`: no official SDK sends it (the emulator runs with --strict)",
                     op.name()
                 ),
             ));

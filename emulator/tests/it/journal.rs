@@ -31,7 +31,7 @@ async fn unread_vod_parameters_are_journaled_or_refused_when_strict() {
 }
 
 /// COS query parameters and `x-cos-*` headers no handler reads are journaled; `--strict`
-/// answers InvalidArgument before anything is stored.
+/// answers InvalidArgument, before anything is stored, to those no official SDK sends.
 #[tokio::test]
 async fn unread_cos_fields_are_journaled_or_refused_when_strict() {
     for strict in [false, true] {
@@ -49,12 +49,19 @@ async fn unread_cos_fields_are_journaled_or_refused_when_strict() {
                 &bucket,
                 "k.bin",
                 &[("versionId", "7")],
-                &[("x-cos-traffic-limit", "819200"), ("x-cos-meta-kept", "1")],
+                &[
+                    ("x-cos-traffic-limit", "819200"),
+                    ("x-cos-meta-kept", "1"),
+                    ("x-cos-colour", "red"),
+                ],
                 b"data".to_vec(),
             )
             .await;
         let entry = &emu.journal().all()[0];
-        assert_eq!(entry.unread, ["versionId", "x-cos-traffic-limit"]);
+        assert_eq!(
+            entry.unread,
+            ["versionId", "x-cos-traffic-limit", "x-cos-colour"]
+        );
         let head = api
             .cos(
                 &api.owner(),
@@ -67,10 +74,14 @@ async fn unread_cos_fields_are_journaled_or_refused_when_strict() {
             )
             .await;
         if strict {
+            // versionId and x-cos-traffic-limit are sent by official SDKs: only the header no
+            // SDK sends is refused.
             assert_eq!(
                 (put.status.as_u16(), put.code().as_str()),
                 (400, "InvalidArgument")
             );
+            let message = put.xml("Message").unwrap_or_default();
+            assert!(message.contains("`x-cos-colour`"), "{message}");
             assert_eq!(head.status, 404, "nothing stored");
         } else {
             assert_eq!(put.status, 200);

@@ -505,11 +505,15 @@ async fn sdk_upload_fails_when_credentials_expire_mid_upload() {
 }
 
 /// cos-python-sdk-v5 used as its documentation shows (`put_object(...)['ETag']`, multipart from
-/// a buffer), and tencentcloud-sdk-python calling the VOD API by
-/// GET and in the legacy HmacSHA1/HmacSHA256 form on `127.0.0.1:PORT`.
+/// a buffer), and tencentcloud-sdk-python calling the VOD API by GET and in the legacy
+/// HmacSHA1/HmacSHA256 form on `127.0.0.1:PORT`; all under `--strict`.
 #[tokio::test]
 async fn documented_cos_calls_and_every_api_request_form_work() {
-    let emu = start_emulator().await;
+    let emu = Emulator::builder()
+        .strict(true)
+        .start()
+        .await
+        .expect("start emulator");
     let bucket = format!("vod-{}-{}", emu.config().region, emu.config().app_id);
     let out = run_sdk_flow(&emu, ["wire", "--bucket", bucket.as_str()]).await;
     let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(b"hello, cos"));

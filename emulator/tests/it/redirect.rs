@@ -20,7 +20,11 @@ use crate::common::node::node_modules;
 use crate::common::python::{tccli_venv, venv_python, write_test_media};
 
 /// Flags for `exec` that keep event round trips short (the real PullEvents waits 5 s).
-const QUICK_EVENTS: [&str; 2] = ["--pull-wait", "0.3"];
+const QUICK_EVENTS: [&str; 3] = ["--pull-wait", "0.3", STRICT];
+
+/// The SDK examples run with `--strict`: every header and parameter the official SDKs send
+/// must be accepted, not only tolerated.
+const STRICT: &str = "--strict";
 
 fn str_field<'a>(out: &'a Value, field: &str) -> &'a str {
     out[field]
@@ -107,7 +111,7 @@ async fn python_cos_example_uploads_and_gets_under_exec() {
     let (file, bytes) = write_test_media(dir.path(), "big.bin", 2 * 1024 * 1024 + 5, 46);
     let out = run_under_exec(
         &dir.path().join("ca"),
-        &[],
+        &[STRICT],
         &python,
         &[
             example("python", "cos_upload_and_get.py").into_os_string(),
@@ -141,7 +145,7 @@ async fn tccli_calls_the_vod_api_under_exec() {
             // tccli writes ~/.tccli/default.configure on first use: keep it in the temp dir.
             run_under_exec(
                 &ca,
-                &[],
+                &[STRICT],
                 venv.join("bin/python"),
                 &argv,
                 &[("HOME", &home_path)],
@@ -202,7 +206,7 @@ async fn node_cos_example_uploads_and_gets_under_exec() {
     let node_path = modules.display().to_string();
     let out = run_under_exec(
         &dir.path().join("ca"),
-        &[],
+        &[STRICT],
         "node",
         &[
             example("node", "cos_upload_and_get.js").into_os_string(),

@@ -503,3 +503,139 @@ async fn refusals_before_the_body_reach_reqwest() {
         }
     }
 }
+
+/// Under `--strict`, the headers cos_api 5.6.8 for Java (pinned by vod-java-sdk 2.1.5) sends
+/// are accepted on every upload operation — `x-cos-sdk-log-debug` on every request
+/// (`DefaultCosHttpClient.java`), Content-MD5, storage class, ACL — and so are the other SDKs'
+/// retry markers; a header no SDK sends is still refused with `InvalidArgument`.
+#[tokio::test]
+async fn strict_mode_accepts_the_official_sdks_headers_and_refuses_unknown_ones() {
+    let emu = Emulator::builder()
+        .strict(true)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let owner = api.owner();
+    let bucket = api.bucket();
+    let body = b"java sdk".to_vec();
+    let md5 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        <md5::Md5 as md5::Digest>::digest(&body),
+    );
+    let java = [
+        ("x-cos-sdk-log-debug", "off"),
+        ("x-cos-storage-class", "STANDARD"),
+        ("x-cos-acl", "default"),
+        ("content-md5", md5.as_str()),
+        ("content-type", "video/mp4"),
+    ];
+    let put = api
+        .cos(&owner, Method::PUT, &bucket, "java.mp4", &[], &java, body)
+        .await;
+    assert_eq!(
+        put.status,
+        200,
+        "PutObject: {}",
+        String::from_utf8_lossy(&put.body)
+    );
+    let log_debug = [("x-cos-sdk-log-debug", "off"), ("x-cos-sdk-retry", "true")];
+    let initiate = api
+        .cos(
+            &owner,
+            Method::POST,
+            &bucket,
+            "java-mp.mp4",
+            &[("uploads", "")],
+            &java[..3],
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        initiate.status,
+        200,
+        "Initiate: {}",
+        String::from_utf8_lossy(&initiate.body)
+    );
+    let upload_id = initiate.xml("UploadId").expect("UploadId");
+    let part_query = [("partNumber", "1"), ("uploadId", upload_id.as_str())];
+    let part = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "java-mp.mp4",
+            &part_query,
+            &log_debug,
+            b"p".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        part.status,
+        200,
+        "UploadPart: {}",
+        String::from_utf8_lossy(&part.body)
+    );
+    let list_query = [
+        ("uploadId", upload_id.as_str()),
+        ("max-parts", "1000"),
+        ("part-number-marker", "0"),
+        ("encoding-type", "url"),
+    ];
+    let list = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "java-mp.mp4",
+            &list_query,
+            &log_debug,
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        list.status,
+        200,
+        "ListParts: {}",
+        String::from_utf8_lossy(&list.body)
+    );
+    let head = api
+        .cos(
+            &owner,
+            Method::HEAD,
+            &bucket,
+            "java.mp4",
+            &[],
+            &log_debug,
+            vec![],
+        )
+        .await;
+    assert_eq!(head.status, 200, "HeadObject");
+
+    let unknown = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "x.mp4",
+            &[],
+            &[("x-cos-no-such-header", "1")],
+            b"x".to_vec(),
+        )
+        .await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.code(), "InvalidArgument");
+    let typo = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "java-mp.mp4",
+            &[("uploadId", upload_id.as_str()), ("max-part", "5")],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(typo.status, 400);
+    assert_eq!(typo.code(), "InvalidArgument");
+}
