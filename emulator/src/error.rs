@@ -299,9 +299,9 @@ pub fn cos_error_document(
         body::empty()
     } else {
         let doc = wire::cos::ErrorDocument {
-            code: failure.code.to_owned(),
-            message: failure.message.to_owned(),
-            resource: resource.to_owned(),
+            code: xml_safe(failure.code),
+            message: xml_safe(failure.message),
+            resource: xml_safe(resource),
             request_id: request_id.to_owned(),
             trace_id: request_id.to_owned(),
         };
@@ -322,6 +322,21 @@ pub fn cos_error_document(
     resp.extensions_mut()
         .insert(ErrorCode(failure.code.to_owned()));
     resp
+}
+
+/// Text for an error document with every character XML 1.0 cannot carry replaced by U+FFFD:
+/// a message may quote the request (a parameter name, a fault rule's text), and the document
+/// must stay well-formed whatever it quotes.
+fn xml_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if wire::cos::is_xml_char(c) {
+                c
+            } else {
+                char::REPLACEMENT_CHARACTER
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

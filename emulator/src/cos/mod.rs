@@ -381,6 +381,12 @@ async fn serve(
     if addr.key.len() > MAX_KEY_BYTES {
         return Err(CosError::new(CosCode::KeyTooLong));
     }
+    if matches!(
+        op,
+        Operation::PutObject | Operation::InitiateMultipartUpload
+    ) {
+        xml_text("the object key", &addr.key)?;
+    }
     let principal = auth::authorize(state, &req, addr, &op, &query, verdict).await?;
     if state.config().strict {
         if let Some(field) = op.unread(&query, req.headers()).first() {
@@ -433,6 +439,31 @@ async fn serve(
         Operation::ListMultipartUploads => {
             multipart::list_uploads(state, addr, &query, &principal).await
         }
+    }
+}
+
+/// Refuses text an XML answer would have to carry verbatim but XML 1.0 cannot (NUL, ESC and
+/// the other C0 controls but tab and newlines; U+FFFE, U+FFFF): 400 `InvalidArgument`.
+///
+/// S3 stores such keys and answers listings that hold them with documents XML parsers reject
+/// (unless the client asks for `encoding-type=url`). The emulator keeps every answer
+/// well-formed instead: PutObject and InitiateMultipartUpload refuse such keys, so no object or
+/// upload has one and Initiate, Complete, ListParts and ListMultipartUploads never echo one;
+/// list options are refused only where they would be echoed unencoded. `InvalidArgument` is
+/// the code COS gives a request value it rejects, and no SDK retries a 4xx.
+fn xml_text(what: &str, value: &str) -> Result<(), CosError> {
+    match value
+        .chars()
+        .find(|&c| !vod_client::wire::cos::is_xml_char(c))
+    {
+        None => Ok(()),
+        Some(c) => Err(CosError::with_message(
+            CosCode::InvalidArgument,
+            format!(
+                "{what} contains U+{:04X}, which XML 1.0 cannot carry",
+                u32::from(c)
+            ),
+        )),
     }
 }
 

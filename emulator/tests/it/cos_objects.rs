@@ -551,3 +551,36 @@ async fn missing_signed_headers_and_unsupported_methods_are_refused() {
         .await;
     assert_eq!(r.status, 200);
 }
+
+/// An error message that quotes the request (a query parameter name holding NUL and ESC,
+/// named by the signature check or by `--strict`) is still a well-formed XML document: the
+/// characters XML cannot carry are replaced.
+#[tokio::test]
+async fn error_messages_quoting_the_request_stay_well_formed() {
+    let emu = Emulator::builder()
+        .strict(true)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let bucket = format!("vod-ap-guangzhou-{}", api.app_id);
+    let r = api
+        .cos(
+            &api.owner(),
+            Method::GET,
+            &bucket,
+            "k",
+            &[("x\u{0}y\u{1b}", "1")],
+            &[],
+            vec![],
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    r.assert_well_formed_xml();
+    assert!(
+        r.xml("Message")
+            .is_some_and(|m| m.contains("x\u{fffd}y\u{fffd}")),
+        "{:?}",
+        r.xml("Message")
+    );
+}
