@@ -361,6 +361,7 @@ async fn serve(
     lose_write: bool,
     verdict: &mut Signature,
 ) -> Result<Response<Body>, CosError> {
+    plain_chunked_at_most(req.headers())?;
     let query = Query::parse(req.uri().query());
     let op = Operation::classify(req.method(), &addr.key, &query)?;
     let bucket_region = region_of_bucket(&addr.bucket, state.config().app_id);
@@ -440,6 +441,33 @@ async fn serve(
             multipart::list_uploads(state, addr, &query, &principal).await
         }
     }
+}
+
+/// Refuses a body sent in any transfer coding but plain `chunked`: hyper decodes only
+/// `chunked`, so the body of `gzip, chunked` would otherwise be stored still gzipped. 501
+/// `NotImplemented`, as S3 answers a header implying what it does not implement.
+fn plain_chunked_at_most(headers: &http::HeaderMap) -> Result<(), CosError> {
+    let codings: Vec<String> = headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(',')
+                .map(|c| c.trim().to_ascii_lowercase())
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if codings.is_empty() || codings == ["chunked"] {
+        return Ok(());
+    }
+    Err(CosError::with_message(
+        CosCode::NotImplemented,
+        format!(
+            "Transfer-Encoding `{}` is not implemented: the only transfer coding accepted is `chunked`",
+            codings.join(", ")
+        ),
+    ))
 }
 
 /// Refuses text an XML answer would have to carry verbatim but XML 1.0 cannot (NUL, ESC and
@@ -566,6 +594,26 @@ mod tests {
             assert!(Operation::NAMES.contains(&op.name()));
         }
         assert_eq!(Operation::NAMES.len(), 11);
+    }
+
+    #[test]
+    fn only_plain_chunked_transfer_coding_is_accepted() {
+        let with = |values: &[&'static str]| {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append(http::header::TRANSFER_ENCODING, HeaderValue::from_static(v));
+            }
+            plain_chunked_at_most(&h).map_err(|e| e.code)
+        };
+        assert_eq!(with(&[]), Ok(()));
+        assert_eq!(with(&["Chunked"]), Ok(()));
+        for refused in [
+            &["gzip, chunked"][..],
+            &["gzip", "chunked"],
+            &["chunked, chunked"],
+        ] {
+            assert_eq!(with(refused), Err(CosCode::NotImplemented), "{refused:?}");
+        }
     }
 
     #[test]

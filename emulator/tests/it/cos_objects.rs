@@ -466,6 +466,17 @@ async fn raw_exchange(emu: &Emulator, request: &[u8], close_write: bool) -> Stri
 
 /// The head of a PUT signed with the emulator's key; `extra` is more header lines.
 fn signed_put_head(api: &Api, host: &str, path: &str, len: u64, extra: &str) -> String {
+    signed_put_head_with(
+        api,
+        host,
+        path,
+        &format!("Content-Length: {len}\r\n{extra}"),
+    )
+}
+
+/// The head of a PUT signed with the emulator's key, with exactly these further header lines
+/// (no `Content-Length` unless they have one).
+fn signed_put_head_with(api: &Api, host: &str, path: &str, lines: &str) -> String {
     let t = crate::common::api::now();
     let auth = Api::cos_auth(
         &api.owner(),
@@ -475,7 +486,7 @@ fn signed_put_head(api: &Api, host: &str, path: &str, len: u64, extra: &str) -> 
         &[("host", host)],
         (t - 60, t + 600),
     );
-    format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: {len}\r\n{extra}\r\n")
+    format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n{lines}\r\n")
 }
 
 /// A body declared larger than 5 GiB is refused before it is read.
@@ -487,6 +498,58 @@ async fn oversized_bodies_are_refused_up_front() {
     let answer = raw_exchange(&emu, head.as_bytes(), false).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("<Code>EntityTooLarge</Code>"), "{answer}");
+}
+
+/// A body in plain `chunked` transfer coding is stored; any other transfer coding (`gzip,
+/// chunked`, or `gzip` and `chunked` on two lines) is answered 501 `NotImplemented` and stores
+/// nothing.
+#[tokio::test]
+async fn transfer_codings_other_than_chunked_are_not_implemented() {
+    let (emu, api, bucket) = setup().await;
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    let chunks = "5\r\nhello\r\n0\r\n\r\n";
+    let close = "Connection: close\r\n";
+    let plain = signed_put_head_with(
+        &api,
+        &host,
+        "/plain",
+        &format!("{close}Transfer-Encoding: chunked\r\n"),
+    );
+    let answer = raw_exchange(&emu, format!("{plain}{chunks}").as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let get = api
+        .cos(
+            &api.owner(),
+            Method::GET,
+            &bucket,
+            "plain",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(get.body, b"hello");
+    for (path, lines) in [
+        ("/gz", "Transfer-Encoding: gzip, chunked\r\n"),
+        (
+            "/gz2",
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+        ),
+    ] {
+        let head = signed_put_head_with(&api, &host, path, &format!("{close}{lines}"));
+        let answer = raw_exchange(&emu, format!("{head}{chunks}").as_bytes(), false).await;
+        assert!(answer.starts_with("HTTP/1.1 501"), "{lines}: {answer}");
+        assert!(answer.contains("<Code>NotImplemented</Code>"), "{answer}");
+        assert!(
+            answer.contains("gzip"),
+            "the message names the coding: {answer}"
+        );
+        let key = path.trim_start_matches('/');
+        let get = api
+            .cos(&api.owner(), Method::GET, &bucket, key, &[], &[], vec![])
+            .await;
+        assert_eq!(get.code(), "NoSuchKey", "{lines}: nothing is stored");
+    }
 }
 
 /// A truncated body (the client goes away mid-upload) stores nothing and leaves the existing
