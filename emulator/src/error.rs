@@ -288,13 +288,16 @@ impl<'a> CosFailure<'a> {
     }
 }
 
-/// Renders a COS `<Error>` document with its status.
+/// Renders a COS `<Error>` document with its status and the `x-cos-trace-id` header COS sends
+/// on every error (the Python SDK builds HEAD errors, which have no body, from it); the header
+/// and `<TraceId>` carry the same value.
 pub fn cos_error_document(
     failure: &CosFailure<'_>,
     resource: &str,
     request_id: &str,
     head: bool,
 ) -> Response<Body> {
+    let trace_id = crate::ids::cos_trace_id(request_id);
     let body = if head {
         body::empty()
     } else {
@@ -303,7 +306,7 @@ pub fn cos_error_document(
             message: xml_safe(failure.message),
             resource: xml_safe(resource),
             request_id: request_id.to_owned(),
-            trace_id: request_id.to_owned(),
+            trace_id: trace_id.clone(),
         };
         match wire::cos::to_xml(&doc) {
             Ok(xml) => body::full(xml),
@@ -319,6 +322,9 @@ pub fn cos_error_document(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/xml"),
     );
+    if let Ok(v) = HeaderValue::from_str(&trace_id) {
+        resp.headers_mut().insert("x-cos-trace-id", v);
+    }
     resp.extensions_mut()
         .insert(ErrorCode(failure.code.to_owned()));
     resp
@@ -366,6 +372,11 @@ mod tests {
         assert_eq!(
             resp.extensions().get::<ErrorCode>(),
             Some(&ErrorCode("Weird".into()))
+        );
+        let head = cos_error_document(&custom, "r", "id", true);
+        assert_eq!(
+            head.headers()["x-cos-trace-id"],
+            crate::ids::cos_trace_id("id").as_str()
         );
     }
 

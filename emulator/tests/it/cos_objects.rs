@@ -395,6 +395,65 @@ async fn errors_are_cos_xml_documents() {
     assert_eq!(r.code(), "KeyTooLong");
 }
 
+/// Every COS error carries `x-cos-trace-id`, equal to the body's `<TraceId>`: errors of the
+/// emulator, HEAD errors (no body) and injected faults alike; it is opaque base64, differs
+/// per request, and is the same for the same seed and requests.
+#[tokio::test]
+async fn every_cos_error_carries_a_trace_id_header() {
+    let traced = |r: &crate::common::api::CosReply| {
+        let trace = r
+            .header("x-cos-trace-id")
+            .expect("x-cos-trace-id on an error");
+        assert!(
+            trace.len() >= 40
+                && trace
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(&c)),
+            "{trace}"
+        );
+        trace
+    };
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let emu = Emulator::builder().seed(42).start().await.expect("start");
+        let api = Api::new(&emu);
+        let bucket = format!("vod-ap-guangzhou-{}", api.app_id);
+        let owner = api.owner();
+        let missing = api
+            .cos(&owner, Method::GET, &bucket, "missing", &[], &[], vec![])
+            .await;
+        assert_eq!(missing.status, 404);
+        let trace = traced(&missing);
+        assert_eq!(missing.xml("TraceId").as_ref(), Some(&trace));
+        let head = api
+            .cos(&owner, Method::HEAD, &bucket, "missing", &[], &[], vec![])
+            .await;
+        assert_eq!(head.status, 404);
+        assert!(head.body.is_empty());
+        assert_ne!(traced(&head), trace, "one trace id per request");
+        let mut stranger = owner.clone();
+        stranger.secret_key = "wrong".into();
+        let denied = api
+            .cos(&stranger, Method::GET, &bucket, "k", &[], &[], vec![])
+            .await;
+        assert_eq!(denied.status, 403);
+        assert_eq!(denied.xml("TraceId"), Some(traced(&denied)));
+        emu.faults()
+            .add(vod_emulator::faults::Rule::new(
+                vod_emulator::faults::Service::Cos,
+                "HeadObject",
+                vod_emulator::faults::Effect::error("SlowDown"),
+            ))
+            .expect("rule");
+        let injected = api
+            .cos(&owner, Method::HEAD, &bucket, "k", &[], &[], vec![])
+            .await;
+        assert_eq!(injected.status, 503);
+        seen.push((trace, traced(&injected)));
+    }
+    assert_eq!(seen[0], seen[1], "the same seed gives the same trace ids");
+}
+
 /// Path-style addressing on the emulator's own host works like the virtual host.
 #[tokio::test]
 async fn path_style_addressing_works() {
