@@ -186,6 +186,7 @@ cos_codes! {
     KeyTooLong => (400, "Your key is too long."),
     MalformedXML => (400, "The XML you provided was not well-formed or did not validate against our published schema."),
     IncompleteBody => (400, "You did not provide the number of bytes specified by the Content-Length HTTP header."),
+    MissingContentLength => (411, "You must provide the Content-Length HTTP header."),
     InvalidRange => (416, "The requested range is not satisfiable."),
     PreconditionFailed => (412, "At least one of the preconditions you specified did not hold."),
     MethodNotAllowed => (405, "The specified method is not allowed against this resource."),

@@ -611,6 +611,83 @@ async fn transfer_codings_other_than_chunked_are_not_implemented() {
     }
 }
 
+/// A PUT or UploadPart with neither `Content-Length` nor chunked coding is answered 411
+/// `MissingContentLength` and stores nothing (no empty object over the existing one, no part).
+#[tokio::test]
+async fn puts_without_a_length_are_refused() {
+    let (emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    let put = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "n",
+            &[],
+            &[],
+            b"before".to_vec(),
+        )
+        .await;
+    assert_eq!(put.status, 200);
+    let init = api
+        .cos(
+            &owner,
+            Method::POST,
+            &bucket,
+            "n",
+            &[("uploads", "")],
+            &[],
+            vec![],
+        )
+        .await;
+    let upload_id = init.xml("UploadId").expect("UploadId");
+    let part_params = [("partNumber", "1"), ("uploadId", upload_id.as_str())];
+    let t = crate::common::api::now();
+    for params in [&[][..], &part_params[..]] {
+        let auth = Api::cos_auth(
+            &owner,
+            "PUT",
+            "/n",
+            params,
+            &[("host", &host)],
+            (t - 60, t + 600),
+        );
+        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let target = if query.is_empty() {
+            "/n".to_owned()
+        } else {
+            format!("/n?{}", query.join("&"))
+        };
+        let head = format!(
+            "PUT {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
+        );
+        let answer = raw_exchange(&emu, head.as_bytes(), false).await;
+        assert!(answer.starts_with("HTTP/1.1 411"), "{target}: {answer}");
+        assert!(
+            answer.contains("<Code>MissingContentLength</Code>"),
+            "{answer}"
+        );
+    }
+    let get = api
+        .cos(&owner, Method::GET, &bucket, "n", &[], &[], vec![])
+        .await;
+    assert_eq!(get.body, b"before");
+    let parts = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "n",
+            &[("uploadId", &upload_id)],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(parts.status, 200);
+    assert!(parts.xml("Part").is_none(), "no part was stored");
+}
+
 /// A truncated body (the client goes away mid-upload) stores nothing and leaves the existing
 /// object as it was.
 #[tokio::test]

@@ -426,6 +426,7 @@ impl Api {
         if !qs.is_empty() {
             url = format!("{url}?{}", qs.join("&"));
         }
+        let method_is_put = method == Method::PUT;
         let mut req = self.http.request(method, url).header("Host", host);
         for (k, v) in headers {
             if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("content-length") {
@@ -434,6 +435,10 @@ impl Api {
         }
         if let Some(auth) = authorization {
             req = req.header("Authorization", auth);
+        }
+        if body.is_empty() && method_is_put {
+            // hyper sends no Content-Length for an empty body; COS requires one on PUT.
+            req = req.header("Content-Length", "0");
         }
         req.body(body)
     }
