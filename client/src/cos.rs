@@ -203,6 +203,9 @@ impl CosClient {
                 headers: &signed,
             },
         );
+        // hyper sends no Content-Length for an empty body, and COS refuses a PUT without one
+        // (411 MissingContentLength): an empty PUT says 0 itself.
+        let empty_put = body.is_empty() && method == Method::PUT;
         let mut request = self
             .http
             .request(method, url)
@@ -211,6 +214,9 @@ impl CosClient {
             if *name != "host" && *name != "content-length" {
                 request = request.header(*name, *value);
             }
+        }
+        if empty_put {
+            request = request.header(reqwest::header::CONTENT_LENGTH, "0");
         }
         request
             .body(body)

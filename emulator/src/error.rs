@@ -186,6 +186,7 @@ cos_codes! {
     KeyTooLong => (400, "Your key is too long."),
     MalformedXML => (400, "The XML you provided was not well-formed or did not validate against our published schema."),
     IncompleteBody => (400, "You did not provide the number of bytes specified by the Content-Length HTTP header."),
+    MissingContentLength => (411, "You must provide the Content-Length HTTP header."),
     InvalidRange => (416, "The requested range is not satisfiable."),
     PreconditionFailed => (412, "At least one of the preconditions you specified did not hold."),
     MethodNotAllowed => (405, "The specified method is not allowed against this resource."),
@@ -288,22 +289,25 @@ impl<'a> CosFailure<'a> {
     }
 }
 
-/// Renders a COS `<Error>` document with its status.
+/// Renders a COS `<Error>` document with its status and the `x-cos-trace-id` header COS sends
+/// on every error (the Python SDK builds HEAD errors, which have no body, from it); the header
+/// and `<TraceId>` carry the same value.
 pub fn cos_error_document(
     failure: &CosFailure<'_>,
     resource: &str,
     request_id: &str,
     head: bool,
 ) -> Response<Body> {
+    let trace_id = crate::ids::cos_trace_id(request_id);
     let body = if head {
         body::empty()
     } else {
         let doc = wire::cos::ErrorDocument {
-            code: failure.code.to_owned(),
-            message: failure.message.to_owned(),
-            resource: resource.to_owned(),
+            code: xml_safe(failure.code),
+            message: xml_safe(failure.message),
+            resource: xml_safe(resource),
             request_id: request_id.to_owned(),
-            trace_id: request_id.to_owned(),
+            trace_id: trace_id.clone(),
         };
         match wire::cos::to_xml(&doc) {
             Ok(xml) => body::full(xml),
@@ -319,9 +323,27 @@ pub fn cos_error_document(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/xml"),
     );
+    if let Ok(v) = HeaderValue::from_str(&trace_id) {
+        resp.headers_mut().insert("x-cos-trace-id", v);
+    }
     resp.extensions_mut()
         .insert(ErrorCode(failure.code.to_owned()));
     resp
+}
+
+/// Text for an error document with every character XML 1.0 cannot carry replaced by U+FFFD:
+/// a message may quote the request (a parameter name, a fault rule's text), and the document
+/// must stay well-formed whatever it quotes.
+fn xml_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if wire::cos::is_xml_char(c) {
+                c
+            } else {
+                char::REPLACEMENT_CHARACTER
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -351,6 +373,11 @@ mod tests {
         assert_eq!(
             resp.extensions().get::<ErrorCode>(),
             Some(&ErrorCode("Weird".into()))
+        );
+        let head = cos_error_document(&custom, "r", "id", true);
+        assert_eq!(
+            head.headers()["x-cos-trace-id"],
+            crate::ids::cos_trace_id("id").as_str()
         );
     }
 

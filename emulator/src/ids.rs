@@ -88,6 +88,18 @@ impl Ids {
     }
 }
 
+/// The COS trace id of an error (`x-cos-trace-id` and `<TraceId>`): base64 of 64 hex digits,
+/// like the real ones. Derived from the request's `x-cos-request-id` (the MD5 of it, then of
+/// that digest), so it is as repeatable for a seed as the request id and draws nothing from the
+/// generator: minting one for an error does not shift the identifiers that follow.
+pub fn cos_trace_id(request_id: &str) -> String {
+    use md5::{Digest, Md5};
+    let first = Md5::digest(request_id.as_bytes());
+    let second = Md5::digest(first);
+    let hex = format!("{}{}", hex::encode(first), hex::encode(second));
+    base64::engine::general_purpose::STANDARD.encode(hex)
+}
+
 /// A FileId from the store's sequence: 19 decimal digits, like the real ones.
 pub fn file_id(seq: u64) -> String {
     (5_285_890_784_000_000_000_u64 + seq).to_string()
@@ -104,6 +116,18 @@ mod tests {
         assert_eq!(a.len(), 19);
         assert!(a.bytes().all(|c| c.is_ascii_digit()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn trace_ids_are_base64_of_hex_and_follow_the_request_id() {
+        let a = cos_trace_id("NWRlODY0MmJfMjBiNDU4NjRfNjkyZl80ZjZi");
+        assert_eq!(a, cos_trace_id("NWRlODY0MmJfMjBiNDU4NjRfNjkyZl80ZjZi"));
+        assert_ne!(a, cos_trace_id("other"));
+        let hex = base64::engine::general_purpose::STANDARD
+            .decode(&a)
+            .unwrap_or_default();
+        assert_eq!(hex.len(), 64);
+        assert!(hex.iter().all(u8::is_ascii_hexdigit));
     }
 
     #[test]

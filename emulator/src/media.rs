@@ -5,7 +5,8 @@ use crate::cos::object::object_response;
 use crate::state::AppState;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
-/// Serves GET/HEAD of `/media/{bucket}/{key}`, with Range and conditional requests.
+/// Serves GET/HEAD of `/media/{bucket}/{key}`, with Range and conditional requests. Only
+/// committed media have URLs: an object merely uploaded, or whose media was deleted, is 404.
 pub async fn handle(
     state: &AppState,
     bucket: String,
@@ -13,7 +14,7 @@ pub async fn handle(
     headers: &HeaderMap,
     head: bool,
 ) -> Response<Body> {
-    let found = match state.store().object(bucket, key).await {
+    let found = match state.store().media_object(bucket, key).await {
         Ok(found) => found,
         Err(err) => {
             tracing::error!(error = %err, "store failure serving media");

@@ -16,6 +16,14 @@ pub fn to_xml<T: Serialize>(value: &T) -> Result<String, quick_xml::SeError> {
     ))
 }
 
+/// Whether XML 1.0 can carry `c` at all (its `Char` production), escaped or not: C0 controls
+/// other than tab, line feed and carriage return, and U+FFFE / U+FFFF, cannot appear in a
+/// well-formed document, not even as character references. Text that may hold them must be
+/// refused or encoded (`encoding-type=url`) before it is rendered.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// Parses a request body such as `CompleteMultipartUpload`.
 ///
 /// # Errors
@@ -216,6 +224,28 @@ pub struct ListMultipartUploadsResult {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn xml_chars_exclude_c0_controls_but_tab_and_newlines_and_the_two_nonchars() {
+        for c in [
+            '\0', '\u{1b}', '\u{b}', '\u{c}', '\u{1f}', '\u{fffe}', '\u{ffff}',
+        ] {
+            assert!(!is_xml_char(c), "{c:?}");
+        }
+        for c in [
+            '\t',
+            '\n',
+            '\r',
+            ' ',
+            'a',
+            '\u{7f}',
+            '腾',
+            '\u{fffd}',
+            '\u{10000}',
+        ] {
+            assert!(is_xml_char(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn complete_request_parses_python_sdk_body() {

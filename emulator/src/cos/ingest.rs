@@ -43,7 +43,10 @@ pub struct Ingested {
 }
 
 /// Reads `body` into a new blob, checking size limits and `Content-MD5`; a client that sends
-/// nothing for `stall_timeout` is cut off with `RequestTimeout`.
+/// nothing for `stall_timeout` is cut off with `RequestTimeout`. A request with neither
+/// `Content-Length` nor a (chunked) `Transfer-Encoding` is refused with `MissingContentLength`
+/// before anything is read: HTTP gives it an empty body, which would store an empty object or
+/// part the client never meant.
 pub async fn ingest<B>(
     blobs: &Blobs,
     headers: &HeaderMap,
@@ -63,7 +66,8 @@ where
                     CosError::with_message(CosCode::InvalidArgument, "invalid Content-Length")
                 })?,
         ),
-        None => None,
+        None if headers.contains_key(http::header::TRANSFER_ENCODING) => None,
+        None => return Err(CosError::new(CosCode::MissingContentLength)),
     };
     if declared.is_some_and(|n| n > MAX_OBJECT_BYTES) {
         return Err(CosError::new(CosCode::EntityTooLarge));

@@ -381,6 +381,7 @@ async fn serve(
     lose_write: bool,
     verdict: &mut Signature,
 ) -> Result<Response<Body>, CosError> {
+    plain_chunked_at_most(req.headers())?;
     let query = Query::parse(req.uri().query());
     let op = Operation::classify(req.method(), &addr.key, &query)?;
     let bucket_region = region_of_bucket(&addr.bucket, state.config().app_id);
@@ -400,6 +401,12 @@ async fn serve(
     }
     if addr.key.len() > MAX_KEY_BYTES {
         return Err(CosError::new(CosCode::KeyTooLong));
+    }
+    if matches!(
+        op,
+        Operation::PutObject | Operation::InitiateMultipartUpload
+    ) {
+        xml_text("the object key", &addr.key)?;
     }
     let principal = auth::authorize(state, &req, addr, &op, &query, verdict).await?;
     if state.config().strict {
@@ -453,6 +460,58 @@ async fn serve(
         Operation::ListMultipartUploads => {
             multipart::list_uploads(state, addr, &query, &principal).await
         }
+    }
+}
+
+/// Refuses a body sent in any transfer coding but plain `chunked`: hyper decodes only
+/// `chunked`, so the body of `gzip, chunked` would otherwise be stored still gzipped. 501
+/// `NotImplemented`, as S3 answers a header implying what it does not implement.
+fn plain_chunked_at_most(headers: &http::HeaderMap) -> Result<(), CosError> {
+    let codings: Vec<String> = headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(',')
+                .map(|c| c.trim().to_ascii_lowercase())
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if codings.is_empty() || codings == ["chunked"] {
+        return Ok(());
+    }
+    Err(CosError::with_message(
+        CosCode::NotImplemented,
+        format!(
+            "Transfer-Encoding `{}` is not implemented: the only transfer coding accepted is `chunked`",
+            codings.join(", ")
+        ),
+    ))
+}
+
+/// Refuses text an XML answer would have to carry verbatim but XML 1.0 cannot (NUL, ESC and
+/// the other C0 controls but tab and newlines; U+FFFE, U+FFFF): 400 `InvalidArgument`.
+///
+/// S3 stores such keys and answers listings that hold them with documents XML parsers reject
+/// (unless the client asks for `encoding-type=url`). The emulator keeps every answer
+/// well-formed instead: PutObject and InitiateMultipartUpload refuse such keys, so no object or
+/// upload has one and Initiate, Complete, ListParts and ListMultipartUploads never echo one;
+/// list options are refused only where they would be echoed unencoded. `InvalidArgument` is
+/// the code COS gives a request value it rejects, and no SDK retries a 4xx.
+fn xml_text(what: &str, value: &str) -> Result<(), CosError> {
+    match value
+        .chars()
+        .find(|&c| !vod_client::wire::cos::is_xml_char(c))
+    {
+        None => Ok(()),
+        Some(c) => Err(CosError::with_message(
+            CosCode::InvalidArgument,
+            format!(
+                "{what} contains U+{:04X}, which XML 1.0 cannot carry",
+                u32::from(c)
+            ),
+        )),
     }
 }
 
@@ -555,6 +614,26 @@ mod tests {
             assert!(Operation::NAMES.contains(&op.name()));
         }
         assert_eq!(Operation::NAMES.len(), 11);
+    }
+
+    #[test]
+    fn only_plain_chunked_transfer_coding_is_accepted() {
+        let with = |values: &[&'static str]| {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append(http::header::TRANSFER_ENCODING, HeaderValue::from_static(v));
+            }
+            plain_chunked_at_most(&h).map_err(|e| e.code)
+        };
+        assert_eq!(with(&[]), Ok(()));
+        assert_eq!(with(&["Chunked"]), Ok(()));
+        for refused in [
+            &["gzip, chunked"][..],
+            &["gzip", "chunked"],
+            &["chunked, chunked"],
+        ] {
+            assert_eq!(with(refused), Err(CosCode::NotImplemented), "{refused:?}");
+        }
     }
 
     #[test]

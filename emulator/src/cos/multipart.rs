@@ -7,7 +7,7 @@
 use super::auth::Principal;
 use super::ingest::ingest;
 use super::object::{set_checksums, stored_headers};
-use super::{iso_ms, xml_response, Query};
+use super::{iso_ms, xml_response, xml_text, Query};
 use crate::body::{self, Body};
 use crate::error::{CosCode, CosError};
 use crate::router::CosAddress;
@@ -407,6 +407,12 @@ pub async fn list_uploads(
         .get_nonempty("upload-id-marker")
         .unwrap_or("")
         .to_owned();
+    if !url {
+        xml_text("prefix (send encoding-type=url)", &prefix)?;
+        xml_text("delimiter (send encoding-type=url)", &delimiter)?;
+        xml_text("key-marker (send encoding-type=url)", &key_marker)?;
+    }
+    xml_text("upload-id-marker", &id_marker)?;
     let uploads = state
         .store()
         .uploads(addr.bucket.clone(), prefix.clone())

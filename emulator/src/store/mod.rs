@@ -320,6 +320,22 @@ impl Store {
         self.tx(move |tx| object_where(tx, &bucket, &key)).await
     }
 
+    /// The object, if stored and served by a media URL: committed media own their URLs from
+    /// CommitUpload until DeleteMedia ([`media_serves`]).
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn media_object(&self, bucket: String, key: String) -> Result<Option<ObjectMeta>> {
+        self.tx(move |tx| {
+            if media_serves(tx, &bucket, &key)? {
+                object_where(tx, &bucket, &key)
+            } else {
+                Ok(None)
+            }
+        })
+        .await
+    }
+
     /// Deletes an object; returns its blobs (empty when there was none).
     ///
     /// # Errors
@@ -604,6 +620,36 @@ fn object_where(tx: &Transaction<'_>, bucket: &str, key: &str) -> Result<Option<
         headers: serde_json::from_str(&headers)?,
         segments: serde_json::from_str(&segments)?,
     }))
+}
+
+/// Whether a media URL serves `bucket`/`key`. The media or cover key of a session is served
+/// exactly when one session naming it is committed (its media row, written by CommitUpload and
+/// removed by DeleteMedia, exists); any other key is served when it lies under the directory of
+/// a committed media (HLS/DASH segments beside their playlist).
+fn media_serves(tx: &Transaction<'_>, bucket: &str, key: &str) -> Result<bool> {
+    let mut owners = tx.prepare(
+        "SELECT EXISTS (SELECT 1 FROM media m WHERE m.session_key = s.session_key)
+         FROM sessions s WHERE s.bucket = ?1 AND (s.media_key = ?2 OR s.cover_key = ?2)",
+    )?;
+    let committed = owners
+        .query_map(params![bucket, key], |r| r.get::<_, bool>(0))?
+        .collect::<rusqlite::Result<Vec<bool>>>()?;
+    if !committed.is_empty() {
+        return Ok(committed.contains(&true));
+    }
+    for (slash, _) in key.match_indices('/') {
+        let in_media_dir = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM media m JOIN sessions s ON s.session_key = m.session_key
+             WHERE s.bucket = ?1 AND substr(s.media_key, 1, length(?2)) = ?2
+             AND instr(substr(s.media_key, length(?2) + 1), '/') = 0)",
+            params![bucket, &key[..=slash]],
+            |r| r.get::<_, bool>(0),
+        )?;
+        if in_media_dir {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Every blob name the metadata refers to: object segments and stored parts.

@@ -384,3 +384,102 @@ async fn refusals_before_the_body_is_read_close_the_connection() {
         "read bodies keep the connection"
     );
 }
+
+/// Keys with characters XML 1.0 cannot carry (NUL, ESC) are refused with InvalidArgument at
+/// PutObject and InitiateMultipartUpload and store nothing; every answer about such a key is
+/// well-formed XML, and ListMultipartUploads echoes such a prefix only with
+/// `encoding-type=url`.
+#[tokio::test]
+async fn keys_xml_cannot_carry_are_refused_and_every_answer_stays_well_formed() {
+    let mut mp = Mp::new().await;
+    for key in ["dir/nul\u{0}key.mp4", "dir/esc\u{1b}key.mp4"] {
+        mp.key = key.to_owned();
+        let refused = |r: &crate::common::api::CosReply| {
+            assert_eq!(
+                (r.status.as_u16(), r.code().as_str()),
+                (400, "InvalidArgument"),
+                "{key:?}"
+            );
+            r.assert_well_formed_xml();
+        };
+        let put = mp
+            .api
+            .cos(
+                &mp.creds,
+                Method::PUT,
+                &mp.bucket,
+                key,
+                &[],
+                &[],
+                b"x".to_vec(),
+            )
+            .await;
+        refused(&put);
+        let init = mp
+            .api
+            .cos(
+                &mp.creds,
+                Method::POST,
+                &mp.bucket,
+                key,
+                &[("uploads", "")],
+                &[],
+                vec![],
+            )
+            .await;
+        refused(&init);
+        let part = mp
+            .api
+            .cos(
+                &mp.creds,
+                Method::PUT,
+                &mp.bucket,
+                key,
+                &[("partNumber", "1"), ("uploadId", "u")],
+                &[],
+                b"x".to_vec(),
+            )
+            .await;
+        let list_parts = mp
+            .api
+            .cos(
+                &mp.creds,
+                Method::GET,
+                &mp.bucket,
+                key,
+                &[("uploadId", "u"), ("encoding-type", "url")],
+                &[],
+                vec![],
+            )
+            .await;
+        let complete = mp.complete("u", &[(1, "\"00\"")]).await;
+        for r in [&part, &list_parts, &complete] {
+            r.assert_well_formed_xml();
+            assert_eq!(r.code(), "NoSuchUpload");
+        }
+        let get = mp.get().await;
+        get.assert_well_formed_xml();
+        assert_eq!(get.code(), "NoSuchKey", "nothing was stored");
+        let listing = |encoding: &'static str| {
+            let q = [
+                ("uploads", ""),
+                ("prefix", key),
+                ("encoding-type", encoding),
+            ];
+            let (api, creds, bucket) = (&mp.api, &mp.creds, &mp.bucket);
+            async move {
+                api.cos(creds, Method::GET, bucket, "", &q, &[], vec![])
+                    .await
+            }
+        };
+        refused(&listing("").await);
+        let encoded = listing("url").await;
+        encoded.assert_well_formed_xml();
+        assert_eq!(encoded.status, 200);
+        assert_eq!(
+            encoded.xml("Prefix"),
+            Some(vod_client::sign::cos::cos_encode(key))
+        );
+        assert!(encoded.xml("Upload").is_none(), "nothing was initiated");
+    }
+}

@@ -395,6 +395,65 @@ async fn errors_are_cos_xml_documents() {
     assert_eq!(r.code(), "KeyTooLong");
 }
 
+/// Every COS error carries `x-cos-trace-id`, equal to the body's `<TraceId>`: errors of the
+/// emulator, HEAD errors (no body) and injected faults alike; it is opaque base64, differs
+/// per request, and is the same for the same seed and requests.
+#[tokio::test]
+async fn every_cos_error_carries_a_trace_id_header() {
+    let traced = |r: &crate::common::api::CosReply| {
+        let trace = r
+            .header("x-cos-trace-id")
+            .expect("x-cos-trace-id on an error");
+        assert!(
+            trace.len() >= 40
+                && trace
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(&c)),
+            "{trace}"
+        );
+        trace
+    };
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let emu = Emulator::builder().seed(42).start().await.expect("start");
+        let api = Api::new(&emu);
+        let bucket = format!("vod-ap-guangzhou-{}", api.app_id);
+        let owner = api.owner();
+        let missing = api
+            .cos(&owner, Method::GET, &bucket, "missing", &[], &[], vec![])
+            .await;
+        assert_eq!(missing.status, 404);
+        let trace = traced(&missing);
+        assert_eq!(missing.xml("TraceId").as_ref(), Some(&trace));
+        let head = api
+            .cos(&owner, Method::HEAD, &bucket, "missing", &[], &[], vec![])
+            .await;
+        assert_eq!(head.status, 404);
+        assert!(head.body.is_empty());
+        assert_ne!(traced(&head), trace, "one trace id per request");
+        let mut stranger = owner.clone();
+        stranger.secret_key = "wrong".into();
+        let denied = api
+            .cos(&stranger, Method::GET, &bucket, "k", &[], &[], vec![])
+            .await;
+        assert_eq!(denied.status, 403);
+        assert_eq!(denied.xml("TraceId"), Some(traced(&denied)));
+        emu.faults()
+            .add(vod_emulator::faults::Rule::new(
+                vod_emulator::faults::Service::Cos,
+                "HeadObject",
+                vod_emulator::faults::Effect::error("SlowDown"),
+            ))
+            .expect("rule");
+        let injected = api
+            .cos(&owner, Method::HEAD, &bucket, "k", &[], &[], vec![])
+            .await;
+        assert_eq!(injected.status, 503);
+        seen.push((trace, traced(&injected)));
+    }
+    assert_eq!(seen[0], seen[1], "the same seed gives the same trace ids");
+}
+
 /// Path-style addressing on the emulator's own host works like the virtual host.
 #[tokio::test]
 async fn path_style_addressing_works() {
@@ -466,6 +525,17 @@ async fn raw_exchange(emu: &Emulator, request: &[u8], close_write: bool) -> Stri
 
 /// The head of a PUT signed with the emulator's key; `extra` is more header lines.
 fn signed_put_head(api: &Api, host: &str, path: &str, len: u64, extra: &str) -> String {
+    signed_put_head_with(
+        api,
+        host,
+        path,
+        &format!("Content-Length: {len}\r\n{extra}"),
+    )
+}
+
+/// The head of a PUT signed with the emulator's key, with exactly these further header lines
+/// (no `Content-Length` unless they have one).
+fn signed_put_head_with(api: &Api, host: &str, path: &str, lines: &str) -> String {
     let t = crate::common::api::now();
     let auth = Api::cos_auth(
         &api.owner(),
@@ -475,7 +545,7 @@ fn signed_put_head(api: &Api, host: &str, path: &str, len: u64, extra: &str) -> 
         &[("host", host)],
         (t - 60, t + 600),
     );
-    format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: {len}\r\n{extra}\r\n")
+    format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n{lines}\r\n")
 }
 
 /// A body declared larger than 5 GiB is refused before it is read.
@@ -487,6 +557,135 @@ async fn oversized_bodies_are_refused_up_front() {
     let answer = raw_exchange(&emu, head.as_bytes(), false).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("<Code>EntityTooLarge</Code>"), "{answer}");
+}
+
+/// A body in plain `chunked` transfer coding is stored; any other transfer coding (`gzip,
+/// chunked`, or `gzip` and `chunked` on two lines) is answered 501 `NotImplemented` and stores
+/// nothing.
+#[tokio::test]
+async fn transfer_codings_other_than_chunked_are_not_implemented() {
+    let (emu, api, bucket) = setup().await;
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    let chunks = "5\r\nhello\r\n0\r\n\r\n";
+    let close = "Connection: close\r\n";
+    let plain = signed_put_head_with(
+        &api,
+        &host,
+        "/plain",
+        &format!("{close}Transfer-Encoding: chunked\r\n"),
+    );
+    let answer = raw_exchange(&emu, format!("{plain}{chunks}").as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let get = api
+        .cos(
+            &api.owner(),
+            Method::GET,
+            &bucket,
+            "plain",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(get.body, b"hello");
+    for (path, lines) in [
+        ("/gz", "Transfer-Encoding: gzip, chunked\r\n"),
+        (
+            "/gz2",
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+        ),
+    ] {
+        let head = signed_put_head_with(&api, &host, path, &format!("{close}{lines}"));
+        let answer = raw_exchange(&emu, format!("{head}{chunks}").as_bytes(), false).await;
+        assert!(answer.starts_with("HTTP/1.1 501"), "{lines}: {answer}");
+        assert!(answer.contains("<Code>NotImplemented</Code>"), "{answer}");
+        assert!(
+            answer.contains("gzip"),
+            "the message names the coding: {answer}"
+        );
+        let key = path.trim_start_matches('/');
+        let get = api
+            .cos(&api.owner(), Method::GET, &bucket, key, &[], &[], vec![])
+            .await;
+        assert_eq!(get.code(), "NoSuchKey", "{lines}: nothing is stored");
+    }
+}
+
+/// A PUT or UploadPart with neither `Content-Length` nor chunked coding is answered 411
+/// `MissingContentLength` and stores nothing (no empty object over the existing one, no part).
+#[tokio::test]
+async fn puts_without_a_length_are_refused() {
+    let (emu, api, bucket) = setup().await;
+    let owner = api.owner();
+    let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
+    let put = api
+        .cos(
+            &owner,
+            Method::PUT,
+            &bucket,
+            "n",
+            &[],
+            &[],
+            b"before".to_vec(),
+        )
+        .await;
+    assert_eq!(put.status, 200);
+    let init = api
+        .cos(
+            &owner,
+            Method::POST,
+            &bucket,
+            "n",
+            &[("uploads", "")],
+            &[],
+            vec![],
+        )
+        .await;
+    let upload_id = init.xml("UploadId").expect("UploadId");
+    let part_params = [("partNumber", "1"), ("uploadId", upload_id.as_str())];
+    let t = crate::common::api::now();
+    for params in [&[][..], &part_params[..]] {
+        let auth = Api::cos_auth(
+            &owner,
+            "PUT",
+            "/n",
+            params,
+            &[("host", &host)],
+            (t - 60, t + 600),
+        );
+        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let target = if query.is_empty() {
+            "/n".to_owned()
+        } else {
+            format!("/n?{}", query.join("&"))
+        };
+        let head = format!(
+            "PUT {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
+        );
+        let answer = raw_exchange(&emu, head.as_bytes(), false).await;
+        assert!(answer.starts_with("HTTP/1.1 411"), "{target}: {answer}");
+        assert!(
+            answer.contains("<Code>MissingContentLength</Code>"),
+            "{answer}"
+        );
+    }
+    let get = api
+        .cos(&owner, Method::GET, &bucket, "n", &[], &[], vec![])
+        .await;
+    assert_eq!(get.body, b"before");
+    let parts = api
+        .cos(
+            &owner,
+            Method::GET,
+            &bucket,
+            "n",
+            &[("uploadId", &upload_id)],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(parts.status, 200);
+    assert!(parts.xml("Part").is_none(), "no part was stored");
 }
 
 /// A truncated body (the client goes away mid-upload) stores nothing and leaves the existing
@@ -550,4 +749,37 @@ async fn missing_signed_headers_and_unsupported_methods_are_refused() {
         .cos(&api.owner(), Method::HEAD, &bucket, "", &[], &[], vec![])
         .await;
     assert_eq!(r.status, 200);
+}
+
+/// An error message that quotes the request (a query parameter name holding NUL and ESC,
+/// named by the signature check or by `--strict`) is still a well-formed XML document: the
+/// characters XML cannot carry are replaced.
+#[tokio::test]
+async fn error_messages_quoting_the_request_stay_well_formed() {
+    let emu = Emulator::builder()
+        .strict(true)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let bucket = format!("vod-ap-guangzhou-{}", api.app_id);
+    let r = api
+        .cos(
+            &api.owner(),
+            Method::GET,
+            &bucket,
+            "k",
+            &[("x\u{0}y\u{1b}", "1")],
+            &[],
+            vec![],
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    r.assert_well_formed_xml();
+    assert!(
+        r.xml("Message")
+            .is_some_and(|m| m.contains("x\u{fffd}y\u{fffd}")),
+        "{:?}",
+        r.xml("Message")
+    );
 }

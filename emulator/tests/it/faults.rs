@@ -431,8 +431,9 @@ async fn lost_writes_leave_the_store_as_it_was() {
 
 /// lose_write on CommitUpload ("the server said yes and then lost it"): the client gets the
 /// FileId and MediaUrl, but nothing is recorded (DescribeMediaInfos does not know the file,
-/// no event is produced, the session is still open); committing the same session again then
-/// records it under the same FileId, with exactly one NewFileUpload.
+/// the MediaUrl does not serve, no event is produced, the session is still open); committing
+/// the same session again then records it under the same FileId, with exactly one
+/// NewFileUpload, and the MediaUrl serves.
 #[tokio::test]
 async fn lost_commits_answer_success_and_record_nothing() {
     let (emu, api) = start().await;
@@ -453,6 +454,12 @@ async fn lost_commits_answer_success_and_record_nothing() {
     );
     assert_eq!(described["MediaInfoSet"], json!([]));
     assert_eq!(described["NotExistFileIdSet"], json!([lost["FileId"]]));
+    let media_url = lost["MediaUrl"].as_str().expect("MediaUrl");
+    assert_eq!(
+        api.get(media_url).await.0,
+        404,
+        "a lost commit serves nothing"
+    );
     let (_, events) = api.admin_get("events").await;
     assert_eq!(
         events["events"],
@@ -463,6 +470,7 @@ async fn lost_commits_answer_success_and_record_nothing() {
     let kept = Api::ok(api.vod("CommitUpload", commit.clone()).await);
     assert_eq!(kept["FileId"], lost["FileId"]);
     assert_eq!(kept["MediaUrl"], lost["MediaUrl"]);
+    assert_eq!(api.get(media_url).await.0, 200);
     let described = Api::ok(
         api.vod("DescribeMediaInfos", json!({"FileIds": [kept["FileId"]]}))
             .await,

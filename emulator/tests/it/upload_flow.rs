@@ -48,6 +48,79 @@ async fn committed_media_and_cover_are_served_from_their_urls() {
     assert_ne!(second["FileId"], done["FileId"], "FileIds are unique");
 }
 
+/// The playback URL of an object of `bucket`, as CommitUpload spells it.
+fn media_url_of(emu: &Emulator, bucket: &str, key: &str) -> String {
+    let encoded = vod_client::sign::cos::encode_key(key);
+    format!("{}/media/{bucket}/{encoded}", emu.endpoint())
+}
+
+/// Media, cover and segment URLs serve from CommitUpload on and until DeleteMedia only: the
+/// same objects uploaded but not committed are 404 there, and so is another session's
+/// uncommitted media in a committed media's directory.
+#[tokio::test]
+async fn media_urls_serve_only_from_commit_until_delete() {
+    let (emu, api) = setup().await;
+    let apply = api.apply(true).await;
+    let bucket = apply["StorageBucket"].as_str().expect("bucket");
+    let media_key = key_of(&apply["MediaStoragePath"]);
+    let dir = &media_key[..=media_key.rfind('/').expect("a directory")];
+    let segment_key = format!("{dir}seg/0.ts");
+    put(&api, &apply, "MediaStoragePath", b"video".to_vec()).await;
+    put(&api, &apply, "CoverStoragePath", b"cover".to_vec()).await;
+    let segment = api
+        .cos(
+            &CosCreds::from_apply(&apply),
+            Method::PUT,
+            bucket,
+            &segment_key,
+            &[],
+            &[],
+            b"segment".to_vec(),
+        )
+        .await;
+    assert_eq!(segment.status, 200);
+    let urls = [
+        media_url_of(&emu, bucket, &media_key),
+        media_url_of(&emu, bucket, &key_of(&apply["CoverStoragePath"])),
+        media_url_of(&emu, bucket, &segment_key),
+    ];
+    for url in &urls {
+        assert_eq!(api.get(url).await.0, 404, "before CommitUpload: {url}");
+    }
+    let done = Api::ok(commit(&api, &apply).await);
+    assert_eq!(done["MediaUrl"], urls[0].as_str());
+    assert_eq!(done["CoverUrl"], urls[1].as_str());
+    for (url, body) in urls.iter().zip([&b"video"[..], b"cover", b"segment"]) {
+        assert_eq!(api.get(url).await, (reqwest::StatusCode::OK, body.to_vec()));
+    }
+    Api::ok(
+        api.vod("DeleteMedia", json!({"FileId": done["FileId"]}))
+            .await,
+    );
+    for url in &urls {
+        assert_eq!(api.get(url).await.0, 404, "after DeleteMedia: {url}");
+    }
+
+    let shared =
+        |name: &str| json!({"MediaType": "mp4", "MediaStoragePath": format!("/shared/{name}.mp4")});
+    let a = Api::ok(api.vod("ApplyUpload", shared("a")).await);
+    let b = Api::ok(api.vod("ApplyUpload", shared("b")).await);
+    put(&api, &a, "MediaStoragePath", b"a".to_vec()).await;
+    put(&api, &b, "MediaStoragePath", b"b".to_vec()).await;
+    Api::ok(commit(&api, &a).await);
+    let b_url = media_url_of(&emu, bucket, "shared/b.mp4");
+    assert_eq!(
+        api.get(&media_url_of(&emu, bucket, "shared/a.mp4")).await.0,
+        200
+    );
+    assert_eq!(api.get(&b_url).await.0, 404, "b is not committed");
+    Api::ok(commit(&api, &b).await);
+    assert_eq!(
+        api.get(&b_url).await,
+        (reqwest::StatusCode::OK, b"b".to_vec())
+    );
+}
+
 /// A second commit of the same session is refused and the first media stays as it was.
 #[tokio::test]
 async fn commit_twice_is_refused_and_changes_nothing() {

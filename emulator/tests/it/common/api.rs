@@ -88,6 +88,46 @@ impl CosReply {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     }
+
+    /// Asserts the body is a well-formed XML 1.0 document: quick-xml reads it to the end
+    /// (balanced elements, one root), and every character, written or referenced, is one XML
+    /// 1.0 allows (quick-xml does not check characters itself, so this does).
+    pub fn assert_well_formed_xml(&self) {
+        use quick_xml::events::Event;
+        let text = std::str::from_utf8(&self.body).expect("an XML body is UTF-8");
+        if let Some(bad) = text.chars().find(|&c| !is_xml_char(c)) {
+            panic!("{bad:?} is not allowed in XML 1.0: {text:?}");
+        }
+        let mut reader = quick_xml::Reader::from_str(text);
+        let (mut depth, mut roots) = (0usize, 0usize);
+        loop {
+            match reader.read_event() {
+                Ok(Event::Eof) => break,
+                Ok(Event::Start(_)) => {
+                    roots += usize::from(depth == 0);
+                    depth += 1;
+                }
+                Ok(Event::End(_)) => depth -= 1,
+                Ok(Event::Empty(_)) => roots += usize::from(depth == 0),
+                Ok(Event::GeneralRef(r)) => {
+                    let c = r.resolve_char_ref().expect("a valid character reference");
+                    assert!(c.is_none_or(is_xml_char), "{c:?} is referenced in {text:?}");
+                }
+                Ok(_) => {}
+                Err(e) => panic!("not well-formed XML ({e}): {text:?}"),
+            }
+        }
+        assert_eq!(
+            (depth, roots),
+            (0, 1),
+            "one balanced root element: {text:?}"
+        );
+    }
+}
+
+/// The XML 1.0 `Char` production (Rust `char`s are never surrogates).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 impl Api {
@@ -392,6 +432,7 @@ impl Api {
         if !qs.is_empty() {
             url = format!("{url}?{}", qs.join("&"));
         }
+        let method_is_put = method == Method::PUT;
         let mut req = self.http.request(method, url).header("Host", host);
         for (k, v) in headers {
             if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("content-length") {
@@ -400,6 +441,10 @@ impl Api {
         }
         if let Some(auth) = authorization {
             req = req.header("Authorization", auth);
+        }
+        if body.is_empty() && method_is_put {
+            // hyper sends no Content-Length for an empty body; COS requires one on PUT.
+            req = req.header("Content-Length", "0");
         }
         req.body(body)
     }
