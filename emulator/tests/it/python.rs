@@ -505,7 +505,7 @@ async fn sdk_upload_fails_when_credentials_expire_mid_upload() {
 }
 
 /// cos-python-sdk-v5 used as its documentation shows (`put_object(...)['ETag']`, multipart from
-/// a buffer), and tencentcloud-sdk-python calling the VOD API by GET and in the legacy
+/// a buffer, the trace id of a HEAD 404), and tencentcloud-sdk-python calling the VOD API by GET and in the legacy
 /// HmacSHA1/HmacSHA256 form on `127.0.0.1:PORT`; all under `--strict`.
 #[tokio::test]
 async fn documented_cos_calls_and_every_api_request_form_work() {
@@ -521,6 +521,14 @@ async fn documented_cos_calls_and_every_api_request_form_work() {
     assert!(
         str_field(&out, "BufferETag").ends_with("-4\""),
         "a 3 MiB buffer in 1 MiB parts is a 4-part object: {out:#}"
+    );
+    let head = &out["HeadMissing"];
+    assert_eq!(head["Status"], 404, "{out:#}");
+    assert!(
+        head["TraceId"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty() && t != "Unknown"),
+        "{out:#}"
     );
     for form in ["Tc3Get", "HmacSHA256Post", "HmacSHA1Get"] {
         let answer = &out[form];

@@ -181,7 +181,7 @@ async fn response_header_names_are_spelled_as_the_real_services_spell_them() {
     assert_real_names(
         "GetObject (NoSuchKey)",
         &missing,
-        &["Content-Type", "x-cos-request-id"],
+        &["Content-Type", "x-cos-request-id", "x-cos-trace-id"],
     );
     let missing_head = cos(
         &emu,
@@ -195,7 +195,11 @@ async fn response_header_names_are_spelled_as_the_real_services_spell_them() {
         vec![],
     )
     .await;
-    assert_real_names("HeadObject (404)", &missing_head, &["x-cos-request-id"]);
+    assert_real_names(
+        "HeadObject (404)",
+        &missing_head,
+        &["x-cos-request-id", "x-cos-trace-id"],
+    );
 
     let initiate = cos(
         &emu,

@@ -329,7 +329,7 @@ def scenario_events(args):
 
 def scenario_wire(args):
     """What SDK users write against COS and the VOD API, as the SDK documentation shows it:
-    `put_object(...)['ETag']`, multipart from a buffer, and the VOD
+    `put_object(...)['ETag']`, multipart from a buffer, the trace id of a HEAD 404, and the VOD
     API called by GET and in the legacy HmacSHA1/HmacSHA256 form on an explicit endpoint."""
     host = env("VOD_EMULATOR_HOST")
     port = int(env("VOD_EMULATOR_PORT"))
@@ -360,6 +360,20 @@ def scenario_wire(args):
         result["BufferETag"] = buffered["ETag"]
     except KeyError as err:
         raise ScenarioFailed(f"a documented response key is missing: {err!r}") from err
+    try:
+        cos.head_object(Bucket=args.bucket, Key="sdk/missing.bin")
+        raise ScenarioFailed("head_object of a missing key succeeded")
+    except CosServiceError as err:
+        try:
+            trace_id = err.get_trace_id()
+        except KeyError as missing:
+            raise ScenarioFailed(f"HEAD 404 error without a trace id: {missing!r}") from missing
+        result["HeadMissing"] = {
+            "Status": err.get_status_code(),
+            "Code": err.get_error_code(),
+            "RequestId": err.get_request_id(),
+            "TraceId": trace_id,
+        }
     forms = {
         "Tc3Get": ("TC3-HMAC-SHA256", "GET"),
         "HmacSHA256Post": ("HmacSHA256", "POST"),
