@@ -173,6 +173,41 @@ impl CosClient {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<Response> {
+        self.signed(method, key, query, headers, body)?
+            .send()
+            .await
+            .map_err(|source| Error::Transport {
+                what: format!("COS {operation} {}/{key}", self.bucket),
+                source,
+            })
+    }
+
+    /// A signed request, built but not sent: for callers that look at the wire themselves
+    /// (a conformance check writing it on a raw socket).
+    ///
+    /// # Errors
+    /// The endpoint URL is invalid or the request cannot be built.
+    pub fn request(
+        &self,
+        method: Method,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<reqwest::Request> {
+        self.signed(method, key, query, headers, body)?
+            .build()
+            .map_err(|e| Error::Invalid(format!("cannot build the COS request: {e}")))
+    }
+
+    fn signed(
+        &self,
+        method: Method,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<reqwest::RequestBuilder> {
         let (mut url, host, path) = self.target(key)?;
         if !query.is_empty() {
             let qs: Vec<String> = query
@@ -218,14 +253,7 @@ impl CosClient {
         if empty_put {
             request = request.header(reqwest::header::CONTENT_LENGTH, "0");
         }
-        request
-            .body(body)
-            .send()
-            .await
-            .map_err(|source| Error::Transport {
-                what: format!("COS {operation} {}/{key}", self.bucket),
-                source,
-            })
+        Ok(request.body(body))
     }
 
     /// PutObject of an in-memory body, with its Content-MD5 when given.

@@ -104,12 +104,18 @@ impl VodClient {
         }
     }
 
-    /// One signed attempt: the decoded result and the response's `Date`.
-    async fn send<Resp: DeserializeOwned>(
-        &self,
-        action: &str,
-        body: &[u8],
-    ) -> Result<(Result<Resp>, Option<reqwest::header::HeaderValue>)> {
+    /// A signed call of `action` with this JSON body, built but not sent: for callers that look
+    /// at the wire themselves.
+    ///
+    /// # Errors
+    /// The request cannot be built.
+    pub fn request(&self, action: &str, body: Vec<u8>) -> Result<reqwest::Request> {
+        self.signed(action, body)
+            .build()
+            .map_err(|e| Error::Invalid(format!("cannot build the {action} request: {e}")))
+    }
+
+    fn signed(&self, action: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
         let timestamp = self.clock.now();
         let content_type = "application/json";
         let signed = [("content-type", content_type), ("host", self.host.as_str())];
@@ -123,7 +129,7 @@ impl VodClient {
                 path: "/",
                 query: "",
                 headers: &signed,
-                payload_hash: &tc3::payload_hash(body),
+                payload_hash: &tc3::payload_hash(&body),
             },
         );
         let mut request = self
@@ -139,15 +145,21 @@ impl VodClient {
         if let Some(token) = &self.credentials.token {
             request = request.header("X-TC-Token", token);
         }
+        request.body(body)
+    }
+
+    /// One signed attempt: the decoded result and the response's `Date`.
+    async fn send<Resp: DeserializeOwned>(
+        &self,
+        action: &str,
+        body: &[u8],
+    ) -> Result<(Result<Resp>, Option<reqwest::header::HeaderValue>)> {
+        let request = self.signed(action, body.to_vec());
         let transport = |source| Error::Transport {
             what: format!("{action} to {}", self.url),
             source,
         };
-        let response = request
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(transport)?;
+        let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(Error::Status {

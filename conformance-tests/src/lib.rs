@@ -8,11 +8,13 @@
 //! # Layout
 //! - [`target`]: what to run against; [`runner`]: seeded runs and verdicts.
 //! - [`properties`]: the rules; [`model`]: the multipart reference model.
+//! - [`raw`]: requests written and answers read byte for byte.
 //! - [`report`]: human summary and JUnit XML; [`divergences`]: expected failures per target.
 
 pub mod divergences;
 pub mod model;
 pub mod properties;
+pub mod raw;
 pub mod report;
 pub mod runner;
 pub mod target;

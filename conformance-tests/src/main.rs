@@ -26,7 +26,7 @@ enum Command {
         #[arg(long, default_value = "emulator")]
         target: String,
         /// Cases per property.
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = runner::DEFAULT_CASES)]
         cases: u32,
         /// Seed (a failure report names the seed that reproduces it).
         #[arg(long, default_value_t = 1)]

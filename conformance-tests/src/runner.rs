@@ -8,6 +8,10 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// Cases per property of a run at the suite's default strength (`vod-conformance run` and
+/// `cargo test` alike).
+pub const DEFAULT_CASES: u32 = 256;
+
 /// What a property needs beyond the protocol itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
@@ -15,6 +19,8 @@ pub enum Needs {
     Protocol,
     /// The emulator's admin side (clock, faults): skipped elsewhere.
     Admin,
+    /// A plain-HTTP endpoint, for checks on a raw socket ([`crate::raw`]): skipped over TLS.
+    PlainHttp,
 }
 
 /// A named rule an endpoint must follow.
@@ -106,11 +112,8 @@ pub fn run(
         .map(|p| {
             let started = Instant::now();
             let expected_to_fail = config.divergences.iter().any(|d| d == p.name);
-            let verdict = if p.needs == Needs::Admin && target.kind() != TargetKind::Emulator {
-                Verdict::Skipped(format!(
-                    "needs the emulator's admin API; target is {}",
-                    target.kind().name()
-                ))
+            let verdict = if let Some(why) = unmet(p.needs, target) {
+                Verdict::Skipped(why)
             } else {
                 let mut runner = runner_for(p.name, config);
                 match ((p.check)(&ctx, &mut runner), expected_to_fail) {
@@ -127,6 +130,25 @@ pub fn run(
             }
         })
         .collect()
+}
+
+/// Why a target cannot run a property with these needs, if it cannot.
+fn unmet(needs: Needs, target: &Target) -> Option<String> {
+    match needs {
+        Needs::Protocol => None,
+        Needs::Admin => (target.kind() != TargetKind::Emulator).then(|| {
+            format!(
+                "needs the emulator's admin API; target is {}",
+                target.kind().name()
+            )
+        }),
+        Needs::PlainHttp => (!target.vod_endpoint().starts_with("http://")).then(|| {
+            format!(
+                "checks the raw wire, which needs a plain-HTTP endpoint; target is {}",
+                target.vod_endpoint()
+            )
+        }),
+    }
 }
 
 /// A runner whose random stream depends only on the run's seed and the property's name.

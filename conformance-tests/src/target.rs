@@ -199,6 +199,18 @@ impl Target {
         )
     }
 
+    /// A COS client acting with the account's own credentials on `bucket` (reads, which
+    /// temporary credentials may not do).
+    pub fn owner_cos(&self, bucket: &str, region: &str) -> CosClient {
+        CosClient::new(
+            self.http.clone(),
+            self.cos_endpoint.clone(),
+            bucket,
+            region,
+            self.credentials.clone(),
+        )
+    }
+
     /// A COS client acting with an upload session's temporary credentials.
     ///
     /// # Errors

@@ -5,6 +5,7 @@ mod events;
 mod isolation;
 mod multipart;
 pub mod round_trip;
+mod wire;
 
 use crate::runner::{Needs, Property};
 
@@ -51,5 +52,17 @@ pub const ALL: &[Property] = &[
         rule: "every CommitUpload produces exactly one NewFileUpload for its FileId, echoing SourceContext; an unconfirmed event is delivered again after the 30 s confirmation deadline, a confirmed one never again; SubAppIds are kept apart (vod-api.md §5.2-5.4)",
         needs: Needs::Admin,
         check: events::events_at_least_once,
+    },
+    Property {
+        name: "header_names",
+        rule: "every response header name of the upload flow (VOD API, PutObject, HEAD/GET with and without Range, errors, multipart) is spelled exactly as the service spells it, e.g. `ETag` and `x-cos-request-id`; clients compare names case-sensitively (fixtures/wire/response-header-names.txt)",
+        needs: Needs::PlainHttp,
+        check: wire::header_names,
+    },
+    Property {
+        name: "refusals_reach_the_client",
+        rule: "a PUT refused before its body is read (unsigned, bad signature, unknown upload) reaches a client that writes its whole body (0 to 20 MiB) before reading, with and without Expect: 100-continue, as its status and XML error, not as a reset (cos-api.md §5)",
+        needs: Needs::PlainHttp,
+        check: wire::refusals_reach_the_client,
     },
 ];

@@ -16,7 +16,7 @@
 //! - `faults` — every fault effect and schedule, end to end; the shipped scenarios.
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
-//! - `wire` — what SDKs see byte by byte: header-name casing, refusals delivered.
+//! - `wire` — refusals delivered to clients that write first, `--strict` and the SDKs.
 //! - `redirect` — unmodified example programs under `vod-emulator exec` (proxy, CA, shim),
 //!   the proxy's refusals, `env` and `ca`.
 

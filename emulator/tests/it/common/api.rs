@@ -171,8 +171,8 @@ impl Api {
         self.vod_request(call).send().await
     }
 
-    /// A call as a request not yet sent, for tests that write it themselves.
-    pub fn vod_request(&self, call: VodCall) -> reqwest::RequestBuilder {
+    /// A call as a request not yet sent.
+    fn vod_request(&self, call: VodCall) -> reqwest::RequestBuilder {
         let headers = [
             ("content-type", call.content_type.as_str()),
             ("host", self.host.as_str()),
@@ -324,7 +324,7 @@ impl Api {
 
     /// A signed COS request to an explicit Host and decoded path, not yet sent.
     #[allow(clippy::too_many_arguments)]
-    pub fn cos_signed(
+    fn cos_signed(
         &self,
         creds: &CosCreds,
         method: Method,

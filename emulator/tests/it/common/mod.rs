@@ -5,4 +5,3 @@ pub mod exec;
 pub mod install;
 pub mod node;
 pub mod python;
-pub mod raw;
