@@ -22,7 +22,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -553,17 +553,44 @@ impl Uploader {
             .iter()
             .fold(0, |acc, r| crc64_combine(acc, r.2, r.3));
         let parts: Vec<(u32, String)> = results.into_iter().map(|r| (r.0, r.1)).collect();
-        let stored = self
-            .retrying(|| cos.complete_multipart_upload(&item.key, upload_id, &parts))
+        // A Complete whose answer was lost (a reset, a stalled or truncated body) may have
+        // taken effect; its retry then finds the upload gone. This client never aborts an
+        // upload it is completing, so `NoSuchUpload` after such a loss means it completed, and
+        // CommitUpload confirms the object exists (ResourceNotFound otherwise).
+        let answer_lost = AtomicBool::new(false);
+        let completed = self
+            .retrying(|| async {
+                match cos
+                    .complete_multipart_upload(&item.key, upload_id, &parts)
+                    .await
+                {
+                    Err(Error::Cos { code, .. })
+                        if code == "NoSuchUpload" && answer_lost.load(Ordering::Relaxed) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(err) => {
+                        answer_lost.store(err.is_retryable(), Ordering::Relaxed);
+                        Err(err)
+                    }
+                    Ok(stored) => Ok(Some(stored)),
+                }
+            })
             .await?;
-        if let Some(server) = stored.crc64 {
-            if server != local_crc {
+        match completed.and_then(|stored| stored.crc64) {
+            Some(server) if server != local_crc => {
                 return Err(Error::Integrity {
                     what: item.key.clone(),
                     local: local_crc.to_string(),
                     server: server.to_string(),
                 });
             }
+            Some(_) => {}
+            None if answer_lost.load(Ordering::Relaxed) => tracing::warn!(
+                key = %item.key,
+                "the answer to CompleteMultipartUpload was lost and its retry found the upload completed; CommitUpload will confirm the object"
+            ),
+            None => {}
         }
         cp.uploads.remove(&item.key);
         Ok(())

@@ -91,11 +91,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(path) => report::Kind::ClientUnderFaults(path.display().to_string()),
         None => report::Kind::Conformance,
     };
+    let scenario = faults
+        .as_deref()
+        .map(vod_emulator::faults::Scenario::from_file)
+        .transpose()?;
+    let class = scenario.as_ref().and_then(|s| s.class);
     let target = match target.as_str() {
         "emulator" => {
             let mut builder = Target::emulator_builder();
-            if let Some(path) = &faults {
-                builder = builder.scenario(vod_emulator::faults::Scenario::from_file(path)?);
+            if let Some(scenario) = scenario {
+                builder = builder.scenario(scenario);
             }
             Target::with_emulator(runtime.block_on(builder.start())?)?
         }
@@ -123,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         seed,
         filter,
         divergences,
+        scenario: class,
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     print!("{}", report::human(&kind, name, seed, cases, &outcomes));

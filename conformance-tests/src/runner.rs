@@ -7,6 +7,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use std::fmt::Debug;
 use std::future::Future;
 use std::time::{Duration, Instant};
+use vod_emulator::faults::ScenarioClass;
 
 /// Cases per property of a run at the suite's default strength (`vod-conformance run` and
 /// `cargo test` alike).
@@ -23,6 +24,16 @@ pub enum Needs {
     PlainHttp,
 }
 
+/// What a property drives, which decides whether it runs under a ride-out fault scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drives {
+    /// The reference client, end to end: it must ride out every fault the protocol allows.
+    Client,
+    /// The protocol, request by request: a fault the protocol allows (a 5xx, a reset) is, to
+    /// it, a different answer, so it does not run under ride-out scenarios.
+    Protocol,
+}
+
 /// A named rule an endpoint must follow.
 #[derive(Debug, Clone, Copy)]
 pub struct Property {
@@ -32,6 +43,8 @@ pub struct Property {
     pub rule: &'static str,
     /// What it needs.
     pub needs: Needs,
+    /// What it drives.
+    pub drives: Drives,
     /// Checks the rule over generated cases.
     pub check: fn(&Ctx, &mut TestRunner) -> Result<(), Failure>,
 }
@@ -82,6 +95,9 @@ pub struct RunConfig {
     pub filter: Option<String>,
     /// Property names this target is known to break.
     pub divergences: Vec<String>,
+    /// The class of the fault scenario the target runs under, if any: under
+    /// [`ScenarioClass::RideOut`] only properties that drive the reference client run.
+    pub scenario: Option<ScenarioClass>,
 }
 
 /// What a property sees: the target and a way to run async code from proptest's closures.
@@ -114,6 +130,10 @@ pub fn run(
             let expected_to_fail = config.divergences.iter().any(|d| d == p.name);
             let verdict = if let Some(why) = unmet(p.needs, target) {
                 Verdict::Skipped(why)
+            } else if config.scenario == Some(ScenarioClass::RideOut) && p.drives == Drives::Protocol {
+                Verdict::Skipped(
+                    "speaks the protocol request by request; under a ride-out fault scenario only properties that drive the reference client run".into(),
+                )
             } else {
                 let mut runner = runner_for(p.name, config);
                 match ((p.check)(&ctx, &mut runner), expected_to_fail) {

@@ -17,6 +17,7 @@ fn the_emulator_conforms() {
         seed: 20_261_124,
         filter: None,
         divergences: divergences::builtin("emulator"),
+        scenario: None,
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     let summary = report::human(
@@ -62,6 +63,7 @@ fn url_targets_skip_admin_properties_and_clean_up() {
         seed: 7,
         filter: None,
         divergences: divergences::builtin("endpoint"),
+        scenario: None,
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     let summary = report::human(
@@ -120,6 +122,7 @@ fn a_misbehaving_endpoint_fails_with_a_readable_report() {
         seed: 3,
         filter: Some("round_trip".into()),
         divergences: Vec::new(),
+        scenario: None,
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     let summary = report::human(&report::Kind::Conformance, "emulator", 3, 16, &outcomes);

@@ -5,8 +5,9 @@ use crate::MIB;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use vod_client::checksum::crc64;
+use vod_client::retry::RetryPolicy;
 use vod_client::wire::vod::ApplyUploadRequest;
-use vod_client::UploadOptions;
+use vod_client::{Error, UploadOptions};
 
 /// One generated upload.
 #[derive(Debug, Clone)]
@@ -124,22 +125,46 @@ async fn round_trip_case(ctx: &Ctx<'_>, case: &Case) -> Result<(), String> {
     result.and(cover_result)
 }
 
-/// GETs `url` and checks the bytes, and the CRC-64 header when the server sends one.
+/// GETs `url`, retrying 5xx answers and failed connections with the reference client's policy
+/// (as a player does) but not a body cut short, and checks the bytes, and the CRC-64 header
+/// when the server sends one.
 async fn check_served(ctx: &Ctx<'_>, url: &str, expected: &[u8]) -> Result<(), String> {
-    let resp = ctx
-        .target
-        .http()
-        .get(url)
-        .send()
+    let fetch = || async {
+        let what = || format!("GET {url}");
+        let resp = ctx
+            .target
+            .http()
+            .get(url)
+            .send()
+            .await
+            .map_err(|source| Error::Transport {
+                what: what(),
+                source,
+            })?;
+        let status = resp.status().as_u16();
+        if status >= 500 {
+            return Err(Error::Status {
+                what: what(),
+                status,
+            });
+        }
+        let crc = resp
+            .headers()
+            .get("x-cos-hash-crc64ecma")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        // A body cut short breaks the protocol (the server announced its length): no retry.
+        let body = resp.bytes().await.map_err(|e| Error::Protocol {
+            what: what(),
+            detail: format!("the body was cut short: {e}"),
+        })?;
+        Ok((status, crc, body))
+    };
+    let (status, crc, body) = RetryPolicy::default()
+        .run(fetch, |_, _| {})
         .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    expect_eq("status of GET MediaUrl", 200, resp.status().as_u16())?;
-    let crc = resp
-        .headers()
-        .get("x-cos-hash-crc64ecma")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
+    expect_eq("status of GET MediaUrl", 200, status)?;
     if body.as_ref() != expected {
         return Err(format!(
             "{url} served {} bytes that differ from the {} uploaded",

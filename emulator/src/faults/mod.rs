@@ -279,8 +279,26 @@ pub struct Scenario {
     /// What the scenario simulates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Whether the endpoint still keeps the protocol under these faults (every shipped
+    /// scenario says which, and the conformance suite holds it to that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<ScenarioClass>,
     /// The rules, in order.
     pub rules: Vec<Rule>,
+}
+
+/// What a fault scenario makes of the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScenarioClass {
+    /// The endpoint breaks the protocol (an acknowledged write or commit lost, a wrong ETag or
+    /// CRC, a truncated download, an event lost for good, a push never retried or forged): a
+    /// conformance run must fail at least one property.
+    BreaksProtocol,
+    /// Failures the protocol allows and a correct client rides out (5xx, resets, throttling,
+    /// slow or stalled networks, expiring credentials, skewed clocks, late, duplicate or
+    /// reordered events): every property that drives the reference client must still pass.
+    RideOut,
 }
 
 /// Why a scenario file could not be read.
