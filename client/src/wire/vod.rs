@@ -63,10 +63,10 @@ pub struct ApplyUploadRequest {
     /// Category id; 0 is "other".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_id: Option<i64>,
-    /// Pass-through echoed in the NewFileUpload event (at most 250 bytes).
+    /// Pass-through echoed in the NewFileUpload event (at most 250 characters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_context: Option<String>,
-    /// Pass-through echoed in ProcedureStateChanged (at most 1000 bytes).
+    /// Pass-through echoed in ProcedureStateChanged (at most 1000 characters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_context: Option<String>,
     /// Reserved.

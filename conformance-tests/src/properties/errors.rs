@@ -15,7 +15,7 @@ use vod_client::{Credentials, VodClient};
 pub enum Invalid {
     /// A MediaType not in the supported list.
     MediaType(String),
-    /// A SourceContext over 250 bytes.
+    /// A SourceContext over 250 characters.
     SourceContext(usize),
     /// CommitUpload before the media is uploaded.
     CommitBeforeUpload,

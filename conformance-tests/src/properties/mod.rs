@@ -21,7 +21,7 @@ pub const ALL: &[Property] = &[
     },
     Property {
         name: "context_limits",
-        rule: "SourceContext up to 250 bytes and SessionContext up to 1000 bytes are accepted, one byte more is refused with InvalidParameterValue / InvalidParameterValue.SessionContextTooLong (vod-api.md §3.1)",
+        rule: "SourceContext up to 250 characters and SessionContext up to 1000 characters (not bytes: '腾' × 250 is 750 bytes) are accepted, one character more is refused with InvalidParameterValue / InvalidParameterValue.SessionContextTooLong (vod-api.md §3.1)",
         needs: Needs::Protocol,
         drives: Drives::Protocol,
         check: round_trip::context_limits,

@@ -34,9 +34,11 @@ pub fn sizes() -> impl Strategy<Value = u64> {
     ]
 }
 
-/// Unicode text of at most `max` bytes.
+/// Unicode text of at most `max` characters.
 fn context(max: usize) -> impl Strategy<Value = Option<String>> {
-    proptest::option::of("\\PC{0,80}".prop_filter("byte limit", move |s| s.len() <= max))
+    proptest::option::of(
+        "\\PC{0,80}".prop_filter("character limit", move |s| s.chars().count() <= max),
+    )
 }
 
 fn cases() -> impl Strategy<Value = Case> {
@@ -200,28 +202,23 @@ fn rand_suffix() -> String {
 
 /// The `context_limits` property.
 pub fn context_limits(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Failure> {
-    let strategy = (240usize..=260, 990usize..=1010, any::<bool>(), "[a-zé中]");
+    // Lengths around each limit, in characters that take one to four bytes in UTF-8: the
+    // limits count characters, so '腾' × 250 (750 bytes) is accepted.
+    let strategy = (240usize..=260, 990usize..=1010, any::<bool>(), "[a-zé腾😀]");
     check(runner, strategy, |(source_len, session_len, which, ch)| {
         ctx.block_on(async {
             let vod = ctx.target.vod().map_err(|e| e.to_string())?;
-            let fill = |n: usize| {
-                let mut s = String::new();
-                while s.len() + ch.len() <= n {
-                    s.push_str(&ch);
-                }
-                while s.len() < n {
-                    s.push('x');
-                }
-                s
-            };
+            let fill = |n: usize| ch.repeat(n);
             let (source, session) = if which {
                 (Some(fill(source_len)), None)
             } else {
                 (None, Some(fill(session_len)))
             };
             let expected = match (&source, &session) {
-                (Some(s), _) if s.len() > 250 => "InvalidParameterValue",
-                (_, Some(s)) if s.len() > 1000 => "InvalidParameterValue.SessionContextTooLong",
+                (Some(s), _) if s.chars().count() > 250 => "InvalidParameterValue",
+                (_, Some(s)) if s.chars().count() > 1000 => {
+                    "InvalidParameterValue.SessionContextTooLong"
+                }
                 _ => "ok",
             };
             let req = ApplyUploadRequest {

@@ -47,7 +47,10 @@ pub const COVER_TYPES: &[&str] = &[
 /// VOD storage regions.
 pub use vod_client::wire::vod::REGIONS as STORAGE_REGIONS;
 
+/// Longest SourceContext, in characters (Unicode scalar values, as the Python SDK's `len`
+/// counts): models.py ApplyUploadRequest.SourceContext, "最长 250 个字符".
 const SOURCE_CONTEXT_MAX: usize = 250;
+/// Longest SessionContext, in characters: "最长 1000 个字符".
 const SESSION_CONTEXT_MAX: usize = 1000;
 
 /// The VOD bucket of a region for this account.
@@ -130,21 +133,21 @@ fn validate(req: &ApplyUploadRequest, now: i64) -> Result<(String, Option<String
     if req
         .source_context
         .as_ref()
-        .is_some_and(|s| s.len() > SOURCE_CONTEXT_MAX)
+        .is_some_and(|s| s.chars().count() > SOURCE_CONTEXT_MAX)
     {
         return Err(VodError::new(
             VodCode::InvalidParameterValue,
-            format!("SourceContext is longer than {SOURCE_CONTEXT_MAX} bytes"),
+            format!("SourceContext is longer than {SOURCE_CONTEXT_MAX} characters"),
         ));
     }
     if req
         .session_context
         .as_ref()
-        .is_some_and(|s| s.len() > SESSION_CONTEXT_MAX)
+        .is_some_and(|s| s.chars().count() > SESSION_CONTEXT_MAX)
     {
         return Err(VodError::new(
             VodCode::SessionContextTooLong,
-            format!("SessionContext is longer than {SESSION_CONTEXT_MAX} bytes"),
+            format!("SessionContext is longer than {SESSION_CONTEXT_MAX} characters"),
         ));
     }
     if req.sub_app_id == Some(0) {
@@ -543,16 +546,20 @@ mod tests {
     }
 
     #[test]
-    fn contexts_are_limited_in_bytes() {
+    fn contexts_are_limited_in_characters() {
         let mut r = req("mp4");
-        r.source_context = Some("x".repeat(250));
-        assert!(validate(&r, 0).is_ok());
-        r.source_context = Some("é".repeat(126));
+        r.source_context = Some("腾".repeat(250));
+        assert!(validate(&r, 0).is_ok(), "250 characters (750 bytes) fit");
+        r.source_context = Some("😀".repeat(250));
+        assert!(validate(&r, 0).is_ok(), "250 characters (1000 bytes) fit");
+        r.source_context = Some("é".repeat(251));
         assert_eq!(
             validate(&r, 0).map_err(|e| e.code),
             Err(VodCode::InvalidParameterValue)
         );
         let mut r = req("mp4");
+        r.session_context = Some("腾".repeat(1000));
+        assert!(validate(&r, 0).is_ok(), "1000 characters fit");
         r.session_context = Some("x".repeat(1001));
         assert_eq!(
             validate(&r, 0).map_err(|e| e.code),
