@@ -39,6 +39,7 @@ vod_codes! {
     RequestSizeLimitExceeded => "RequestSizeLimitExceeded",
     UnsupportedProtocol => "UnsupportedProtocol",
     InternalError => "InternalError",
+    FailedOperation => "FailedOperation",
     ResourceNotFound => "ResourceNotFound",
     MediaType => "InvalidParameterValue.MediaType",
     CoverType => "InvalidParameterValue.CoverType",

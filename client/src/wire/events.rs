@@ -3,6 +3,7 @@
 //! legacy v2 format); shared/spec/vod-api.md §5.
 
 use crate::wire::media::{MediaBasicInfo, MediaMetaData};
+use crate::wire::unfilled::{OtherEvents, OtherTasks, Unfilled};
 use serde::{Deserialize, Serialize};
 
 /// Most events one PullEvents returns, and most handles one ConfirmEvents takes.
@@ -104,15 +105,18 @@ pub struct MediaProcessTaskResult {
     /// `Transcode`, `CoverBySnapshot`, `SampleSnapshot`, …
     #[serde(rename = "Type")]
     pub task_type: String,
-    /// Set when `Type` is `Transcode`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set when `Type` is `Transcode`; `null` otherwise.
+    #[serde(default)]
     pub transcode_task: Option<TaskResult<TemplateInput, MediaTranscodeItem>>,
-    /// Set when `Type` is `CoverBySnapshot`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set when `Type` is `CoverBySnapshot`; `null` otherwise.
+    #[serde(default)]
     pub cover_by_snapshot_task: Option<TaskResult<TemplateInput, SnapshotOutput>>,
-    /// Set when `Type` is `SampleSnapshot`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set when `Type` is `SampleSnapshot`; `null` otherwise.
+    #[serde(default)]
     pub sample_snapshot_task: Option<TaskResult<TemplateInput, SnapshotOutput>>,
+    /// The task kinds the emulator never runs, `null`.
+    #[serde(flatten)]
+    pub other_tasks: Unfilled<OtherTasks>,
 }
 
 /// `ProcedureStateChanged` payload (`ProcedureStateChangeEvent`).
@@ -137,12 +141,24 @@ pub struct ProcedureTask {
     pub meta_data: MediaMetaData,
     /// One result per step.
     pub media_process_result_set: Vec<MediaProcessTaskResult>,
+    /// Content review results; empty (the emulator runs no AI task).
+    pub ai_content_review_result_set: Vec<serde_json::Value>,
+    /// Content analysis results; empty.
+    pub ai_analysis_result_set: Vec<serde_json::Value>,
+    /// Content recognition results; empty.
+    pub ai_recognition_result_set: Vec<serde_json::Value>,
+    /// Priority of the flow's tasks; 0, the default.
+    pub tasks_priority: i64,
     /// `Finish`: one notification when the whole flow is done.
     pub tasks_notify_mode: String,
     /// The ApplyUpload `SessionContext`, passed through.
     pub session_context: String,
     /// Dedup key; empty.
     pub session_id: String,
+    /// Who started the flow; empty for flows started by an upload.
+    pub operator: String,
+    /// How it was started; empty for flows started by an upload.
+    pub operation_type: String,
 }
 
 /// One media of a `FileDeleted` event.
@@ -174,15 +190,18 @@ pub struct EventContent {
     pub event_handle: Option<String>,
     /// `NewFileUpload`, `ProcedureStateChanged`, `FileDeleted`, …
     pub event_type: String,
-    /// Set for `NewFileUpload`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set for `NewFileUpload`; `null` otherwise.
+    #[serde(default)]
     pub file_upload_event: Option<FileUploadTask>,
-    /// Set for `ProcedureStateChanged`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set for `ProcedureStateChanged`; `null` otherwise.
+    #[serde(default)]
     pub procedure_state_change_event: Option<ProcedureTask>,
-    /// Set for `FileDeleted`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set for `FileDeleted`; `null` otherwise.
+    #[serde(default)]
     pub file_delete_event: Option<FileDeleteTask>,
+    /// Every other event of the model, `null`.
+    #[serde(flatten)]
+    pub other_events: Unfilled<OtherEvents>,
 }
 
 impl EventContent {
@@ -376,18 +395,21 @@ mod tests {
     fn push_body_puts_sign_and_t_beside_event_type_and_omits_the_handle() {
         let body = PushBody {
             content: EventContent {
-                event_handle: None,
                 event_type: "NewFileUpload".into(),
-                file_upload_event: None,
-                procedure_state_change_event: None,
-                file_delete_event: None,
+                ..EventContent::default()
             },
             sign: Some("abc".into()),
             t: Some(7),
         };
-        assert_eq!(
-            serde_json::to_string(&body).unwrap(),
-            r#"{"EventType":"NewFileUpload","Sign":"abc","T":7}"#
-        );
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["EventType"], "NewFileUpload");
+        assert_eq!(json["Sign"], "abc");
+        assert_eq!(json["T"], 7);
+        assert!(json.get("EventHandle").is_none(), "{json}");
+        for unused in ["FileUploadEvent", "FileDeleteEvent", "PullCompleteEvent"] {
+            assert_eq!(json.get(unused), Some(&serde_json::Value::Null), "{json}");
+        }
+        let back: PushBody = serde_json::from_value(json).unwrap();
+        assert_eq!(back, body);
     }
 }

@@ -2,6 +2,7 @@
 //! ParseStreamingManifest, and the media descriptions they and the events share
 //! (`MediaBasicInfo`, `MediaMetaData`; shared/spec/vod-api.md §5.4, §6).
 
+use crate::wire::unfilled::{DerivedInfos, RecordInfos, Unfilled};
 use serde::{Deserialize, Serialize};
 
 /// Where a media file came from (`MediaBasicInfo.SourceInfo`).
@@ -12,6 +13,9 @@ pub struct MediaSourceData {
     pub source_type: String,
     /// The ApplyUpload `SourceContext`, passed through.
     pub source_context: String,
+    /// Recording descriptions, `null` for uploads.
+    #[serde(flatten)]
+    pub record_infos: Unfilled<RecordInfos>,
 }
 
 /// The basic description of a media file.
@@ -149,6 +153,9 @@ pub struct MediaInfo {
     pub basic_info: Option<MediaBasicInfo>,
     /// Metadata; `null` when filtered out.
     pub meta_data: Option<MediaMetaData>,
+    /// Derived outputs and analyses the emulator produces nothing for, `null`.
+    #[serde(flatten)]
+    pub derived: Unfilled<DerivedInfos>,
 }
 
 /// `DescribeMediaInfos` response.

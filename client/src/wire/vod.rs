@@ -156,8 +156,9 @@ pub struct CommitUploadResponse {
     pub file_id: String,
     /// Playback URL of the uploaded media.
     pub media_url: String,
-    /// URL of the uploaded cover, when one was applied for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// URL of the uploaded cover, when one was applied for; the service writes `""` without
+    /// one.
+    #[serde(default, with = "empty_is_none")]
     pub cover_url: Option<String>,
     /// Unique id of this API call.
     pub request_id: String,
@@ -189,6 +190,20 @@ pub struct Envelope<T> {
     /// The action's response (or an [`ErrorResponse`]).
     #[serde(rename = "Response")]
     pub response: T,
+}
+
+/// An optional string the service writes as `""` when there is none.
+mod empty_is_none {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.as_deref().unwrap_or_default())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let value = Option::<String>::deserialize(d)?;
+        Ok(value.filter(|v| !v.is_empty()))
+    }
 }
 
 #[cfg(test)]

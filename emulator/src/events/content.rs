@@ -31,11 +31,8 @@ pub fn iso8601(secs: i64) -> String {
 
 fn empty(event_type: &str) -> EventContent {
     EventContent {
-        event_handle: None,
         event_type: event_type.to_owned(),
-        file_upload_event: None,
-        procedure_state_change_event: None,
-        file_delete_event: None,
+        ..EventContent::default()
     }
 }
 
@@ -69,7 +66,7 @@ pub fn synthetic_file_upload(file_id: &str, now: i64) -> EventContent {
             media_type: "mp4".into(),
             source_info: vod_client::wire::media::MediaSourceData {
                 source_type: "Upload".into(),
-                source_context: String::new(),
+                ..Default::default()
             },
             vid: file_id.to_owned(),
             category: "Video".into(),
@@ -112,9 +109,15 @@ pub fn procedure_state_changed(
             file_url: url,
             meta_data: meta,
             media_process_result_set: results,
+            ai_content_review_result_set: Vec::new(),
+            ai_analysis_result_set: Vec::new(),
+            ai_recognition_result_set: Vec::new(),
+            tasks_priority: 0,
             tasks_notify_mode: "Finish".into(),
             session_context: task.session_context.clone(),
             session_id: String::new(),
+            operator: String::new(),
+            operation_type: String::new(),
         }),
         ..empty("ProcedureStateChanged")
     }
@@ -204,6 +207,7 @@ mod tests {
                 source_info: vod_client::wire::media::MediaSourceData {
                     source_type: "Upload".into(),
                     source_context: "ctx".into(),
+                    ..Default::default()
                 },
                 ..Default::default()
             },

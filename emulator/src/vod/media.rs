@@ -63,9 +63,11 @@ pub async fn describe_media_infos(
         ));
     }
     let filters = req.filters.unwrap_or_default();
+    // InvalidParameter: the action's documented list (tencentcloud-sdk-go client.go) has no
+    // InvalidParameterValue.
     if let Some(bad) = filters.iter().find(|f| !FILTERS.contains(&f.as_str())) {
         return Err(VodError::new(
-            VodCode::InvalidParameterValue,
+            VodCode::InvalidParameter,
             format!("Filters value `{bad}` is not a media information part"),
         ));
     }
@@ -83,6 +85,7 @@ pub async fn describe_media_infos(
                 file_id,
                 basic_info: basic.then_some(info.basic_info),
                 meta_data: meta.then_some(info.meta_data),
+                derived: Default::default(),
             }),
             None => not_exist_file_id_set.push(file_id),
         }
@@ -110,8 +113,10 @@ pub async fn delete_media(
         .iter()
         .find(|p| !DELETE_TYPES.contains(&p.item_type.as_str()))
     {
+        // FailedOperation: DeleteMedia documents no parameter code (tencentcloud-sdk-go
+        // client.go lists FailedOperation, InternalError, ResourceNotFound, …).
         return Err(VodError::new(
-            VodCode::InvalidParameterValue,
+            VodCode::FailedOperation,
             format!("DeleteParts type `{}` is not a media part", bad.item_type),
         ));
     }

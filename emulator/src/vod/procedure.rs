@@ -171,6 +171,7 @@ pub fn results(
             transcode_task: Some(finished(done(input), output)),
             cover_by_snapshot_task: None,
             sample_snapshot_task: None,
+            other_tasks: Default::default(),
         });
     }
     if let Some(definition) = procedure.cover_snapshot {
@@ -190,6 +191,7 @@ pub fn results(
             transcode_task: None,
             cover_by_snapshot_task: Some(finished(done(input), output)),
             sample_snapshot_task: None,
+            other_tasks: Default::default(),
         });
     }
     if let Some(definition) = procedure.sample_snapshot {
@@ -213,6 +215,7 @@ pub fn results(
             transcode_task: None,
             cover_by_snapshot_task: None,
             sample_snapshot_task: Some(finished(done(input), output)),
+            other_tasks: Default::default(),
         });
     }
     out

@@ -460,6 +460,7 @@ fn plan_commit(
             source_info: MediaSourceData {
                 source_type: "Upload".into(),
                 source_context: req.source_context.clone().unwrap_or_default(),
+                ..Default::default()
             },
             storage_region: session.region.clone(),
             storage_path: format!("/{}", session.media_key),

@@ -254,7 +254,7 @@ async fn apply_with_exe_media_type_raises_sdk_error() {
 /// tencentcloud-sdk-python-vod: an upload with SourceContext, SessionContext and a Procedure
 /// yields exactly one NewFileUpload (same FileId and SourceContext) and one
 /// ProcedureStateChanged (same SessionContext); ConfirmEvents empties the queue;
-/// DescribeMediaInfos and DeleteMedia behave.
+/// DescribeMediaInfos and DeleteMedia behave; no field of the SDK's models is missing.
 #[tokio::test]
 async fn python_sdk_pulls_confirms_describes_and_deletes() {
     let emu = Emulator::builder()
@@ -321,6 +321,9 @@ async fn python_sdk_pulls_confirms_describes_and_deletes() {
     );
     assert_eq!(out["DeleteAgainCode"], "ResourceNotFound");
     assert_eq!(out["MediaStatusAfterDelete"], 404);
+    // Every field of the SDK's models is on the wire (unused ones as null, [], 0 or ""), and
+    // the Ai*ResultSet lists iterate.
+    assert_eq!(out["MissingKeys"], serde_json::json!({}), "{out:#}");
 }
 
 /// vod-python-sdk uploads an HLS playlist: it calls ParseStreamingManifest, uploads the

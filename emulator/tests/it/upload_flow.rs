@@ -46,6 +46,10 @@ async fn committed_media_and_cover_are_served_from_their_urls() {
     put(&api, &other, "MediaStoragePath", b"x".to_vec()).await;
     let second = Api::ok(commit(&api, &other).await);
     assert_ne!(second["FileId"], done["FileId"], "FileIds are unique");
+    assert_eq!(
+        second["CoverUrl"], "",
+        "without a cover, CoverUrl is there and empty, as the service sends it: {second}"
+    );
 }
 
 /// The playback URL of an object of `bucket`, as CommitUpload spells it.

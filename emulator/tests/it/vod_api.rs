@@ -288,3 +288,34 @@ async fn health_answers_when_ready() {
     assert_eq!(json["status"], "ok");
     assert_eq!(json["appId"], api.app_id);
 }
+
+/// Refusals use codes from the action's own documented list (tencentcloud-sdk-go
+/// `vod/v20180717/client.go`): a bad `Filters` value of DescribeMediaInfos is
+/// `InvalidParameter`, a bad `DeleteParts` type of DeleteMedia `FailedOperation`.
+#[tokio::test]
+async fn media_refusals_use_the_actions_documented_codes() {
+    let (_emu, api) = setup().await;
+    let done = api.upload(json!({"MediaType": "mp4"}), b"m".to_vec()).await;
+    let file_id = done["FileId"].clone();
+    let described = api
+        .vod(
+            "DescribeMediaInfos",
+            json!({"FileIds": [file_id], "Filters": ["bogus"]}),
+        )
+        .await;
+    assert_eq!(Api::error_code(&described), "InvalidParameter");
+    let deleted = api
+        .vod(
+            "DeleteMedia",
+            json!({"FileId": file_id, "DeleteParts": [{"Type": "Bogus"}]}),
+        )
+        .await;
+    assert_eq!(Api::error_code(&deleted), "FailedOperation");
+    let still = api
+        .vod("DescribeMediaInfos", json!({"FileIds": [file_id]}))
+        .await;
+    assert_eq!(
+        still["MediaInfoSet"][0]["FileId"], file_id,
+        "nothing deleted"
+    );
+}

@@ -275,6 +275,11 @@ def as_json(model):
     return json.loads(model.to_json_string())
 
 
+def missing_keys(raw, model_class):
+    """The fields of the SDK model `model_class` that the raw JSON object `raw` lacks."""
+    return sorted(name[1:] for name in vars(model_class()) if name[1:] not in raw)
+
+
 def sdk_error_code(call):
     """The code of the TencentCloudSDKException `call` raises, or None if it succeeds."""
     try:
@@ -299,15 +304,50 @@ def scenario_events(args):
     except TencentCloudSDKException as err:
         raise ScenarioFailed(f"upload raised {err}") from err
     api = api_client()
-    pulled = api.PullEvents(models.PullEventsRequest())
-    events = as_json(pulled)["EventSet"]
+    # Raw JSON, so fields the service sends as null/[]/0 can be told from absent ones; then the
+    # SDK's own models, the way an application reads them.
+    pulled_raw = api.call_json("PullEvents", {})["Response"]
+    events = pulled_raw["EventSet"]
+    pulled = models.PullEventsResponse()
+    pulled._deserialize(pulled_raw)
+    missing = {}
+    for event in events:
+        missing[f"EventContent({event['EventType']})"] = missing_keys(event, models.EventContent)
+        upload = event.get("FileUploadEvent")
+        if upload:
+            source = upload["MediaBasicInfo"]["SourceInfo"]
+            missing["MediaSourceData"] = missing_keys(source, models.MediaSourceData)
+        task = event.get("ProcedureStateChangeEvent")
+        if task:
+            missing["ProcedureTask"] = missing_keys(task, models.ProcedureTask)
+            for result in task["MediaProcessResultSet"]:
+                missing[f"MediaProcessTaskResult({result['Type']})"] = missing_keys(
+                    result, models.MediaProcessTaskResult
+                )
+    for event in pulled.EventSet:
+        task = event.ProcedureStateChangeEvent
+        if task is not None:
+            try:
+                for result_set in (
+                    task.AiAnalysisResultSet,
+                    task.AiRecognitionResultSet,
+                    task.AiContentReviewResultSet,
+                ):
+                    for _ in result_set:
+                        pass
+            except TypeError as err:
+                raise ScenarioFailed(f"an Ai*ResultSet cannot be iterated: {err}") from err
     confirm = models.ConfirmEventsRequest()
     confirm.EventHandles = [e["EventHandle"] for e in events]
     api.ConfirmEvents(confirm)
     empty_code = sdk_error_code(lambda: api.PullEvents(models.PullEventsRequest()))
+    described = api.call_json("DescribeMediaInfos", {"FileIds": [uploaded.FileId, "1"]})[
+        "Response"
+    ]
+    for info in described["MediaInfoSet"]:
+        missing["MediaInfo"] = missing_keys(info, models.MediaInfo)
     describe = models.DescribeMediaInfosRequest()
     describe.FileIds = [uploaded.FileId, "1"]
-    described = as_json(api.DescribeMediaInfos(describe))
     delete = models.DeleteMediaRequest()
     delete.FileId = uploaded.FileId
     api.DeleteMedia(delete)
@@ -322,6 +362,7 @@ def scenario_events(args):
         "EmptyPullCode": empty_code,
         "Described": described,
         "DescribedAfterDelete": after,
+        "MissingKeys": {name: keys for name, keys in missing.items() if keys},
         "DeleteAgainCode": delete_again_code,
         "MediaStatusAfterDelete": session.get(uploaded.MediaUrl, timeout=60).status_code,
     }
