@@ -95,8 +95,8 @@ pub struct RunConfig {
     pub filter: Option<String>,
     /// Property names this target is known to break.
     pub divergences: Vec<String>,
-    /// The class of the fault scenario the target runs under, if any: under
-    /// [`ScenarioClass::RideOut`] only properties that drive the reference client run.
+    /// The class of the fault scenario the target runs under, if any: under any class but
+    /// [`ScenarioClass::BreaksProtocol`] only properties that drive the reference client run.
     pub scenario: Option<ScenarioClass>,
 }
 
@@ -130,9 +130,11 @@ pub fn run(
             let expected_to_fail = config.divergences.iter().any(|d| d == p.name);
             let verdict = if let Some(why) = unmet(p.needs, target) {
                 Verdict::Skipped(why)
-            } else if config.scenario == Some(ScenarioClass::RideOut) && p.drives == Drives::Protocol {
+            } else if config.scenario.is_some_and(|c| c != ScenarioClass::BreaksProtocol)
+                && p.drives == Drives::Protocol
+            {
                 Verdict::Skipped(
-                    "speaks the protocol request by request; under a ride-out fault scenario only properties that drive the reference client run".into(),
+                    "speaks the protocol request by request; under a ride-out or refusing fault scenario only properties that drive the reference client run".into(),
                 )
             } else {
                 let mut runner = runner_for(p.name, config);

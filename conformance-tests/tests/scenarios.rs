@@ -1,13 +1,14 @@
 //! The shipped fault scenarios (`fixtures/faults/`) against the suite: each says what it makes
 //! of the endpoint, and a run under it proves it. A scenario that breaks the protocol fails at
 //! least one property; one a correct client rides out fails none of the properties that drive
-//! the reference client (the others do not run under it).
+//! the reference client (the others do not run under it); one that refuses makes such a
+//! property fail, naming the refusal's code.
 
 use std::path::{Path, PathBuf};
 use vod_conformance::runner::{self, Drives, RunConfig, Verdict};
 use vod_conformance::target::Target;
 use vod_conformance::{properties, report};
-use vod_emulator::faults::{Scenario, ScenarioClass};
+use vod_emulator::faults::{Effect, Scenario, ScenarioClass};
 
 /// Cases per property: enough for every shipped scenario's rules to fire.
 const CASES: u32 = 8;
@@ -37,6 +38,14 @@ fn holds_its_class(path: &Path) -> Result<(), String> {
     if !described {
         return Err(format!("{name}: the description does not state its class"));
     }
+    let codes: Vec<String> = scenario
+        .rules
+        .iter()
+        .filter_map(|rule| match &rule.effect {
+            Effect::Error { code, .. } => Some(code.clone()),
+            _ => None,
+        })
+        .collect();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let emu = runtime
         .block_on(Target::emulator_builder().scenario(scenario).start())
@@ -53,7 +62,20 @@ fn holds_its_class(path: &Path) -> Result<(), String> {
     let kind = report::Kind::ClientUnderFaults(name.to_string());
     let summary = report::human(&kind, "emulator", SEED, CASES, &outcomes);
     let failed = |o: &runner::Outcome| matches!(o.verdict, Verdict::Failed(_));
+    let names_a_refusal = |o: &runner::Outcome| match &o.verdict {
+        Verdict::Failed(f) => codes.iter().any(|code| f.message.contains(code.as_str())),
+        _ => false,
+    };
     match class {
+        ScenarioClass::Refuses
+            if !outcomes
+                .iter()
+                .any(|o| o.property.drives == Drives::Client && names_a_refusal(o)) =>
+        {
+            Err(format!(
+                "{name} refuses, but no property that drives the reference client failed naming {codes:?}:\n{summary}"
+            ))
+        }
         ScenarioClass::BreaksProtocol if !outcomes.iter().any(failed) => Err(format!(
             "{name} breaks the protocol, but no property failed:\n{summary}"
         )),

@@ -279,8 +279,9 @@ pub struct Scenario {
     /// What the scenario simulates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Whether the endpoint still keeps the protocol under these faults (every shipped
-    /// scenario says which, and the conformance suite holds it to that).
+    /// Whether the endpoint still keeps the protocol under these faults, and whether a correct
+    /// client can finish (every shipped scenario says which, and the conformance suite holds it
+    /// to that).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<ScenarioClass>,
     /// The rules, in order.
@@ -299,6 +300,10 @@ pub enum ScenarioClass {
     /// slow or stalled networks, expiring credentials, skewed clocks, late, duplicate or
     /// reordered events): every property that drives the reference client must still pass.
     RideOut,
+    /// Refusals the protocol allows that no retry cures (FailedOperation,
+    /// UnauthorizedOperation): a correct client stops and reports the documented error, so a
+    /// property that drives the reference client fails, naming it.
+    Refuses,
 }
 
 /// Why a scenario file could not be read.
