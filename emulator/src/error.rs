@@ -173,6 +173,7 @@ cos_codes! {
     AccessDenied => (403, "Access Denied."),
     SignatureDoesNotMatch => (403, "The Signature you specified is invalid."),
     InvalidAccessKeyId => (403, "The access key Id you provided does not exist in our records."),
+    RequestTimeTooSkewed => (403, "The difference between the request time and the server's time is too large."),
     ExpiredToken => (400, "The provided token has expired."),
     NoSuchBucket => (404, "The specified bucket does not exist."),
     NoSuchKey => (404, "The specified key does not exist."),

@@ -10,6 +10,7 @@
 //! - `upload_flow` — ApplyUpload → COS → CommitUpload, and CommitUpload's refusals.
 //! - `cos_objects` — PutObject / GetObject / HeadObject / DeleteObject, checksums, errors.
 //! - `cos_multipart` — multipart uploads and their refusals.
+//! - `error_codes` — every documented error code reproduced or injected; docs/error-codes.md.
 //! - `cos_auth` — COS signatures and temporary-credential scope.
 //! - `events_pull` — NewFileUpload, PullEvents / ConfirmEvents, event config, durability.
 //! - `events_push` — push callbacks, retries, task flows, DeleteMedia's event, admin API.
@@ -26,6 +27,7 @@ mod common;
 mod cos_auth;
 mod cos_multipart;
 mod cos_objects;
+mod error_codes;
 mod events_pull;
 mod events_push;
 mod faults;
