@@ -14,8 +14,10 @@ use crate::cos::{CosClient, CosEndpoint, Stored};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::vod::VodClient;
-use crate::wire::media::ParseStreamingManifestRequest;
-use crate::wire::vod::{ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest};
+use crate::wire::media::{DescribeMediaInfosRequest, ParseStreamingManifestRequest};
+use crate::wire::vod::{
+    ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest, CommitUploadResponse,
+};
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
@@ -356,6 +358,40 @@ impl Uploader {
         Ok(found)
     }
 
+    /// [`Self::retrying`] for a request that must not be done twice: when an attempt fails in
+    /// a way that may have lost its answer (a retryable failure: a reset, a timeout, a 5xx)
+    /// and a later attempt is refused as `already_done` says a repeat is, `Ok(None)`: the lost
+    /// attempt took effect, for the caller to confirm.
+    async fn retrying_past_a_lost_answer<T, F, Fut>(
+        &self,
+        mut op: F,
+        already_done: impl Fn(&Error) -> bool,
+    ) -> Result<Option<T>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let answer_lost = AtomicBool::new(false);
+        let answer_lost = &answer_lost;
+        let already_done = &already_done;
+        self.retrying(|| {
+            let attempt = op();
+            async move {
+                match attempt.await {
+                    Ok(done) => Ok(Some(done)),
+                    Err(err) if answer_lost.load(Ordering::Relaxed) && already_done(&err) => {
+                        Ok(None)
+                    }
+                    Err(err) => {
+                        answer_lost.store(err.is_retryable(), Ordering::Relaxed);
+                        Err(err)
+                    }
+                }
+            }
+        })
+        .await
+    }
+
     async fn retrying<T, F, Fut>(&self, op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -444,7 +480,19 @@ impl Uploader {
             vod_session_key: Some(cp.session.vod_session_key.clone()),
             sub_app_id: self.options.sub_app_id,
         };
-        let done = self.retrying(|| self.vod.commit_upload(&commit)).await?;
+        // A commit whose answer was lost may have taken effect: its retry is then refused
+        // (the session is committed), and starting over would make a second media. The media
+        // the session names is looked up instead.
+        let committed = self
+            .retrying_past_a_lost_answer(
+                || self.vod.commit_upload(&commit),
+                Error::is_expired_session,
+            )
+            .await?;
+        let done = match committed {
+            Some(done) => done,
+            None => self.committed_earlier(&cp.session).await?,
+        };
         (run.progress)(Progress::Committed {
             file_id: done.file_id.clone(),
         });
@@ -455,6 +503,48 @@ impl Uploader {
             request_id: done.request_id,
             bytes_sent: run.sent.load(Ordering::Relaxed),
             parts_reused: run.reused.load(Ordering::Relaxed),
+        })
+    }
+
+    /// The media a session's lost commit created, found by the FileId its storage path names
+    /// (the service's layout `/<hex>vod<AppId>/<hex><FileId>/f0.<ext>`); the session's own
+    /// refusal when there is none (the commit did not take effect: starting over is safe).
+    async fn committed_earlier(
+        &self,
+        session: &ApplyUploadResponse,
+    ) -> Result<CommitUploadResponse> {
+        let refused = || {
+            Error::Api {
+            action: "CommitUpload".into(),
+            code: "InvalidParameterValue.VodSessionKey".into(),
+            message: "the commit's answer was lost and the session is refused now; no media with its storage path exists".into(),
+            request_id: String::new(),
+        }
+        };
+        let Some(file_id) = file_id_in_storage_path(&session.media_storage_path) else {
+            return Err(refused());
+        };
+        let req = DescribeMediaInfosRequest {
+            file_ids: Some(vec![file_id.clone()]),
+            sub_app_id: self.options.sub_app_id,
+            ..Default::default()
+        };
+        let described = self
+            .retrying(|| self.vod.describe_media_infos(&req))
+            .await?;
+        let basic = described
+            .media_info_set
+            .into_iter()
+            .find(|m| m.file_id == file_id)
+            .and_then(|m| m.basic_info)
+            .filter(|b| b.storage_path == session.media_storage_path)
+            .ok_or_else(refused)?;
+        tracing::warn!(%file_id, "the answer to CommitUpload was lost; the media it created is reported");
+        Ok(CommitUploadResponse {
+            file_id,
+            media_url: basic.media_url,
+            cover_url: Some(basic.cover_url).filter(|u| !u.is_empty()),
+            request_id: described.request_id,
         })
     }
 
@@ -555,42 +645,29 @@ impl Uploader {
         let parts: Vec<(u32, String)> = results.into_iter().map(|r| (r.0, r.1)).collect();
         // A Complete whose answer was lost (a reset, a stalled or truncated body) may have
         // taken effect; its retry then finds the upload gone. This client never aborts an
-        // upload it is completing, so `NoSuchUpload` after such a loss means it completed, and
-        // CommitUpload confirms the object exists (ResourceNotFound otherwise).
-        let answer_lost = AtomicBool::new(false);
+        // upload it is completing, so `NoSuchUpload` then means it completed, and CommitUpload
+        // confirms the object exists (ResourceNotFound otherwise).
         let completed = self
-            .retrying(|| async {
-                match cos
-                    .complete_multipart_upload(&item.key, upload_id, &parts)
-                    .await
-                {
-                    Err(Error::Cos { code, .. })
-                        if code == "NoSuchUpload" && answer_lost.load(Ordering::Relaxed) =>
-                    {
-                        Ok(None)
-                    }
-                    Err(err) => {
-                        answer_lost.store(err.is_retryable(), Ordering::Relaxed);
-                        Err(err)
-                    }
-                    Ok(stored) => Ok(Some(stored)),
-                }
-            })
+            .retrying_past_a_lost_answer(
+                || cos.complete_multipart_upload(&item.key, upload_id, &parts),
+                |err| err.code() == Some("NoSuchUpload"),
+            )
             .await?;
-        match completed.and_then(|stored| stored.crc64) {
-            Some(server) if server != local_crc => {
-                return Err(Error::Integrity {
-                    what: item.key.clone(),
-                    local: local_crc.to_string(),
-                    server: server.to_string(),
-                });
-            }
-            Some(_) => {}
-            None if answer_lost.load(Ordering::Relaxed) => tracing::warn!(
+        match completed {
+            Some(stored) => match stored.crc64 {
+                Some(server) if server != local_crc => {
+                    return Err(Error::Integrity {
+                        what: item.key.clone(),
+                        local: local_crc.to_string(),
+                        server: server.to_string(),
+                    });
+                }
+                _ => {}
+            },
+            None => tracing::warn!(
                 key = %item.key,
                 "the answer to CompleteMultipartUpload was lost and its retry found the upload completed; CommitUpload will confirm the object"
             ),
-            None => {}
         }
         cp.uploads.remove(&item.key);
         Ok(())
@@ -608,6 +685,21 @@ impl Uploader {
         }
     }
 }
+
+/// The FileId a storage path names: the 19 decimal digits that end its second segment, in the
+/// service's layout `/<hex>vod<AppId>/<hex><FileId>/f0.<ext>`.
+fn file_id_in_storage_path(path: &str) -> Option<String> {
+    let segment = path.trim_start_matches('/').split('/').nth(1)?;
+    let start = segment.len().checked_sub(FILE_ID_DIGITS)?;
+    let digits = segment.get(start..)?;
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| digits.to_owned())
+}
+
+/// Digits of a FileId.
+const FILE_ID_DIGITS: usize = 19;
 
 /// The part size for a file: the wanted size, raised (in whole MiB) so that at most 10000
 /// parts are needed, and never below COS's minimum.
@@ -703,6 +795,18 @@ fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_id_is_read_from_the_service_storage_layout() {
+        assert_eq!(
+            file_id_in_storage_path("/05755fddvod1250000000/05755fdd5285890784000000001/f0.mp4")
+                .as_deref(),
+            Some("5285890784000000001")
+        );
+        assert_eq!(file_id_in_storage_path("/custom/path/f0.mp4"), None);
+        assert_eq!(file_id_in_storage_path("/a/1234/f0.mp4"), None);
+        assert_eq!(file_id_in_storage_path("f0.mp4"), None);
+    }
 
     #[test]
     fn part_size_grows_to_fit_ten_thousand_parts() {

@@ -119,3 +119,52 @@ async fn corrupted_checksums_are_caught() {
     let err = uploader(&emu).upload(&file).await.expect_err("integrity");
     assert!(matches!(err, vod_client::Error::Integrity { .. }), "{err}");
 }
+
+/// A CommitUpload whose answer is lost or refused for a while never leaves a second media:
+/// under every commit-related ride-out scenario the upload applies once, sends its bytes once
+/// and reports the one FileId that exists, and the emulator emits one NewFileUpload.
+#[tokio::test]
+async fn a_lost_commit_answer_never_duplicates_the_media() {
+    for scenario in [
+        "commit-timeout-after-success.toml",
+        "throttled-vod-api.toml",
+        "vod-internal-error.toml",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/faults")
+            .join(scenario);
+        let emu = vod_emulator::Emulator::builder()
+            .scenario(vod_emulator::faults::Scenario::from_file(&path).expect("scenario"))
+            .start()
+            .await
+            .expect("start emulator");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = bytes(300_000, 9);
+        let file = write(dir.path(), "once.mp4", &data);
+        let done = uploader(&emu)
+            .upload(&file)
+            .await
+            .unwrap_or_else(|e| panic!("{scenario}: {e}"));
+        assert_eq!(done.bytes_sent, data.len() as u64, "{scenario}: sent once");
+        let applies = emu
+            .journal()
+            .requests(&Filter::default().action("ApplyUpload").status(200))
+            .into_iter()
+            .filter(|e| e.error_code.is_none())
+            .count();
+        assert_eq!(applies, 1, "{scenario}: one session");
+        let (status, _, body) = get(&done.media_url).await;
+        assert_eq!((status, body == data), (200, true), "{scenario}");
+        let pulled = crate::common::vod(&emu)
+            .pull_events(&Default::default())
+            .await
+            .expect("PullEvents");
+        let uploads: Vec<_> = pulled
+            .event_set
+            .iter()
+            .filter(|e| e.event_type == "NewFileUpload")
+            .map(|e| e.file_id().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(uploads, [done.file_id.clone()], "{scenario}: one media");
+    }
+}
