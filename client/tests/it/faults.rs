@@ -165,6 +165,10 @@ async fn a_lost_commit_answer_never_duplicates_the_media() {
             .filter(|e| e.event_type == "NewFileUpload")
             .map(|e| e.file_id().unwrap_or_default().to_owned())
             .collect();
-        assert_eq!(uploads, [done.file_id.clone()], "{scenario}: one media");
+        assert_eq!(
+            uploads,
+            std::slice::from_ref(&done.file_id),
+            "{scenario}: one media"
+        );
     }
 }
