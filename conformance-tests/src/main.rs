@@ -25,15 +25,16 @@ enum Command {
         /// or the URL of an endpoint (VOD API there, COS path style there).
         #[arg(long, default_value = "emulator")]
         target: String,
-        /// Cases per property.
-        #[arg(long, default_value_t = runner::DEFAULT_CASES)]
+        /// Cases per property (at least 1).
+        #[arg(long, default_value_t = runner::DEFAULT_CASES, value_parser = clap::value_parser!(u32).range(1..))]
         cases: u32,
         /// Seed (a failure report names the seed that reproduces it).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Only properties whose name contains this.
+        /// Only properties whose name contains this (repeatable: any of them); a filter that
+        /// selects nothing is an error.
         #[arg(long)]
-        filter: Option<String>,
+        filter: Vec<String>,
         /// Write JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -46,6 +47,10 @@ enum Command {
         /// Required for `--target cloud`: the run creates (and deletes) real media.
         #[arg(long)]
         allow_cost: bool,
+        /// Bearer token of a URL target's admin API (an emulator started with
+        /// `--admin-token`), so the properties that need its clock run.
+        #[arg(long, env = "VOD_EMULATOR_ADMIN_TOKEN")]
+        admin_token: Option<String>,
         /// Start the emulator with this fault scenario (TOML/JSON, see fixtures/faults/): the
         /// run then tests the client's resilience and is reported apart, never as conformance.
         #[arg(long, value_name = "FILE")]
@@ -75,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         divergences: list,
         region,
         allow_cost,
+        admin_token,
         faults,
     } = cli.command
     else {
@@ -83,20 +89,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
+    if let Some(unmatched) = filter
+        .iter()
+        .find(|f| !properties::ALL.iter().any(|p| p.name.contains(f.as_str())))
+    {
+        bail!("--filter {unmatched} selects no property (`vod-conformance list` names them)");
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     if faults.is_some() && target != "emulator" {
         bail!("--faults needs --target emulator: only the emulator can inject faults");
     }
-    let kind = match &faults {
-        Some(path) => report::Kind::ClientUnderFaults(path.display().to_string()),
-        None => report::Kind::Conformance,
-    };
     let scenario = faults
         .as_deref()
         .map(vod_emulator::faults::Scenario::from_file)
         .transpose()?;
     let class = scenario.as_ref().and_then(|s| s.class);
-    let target = match target.as_str() {
+    let kind = match &faults {
+        Some(path) => report::Kind::ClientUnderFaults {
+            path: path.display().to_string(),
+            class,
+        },
+        None => report::Kind::Conformance,
+    };
+    let subject = match target.as_str() {
         "emulator" => {
             let mut builder = Target::emulator_builder();
             if let Some(scenario) = scenario {
@@ -111,11 +126,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Target::cloud(env_credentials()?, &region)
         }
         url if url.starts_with("http://") || url.starts_with("https://") => {
-            Target::endpoint(url, env_credentials()?, &region)
+            let credentials = env_credentials()?;
+            eprintln!(
+                "vod-conformance: VOD API at {url}, COS path style at {url}/<bucket>/<key>, region {region}, SecretId {} (TENCENTCLOUD_SECRET_ID/KEY)",
+                credentials.secret_id
+            );
+            runtime.block_on(Target::endpoint(url, credentials, &region, admin_token))
         }
         other => bail!("unknown target `{other}`: use emulator, cloud or an http(s) URL"),
     };
-    let name = target.kind().name();
+    let name = subject.kind().name();
     let divergences = match list {
         Some(path) => divergences::parse(
             &std::fs::read_to_string(&path)
@@ -130,13 +150,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         divergences,
         scenario: class,
     };
-    let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
-    print!("{}", report::human(&kind, name, seed, cases, &outcomes));
-    for (file_id, why) in runtime.block_on(target.delete_created()) {
+    let outcomes = runner::run(&runtime, &subject, properties::ALL, &config);
+    let run = report::Run {
+        kind,
+        target,
+        seed,
+        cases,
+    };
+    print!("{}", report::human(&run, &outcomes));
+    for (file_id, why) in runtime.block_on(subject.delete_created()) {
         eprintln!("vod-conformance: could not delete media {file_id} created by the run: {why}");
     }
     if let Some(path) = junit {
-        std::fs::write(&path, report::junit(&kind, name, &outcomes))
+        std::fs::write(&path, report::junit(&run, &outcomes))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(if report::Totals::of(&outcomes).ok() {

@@ -3,6 +3,7 @@
 
 use crate::runner::{Outcome, Verdict};
 use std::fmt::Write;
+use vod_emulator::faults::ScenarioClass;
 
 /// Counts of a run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -46,50 +47,117 @@ impl Totals {
 pub enum Kind {
     /// Whether the target conforms.
     Conformance,
-    /// How the client copes with these injected faults: never evidence that a target conforms.
-    ClientUnderFaults(String),
+    /// How the client copes with the injected faults of this scenario file: never evidence
+    /// that a target conforms.
+    ClientUnderFaults {
+        /// The scenario file.
+        path: String,
+        /// What the scenario says it makes of the endpoint, if it says.
+        class: Option<ScenarioClass>,
+    },
 }
 
-impl Kind {
-    fn title(&self, target: &str) -> String {
-        match self {
+/// One run, as the command line that reproduces it names it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// What the run is evidence of.
+    pub kind: Kind,
+    /// `--target` as given: `emulator`, `cloud` or a URL.
+    pub target: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// Cases per property.
+    pub cases: u32,
+}
+
+impl Run {
+    fn title(&self) -> String {
+        let target = &self.target;
+        match &self.kind {
             Kind::Conformance => format!("vod-conformance against {target}"),
-            Kind::ClientUnderFaults(faults) => format!(
-                "vod-conformance CLIENT RESILIENCE run against {target} with injected faults ({faults}): not evidence of endpoint conformance"
+            Kind::ClientUnderFaults { path, .. } => format!(
+                "vod-conformance CLIENT RESILIENCE run against {target} with injected faults ({path}): not evidence of endpoint conformance"
             ),
         }
     }
 
-    fn suite(&self, target: &str) -> String {
-        match self {
+    fn suite(&self) -> String {
+        let target = &self.target;
+        match self.kind {
             Kind::Conformance => format!("vod-conformance.{target}"),
-            Kind::ClientUnderFaults(_) => format!("vod-conformance.client-under-faults.{target}"),
+            Kind::ClientUnderFaults { .. } => {
+                format!("vod-conformance.client-under-faults.{target}")
+            }
         }
+    }
+
+    /// The command that runs `property` again exactly as this run did.
+    pub fn reproduce(&self, property: &str) -> String {
+        let mut line = String::from("vod-conformance run");
+        if self.target != "emulator" {
+            let _ = write!(line, " --target {}", self.target);
+            if self.target == "cloud" {
+                line.push_str(" --allow-cost");
+            }
+        }
+        let _ = write!(line, " --seed {} --cases {}", self.seed, self.cases);
+        if let Kind::ClientUnderFaults { path, .. } = &self.kind {
+            let _ = write!(line, " --faults {path}");
+        }
+        let _ = write!(line, " --filter {property}");
+        line
+    }
+
+    /// What a failure means under this run's fault scenario, if it runs under one.
+    fn expectation(&self) -> Option<&'static str> {
+        let Kind::ClientUnderFaults { class, .. } = &self.kind else {
+            return None;
+        };
+        Some(match class {
+            Some(ScenarioClass::BreaksProtocol) => {
+                "expected: the scenario breaks the protocol, and the suite caught it"
+            }
+            Some(ScenarioClass::RideOut) => "unexpected: a correct client rides this scenario out",
+            Some(ScenarioClass::Refuses) => {
+                "expected if it names the scenario's refusal: a correct client reports it"
+            }
+            None => "the scenario does not say whether the endpoint keeps the protocol under it",
+        })
     }
 }
 
 /// The human summary.
-pub fn human(kind: &Kind, target: &str, seed: u64, cases: u32, outcomes: &[Outcome]) -> String {
+pub fn human(run: &Run, outcomes: &[Outcome]) -> String {
     let mut out = format!(
-        "{} (seed {seed}, {cases} cases per property)\n\n",
-        kind.title(target)
+        "{} (seed {}, {} cases per property)\n\n",
+        run.title(),
+        run.seed,
+        run.cases
     );
     for o in outcomes {
         let secs = o.duration.as_secs_f64();
         let (mark, extra) = match &o.verdict {
             Verdict::Passed => ("PASS", String::new()),
-            Verdict::Failed(f) => (
-                "FAIL",
-                format!(
-                    "\n    rule: {}\n    failure: {}\n    minimal case: {}\n    reproduce: vod-conformance run --seed {seed} --filter {}",
+            Verdict::Failed(f) => {
+                let mut extra = format!(
+                    "\n    rule: {}\n    failure: {}\n    minimal case: {}\n    reproduce: {}",
                     o.property.rule,
                     f.message,
                     f.minimal_case.replace('\n', "\n      "),
-                    o.property.name
-                ),
+                    run.reproduce(o.property.name)
+                );
+                if let Some(expectation) = run.expectation() {
+                    let _ = write!(extra, "\n    under these faults: {expectation}");
+                }
+                ("FAIL", extra)
+            }
+            Verdict::ExpectedFailure(f) => {
+                ("XFAIL", format!("  (known divergence: {})", f.message))
+            }
+            Verdict::UnexpectedPass => (
+                "XPASS",
+                "  (listed as a divergence but passes: remove it from the list)".to_owned(),
             ),
-            Verdict::ExpectedFailure(f) => ("XFAIL", format!("  (known divergence: {})", f.message)),
-            Verdict::UnexpectedPass => ("XPASS", "  (listed as a divergence but passes: remove it from the list)".to_owned()),
             Verdict::Skipped(why) => ("SKIP", format!("  ({why})")),
         };
         let _ = writeln!(
@@ -108,15 +176,16 @@ pub fn human(kind: &Kind, target: &str, seed: u64, cases: u32, outcomes: &[Outco
 }
 
 /// JUnit XML: one test case per property; known divergences are reported as skipped with a
-/// message, so CI sees them apart from real failures.
-pub fn junit(kind: &Kind, target: &str, outcomes: &[Outcome]) -> String {
+/// message, so CI sees them apart from real failures. A failure carries its rule, minimal case
+/// and the command that reproduces it.
+pub fn junit(run: &Run, outcomes: &[Outcome]) -> String {
     let t = Totals::of(outcomes);
     let total: f64 = outcomes.iter().map(|o| o.duration.as_secs_f64()).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<testsuites><testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">",
-        escape(&kind.suite(target)),
+        escape(&run.suite()),
         outcomes.len(),
         t.failed,
         t.skipped + t.expected_failures + t.unexpected_passes
@@ -136,8 +205,10 @@ pub fn junit(kind: &Kind, target: &str, outcomes: &[Outcome]) -> String {
                     "<failure message=\"{}\">{}</failure>",
                     escape(&f.message),
                     escape(&format!(
-                        "rule: {}\nminimal case: {}",
-                        o.property.rule, f.minimal_case
+                        "rule: {}\nminimal case: {}\nreproduce: {}",
+                        o.property.rule,
+                        f.minimal_case,
+                        run.reproduce(o.property.name)
                     ))
                 );
             }

@@ -91,8 +91,8 @@ pub struct RunConfig {
     pub cases: u32,
     /// Seed of the run.
     pub seed: u64,
-    /// Only properties whose name contains this.
-    pub filter: Option<String>,
+    /// Only properties whose name contains one of these (all when empty).
+    pub filter: Vec<String>,
     /// Property names this target is known to break.
     pub divergences: Vec<String>,
     /// The class of the fault scenario the target runs under, if any: under any class but
@@ -124,7 +124,7 @@ pub fn run(
     let ctx = Ctx { target, runtime };
     properties
         .iter()
-        .filter(|p| config.filter.as_deref().is_none_or(|f| p.name.contains(f)))
+        .filter(|p| config.filter.is_empty() || config.filter.iter().any(|f| p.name.contains(f.as_str())))
         .map(|p| {
             let started = Instant::now();
             let expected_to_fail = config.divergences.iter().any(|d| d == p.name);
@@ -158,11 +158,12 @@ pub fn run(
 fn unmet(needs: Needs, target: &Target) -> Option<String> {
     match needs {
         Needs::Protocol => None,
-        Needs::Admin => (target.kind() != TargetKind::Emulator).then(|| {
-            format!(
-                "needs the emulator's admin API; target is {}",
-                target.kind().name()
-            )
+        Needs::Admin => target.admin().is_none().then(|| match target.kind() {
+            TargetKind::Cloud => "needs an emulator's admin API; the cloud has none".to_owned(),
+            _ => format!(
+                "needs an emulator's admin API, and {}/_emulator/health did not answer (give --admin-token for a protected one)",
+                target.vod_endpoint()
+            ),
         }),
         Needs::PlainHttp => (!target.vod_endpoint().starts_with("http://")).then(|| {
             format!(

@@ -1,8 +1,9 @@
 //! What the suite runs against: the in-process emulator (default), any endpoint speaking the
 //! protocol (another emulator or mock, by URL), or the real cloud.
 //!
-//! Only the in-process emulator has an admin side (its clock, its fault rules); properties that
-//! need it are skipped elsewhere and the report says so.
+//! An emulator has an admin side (its clock): in process, or over its `/_emulator/` API when a
+//! URL target answers there. Properties that need it are skipped elsewhere and the report says
+//! so.
 
 use vod_client::wire::vod::ApplyUploadResponse;
 use vod_client::{CosClient, CosEndpoint, Credentials, UploadOptions, Uploader, VodClient};
@@ -39,8 +40,8 @@ pub struct Target {
     credentials: Credentials,
     region: String,
     http: reqwest::Client,
-    emulator: Option<Emulator>,
-    created: std::sync::Mutex<Vec<String>>,
+    admin: Option<Admin>,
+    created: std::sync::Mutex<Vec<Created>>,
 }
 
 impl Target {
@@ -72,21 +73,36 @@ impl Target {
             credentials: Credentials::new(c.secret_id.clone(), c.secret_key.clone()),
             region: c.region.clone(),
             http: reqwest::Client::new(),
-            emulator: Some(emu),
+            admin: Some(Admin::InProcess(Box::new(emu))),
             created: Default::default(),
         })
     }
 
-    /// Targets an endpoint by URL.
-    pub fn endpoint(url: &str, credentials: Credentials, region: &str) -> Self {
+    /// Targets an endpoint by URL; when its `/_emulator/` API answers (with `admin_token`,
+    /// if given), the properties that need an emulator's admin side run too.
+    pub async fn endpoint(
+        url: &str,
+        credentials: Credentials,
+        region: &str,
+        admin_token: Option<String>,
+    ) -> Self {
+        let http = reqwest::Client::new();
+        let admin = Admin::probe(url, admin_token, &http).await;
+        Self {
+            admin,
+            ..Self::url(url, credentials, region, http)
+        }
+    }
+
+    fn url(url: &str, credentials: Credentials, region: &str, http: reqwest::Client) -> Self {
         Self {
             kind: TargetKind::Endpoint,
             vod_endpoint: url.to_owned(),
             cos_endpoint: CosEndpoint::PathStyle(url.to_owned()),
             credentials,
             region: region.to_owned(),
-            http: reqwest::Client::new(),
-            emulator: None,
+            http,
+            admin: None,
             created: Default::default(),
         }
     }
@@ -100,7 +116,7 @@ impl Target {
             credentials,
             region: region.to_owned(),
             http: reqwest::Client::new(),
-            emulator: None,
+            admin: None,
             created: Default::default(),
         }
     }
@@ -110,18 +126,32 @@ impl Target {
         &self.vod_endpoint
     }
 
-    /// Remembers a FileId the suite created, for [`Target::delete_created`].
+    /// Remembers a FileId the suite created in the primary application, for
+    /// [`Target::delete_created`].
     pub fn created(&self, file_id: &str) {
+        self.created_in(file_id, None);
+    }
+
+    /// Remembers a FileId the suite created in application `sub_app_id`.
+    pub fn created_in(&self, file_id: &str, sub_app_id: Option<u64>) {
         if let Ok(mut ids) = self.created.lock() {
-            ids.push(file_id.to_owned());
+            ids.push(Created {
+                file_id: file_id.to_owned(),
+                sub_app_id,
+            });
         }
     }
 
-    /// The FileIds created so far.
+    /// The FileIds created so far in the primary application.
     pub fn created_ids(&self) -> Vec<String> {
         self.created
             .lock()
-            .map(|ids| ids.clone())
+            .map(|ids| {
+                ids.iter()
+                    .filter(|c| c.sub_app_id.is_none())
+                    .map(|c| c.file_id.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -139,17 +169,18 @@ impl Target {
         let Ok(vod) = self.vod() else {
             return ids
                 .into_iter()
-                .map(|id| (id, "invalid endpoint".to_owned()))
+                .map(|c| (c.file_id, "invalid endpoint".to_owned()))
                 .collect();
         };
         let mut failed = Vec::new();
-        for id in ids {
+        for created in ids {
             let req = vod_client::wire::media::DeleteMediaRequest {
-                file_id: Some(id.clone()),
+                file_id: Some(created.file_id.clone()),
+                sub_app_id: created.sub_app_id,
                 ..Default::default()
             };
             if let Err(e) = vod.delete_media(&req).await {
-                failed.push((id, e.to_string()));
+                failed.push((created.file_id, e.to_string()));
             }
         }
         failed
@@ -160,9 +191,9 @@ impl Target {
         self.kind
     }
 
-    /// The in-process emulator, when that is the target.
-    pub fn admin(&self) -> Option<&Emulator> {
-        self.emulator.as_ref()
+    /// The emulator's admin side, when the target has one.
+    pub fn admin(&self) -> Option<&Admin> {
+        self.admin.as_ref()
     }
 
     /// Shared HTTP client (one connection pool).
@@ -219,3 +250,93 @@ impl Target {
         CosClient::for_session(self.http.clone(), self.cos_endpoint.clone(), session)
     }
 }
+
+/// A media the suite created, and the application it is in.
+#[derive(Debug, Clone)]
+struct Created {
+    file_id: String,
+    sub_app_id: Option<u64>,
+}
+
+/// The admin side of an emulator: the in-process handle, or its HTTP admin API.
+#[derive(Debug)]
+pub enum Admin {
+    /// The emulator started by the suite.
+    InProcess(Box<Emulator>),
+    /// An emulator reached by URL whose `/_emulator/` API answered.
+    Remote {
+        /// `<url>/_emulator`.
+        base: String,
+        /// Bearer token for an emulator started with `--admin-token`.
+        token: Option<String>,
+        /// Shared client.
+        http: reqwest::Client,
+        /// Its session lifetime, as its health answer says.
+        session_ttl_secs: i64,
+    },
+}
+
+impl Admin {
+    /// The admin side of the emulator at `url`, if its health endpoint answers.
+    async fn probe(url: &str, token: Option<String>, http: &reqwest::Client) -> Option<Self> {
+        let base = format!("{}/_emulator", url.trim_end_matches('/'));
+        let mut request = http.get(format!("{base}/health"));
+        if let Some(token) = &token {
+            request = request.bearer_auth(token);
+        }
+        let answer = request.send().await.ok()?.error_for_status().ok()?;
+        let health: serde_json::Value = serde_json::from_slice(&answer.bytes().await.ok()?).ok()?;
+        (health["status"] == "ok").then(|| Admin::Remote {
+            base,
+            token,
+            http: http.clone(),
+            session_ttl_secs: health["sessionTtlSecs"]
+                .as_i64()
+                .unwrap_or(DEFAULT_SESSION_TTL_SECS),
+        })
+    }
+
+    /// Moves the emulator's clock by `ms` (negative: back).
+    ///
+    /// # Errors
+    /// The admin API refused or could not be reached.
+    pub async fn advance_ms(&self, ms: i64) -> Result<(), String> {
+        match self {
+            Admin::InProcess(emu) => {
+                emu.clock().advance_ms(ms);
+                Ok(())
+            }
+            Admin::Remote {
+                base, token, http, ..
+            } => {
+                let mut request = http
+                    .post(format!("{base}/clock"))
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(serde_json::json!({ "advance_ms": ms }).to_string());
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                request
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .map(drop)
+                    .map_err(|e| format!("POST {base}/clock: {e}"))
+            }
+        }
+    }
+
+    /// How long the emulator's upload sessions (and their credentials) live.
+    pub fn session_ttl_secs(&self) -> i64 {
+        match self {
+            Admin::InProcess(emu) => i64::try_from(emu.config().session_ttl.as_secs())
+                .unwrap_or(DEFAULT_SESSION_TTL_SECS),
+            Admin::Remote {
+                session_ttl_secs, ..
+            } => *session_ttl_secs,
+        }
+    }
+}
+
+/// The emulator's default session lifetime, for one whose health answer does not say.
+const DEFAULT_SESSION_TTL_SECS: i64 = 3600;

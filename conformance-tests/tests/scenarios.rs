@@ -54,13 +54,21 @@ fn holds_its_class(path: &Path) -> Result<(), String> {
     let config = RunConfig {
         cases: CASES,
         seed: SEED,
-        filter: None,
+        filter: Vec::new(),
         divergences: Vec::new(),
         scenario: Some(class),
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
-    let kind = report::Kind::ClientUnderFaults(name.to_string());
-    let summary = report::human(&kind, "emulator", SEED, CASES, &outcomes);
+    let run = report::Run {
+        kind: report::Kind::ClientUnderFaults {
+            path: name.to_string(),
+            class: Some(class),
+        },
+        target: "emulator".into(),
+        seed: SEED,
+        cases: CASES,
+    };
+    let summary = report::human(&run, &outcomes);
     let failed = |o: &runner::Outcome| matches!(o.verdict, Verdict::Failed(_));
     let names_a_refusal = |o: &runner::Outcome| match &o.verdict {
         Verdict::Failed(f) => codes.iter().any(|code| f.message.contains(code.as_str())),

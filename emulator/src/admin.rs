@@ -210,6 +210,7 @@ fn health(state: &AppState) -> Response<Body> {
         "region": config.region,
         "seed": state.seed(),
         "strict": config.strict,
+        "sessionTtlSecs": config.session_ttl.as_secs(),
     }))
 }
 

@@ -330,13 +330,13 @@ async fn refused(ctx: &Ctx<'_>, case: &Invalid) -> Result<(), String> {
 
 /// The `expired_credentials_are_refused` property (needs the emulator's clock).
 pub fn expired_credentials_are_refused(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Failure> {
-    let Some(emu) = ctx.target.admin() else {
+    let Some(admin) = ctx.target.admin() else {
         return Err(Failure {
             message: "needs the emulator".into(),
             minimal_case: String::new(),
         });
     };
-    let ttl = i64::try_from(emu.config().session_ttl.as_secs()).unwrap_or(3600);
+    let ttl = admin.session_ttl_secs();
     check(runner, 1i64..120, |extra| {
         ctx.block_on(async {
             let vod = ctx.target.vod().map_err(|e| e.to_string())?;
@@ -345,10 +345,10 @@ pub fn expired_credentials_are_refused(ctx: &Ctx, runner: &mut TestRunner) -> Re
                 .await
                 .map_err(|e| e.to_string())?;
             let shift = (ttl + extra) * 1000;
-            emu.clock().advance_ms(shift);
+            admin.advance_ms(shift).await?;
             let put = put_media(ctx, &session, b"v").await;
             let commit = vod.commit_upload(&commit(&session)).await;
-            emu.clock().advance_ms(-shift);
+            admin.advance_ms(-shift).await?;
             expect_eq(
                 "PutObject with expired credentials",
                 "ExpiredToken".to_owned(),

@@ -1,6 +1,6 @@
 //! Events: at-least-once delivery of NewFileUpload through PullEvents / ConfirmEvents.
 
-use crate::properties::round_trip::bytes;
+use crate::properties::round_trip::{bytes, work_dir};
 use crate::runner::{check, expect_eq, outcome_code, Ctx, Failure};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
@@ -12,7 +12,7 @@ const CONFIRM_DEADLINE_MS: i64 = 30_000;
 
 /// The `events_at_least_once` property (needs the emulator's clock to pass the deadline).
 pub fn events_at_least_once(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Failure> {
-    let Some(emu) = ctx.target.admin() else {
+    let Some(admin) = ctx.target.admin() else {
         return Err(Failure {
             message: "needs the emulator".into(),
             minimal_case: String::new(),
@@ -31,10 +31,8 @@ pub fn events_at_least_once(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Fa
             ctx.block_on(async {
                 let sub_app_id = 1_600_000_000 + app;
                 let vod = ctx.target.vod().map_err(|e| e.to_string())?;
-                let dir = std::env::temp_dir()
-                    .join(format!("vod-conformance-ev-{}-{app}", std::process::id()));
-                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-                let file = dir.join("e.mp4");
+                let dir = work_dir()?;
+                let file = dir.path().join("e.mp4");
                 std::fs::write(&file, bytes(size, app)).map_err(|e| e.to_string())?;
                 let options = UploadOptions {
                     sub_app_id: Some(sub_app_id),
@@ -48,9 +46,9 @@ pub fn events_at_least_once(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Fa
                     .map_err(|e| e.to_string())?
                     .upload(&file)
                     .await;
-                let _ = std::fs::remove_dir_all(&dir);
+                drop(dir);
                 let done = done.map_err(|e| format!("upload: {e}"))?;
-                ctx.target.created(&done.file_id);
+                ctx.target.created_in(&done.file_id, Some(sub_app_id));
 
                 let first = pull(&vod, sub_app_id).await?;
                 let event = only_new_file_upload(&first, &done.file_id)?;
@@ -65,7 +63,7 @@ pub fn events_at_least_once(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Fa
                 )?;
                 let mut handle = event.event_handle.clone().unwrap_or_default();
                 if redeliver {
-                    emu.clock().advance_ms(CONFIRM_DEADLINE_MS + 1000);
+                    admin.advance_ms(CONFIRM_DEADLINE_MS + 1000).await?;
                     let again = pull(&vod, sub_app_id).await?;
                     handle = only_new_file_upload(&again, &done.file_id)?
                         .event_handle
@@ -79,7 +77,7 @@ pub fn events_at_least_once(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Fa
                 })
                 .await
                 .map_err(|e| format!("ConfirmEvents: {e}"))?;
-                emu.clock().advance_ms(CONFIRM_DEADLINE_MS + 1000);
+                admin.advance_ms(CONFIRM_DEADLINE_MS + 1000).await?;
                 let after = vod
                     .pull_events(&PullEventsRequest {
                         sub_app_id: Some(sub_app_id),

@@ -1,6 +1,6 @@
 //! Isolation: concurrent uploads never see each other's bytes; aborts leave nothing behind.
 
-use crate::properties::round_trip::bytes;
+use crate::properties::round_trip::{bytes, work_dir};
 use crate::runner::{check, expect_eq, outcome_code, Ctx, Failure};
 use crate::MIB;
 use base64::Engine;
@@ -20,9 +20,8 @@ pub fn uploads_are_isolated(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Fa
     );
     check(runner, strategy, |(n, size, seed)| {
         ctx.block_on(async {
-            let dir = std::env::temp_dir()
-                .join(format!("vod-conformance-iso-{}-{seed}", std::process::id()));
-            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let work = work_dir()?;
+            let dir = work.path();
             let options = UploadOptions {
                 part_size: MIB,
                 multipart_threshold: MIB,
@@ -41,7 +40,7 @@ pub fn uploads_are_isolated(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Fa
             }
             let results =
                 futures_util::future::join_all(files.iter().map(|f| uploader.upload(f))).await;
-            let _ = std::fs::remove_dir_all(&dir);
+            drop(work);
             let mut urls = std::collections::HashSet::new();
             for (i, result) in results.into_iter().enumerate() {
                 let done = result.map_err(|e| format!("upload {i}: {e}"))?;

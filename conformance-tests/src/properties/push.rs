@@ -1,7 +1,7 @@
 //! Push callbacks: every NewFileUpload reaches the application's NotificationUrl, signed with
 //! its SignKey, and a callback the application failed to take is tried again.
 
-use crate::properties::round_trip::bytes;
+use crate::properties::round_trip::{bytes, work_dir};
 use crate::runner::{check, expect_eq, Ctx, Failure};
 use md5::{Digest, Md5};
 use proptest::prelude::*;
@@ -151,7 +151,7 @@ async fn push_case(
     base: &str,
     case: &PushCase,
 ) -> Result<(), String> {
-    let emu = ctx.target.admin().ok_or("needs the emulator's clock")?;
+    let admin = ctx.target.admin().ok_or("needs the emulator's clock")?;
     let sub_app_id = 1_700_000_000 + case.app;
     let path = format!("/callback/{sub_app_id}/{}", case.fail_first);
     if let Ok(mut fail_first) = receiver.fail_first.lock() {
@@ -172,13 +172,8 @@ async fn push_case(
         )
         .await
         .map_err(|e| format!("ModifyEventConfig: {e}"))?;
-    let dir = std::env::temp_dir().join(format!(
-        "vod-conformance-push-{}-{}",
-        std::process::id(),
-        case.app
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let file = dir.join("p.mp4");
+    let dir = work_dir()?;
+    let file = dir.path().join("p.mp4");
     std::fs::write(&file, bytes(case.size, case.app)).map_err(|e| e.to_string())?;
     let options = UploadOptions {
         sub_app_id: Some(sub_app_id),
@@ -191,9 +186,9 @@ async fn push_case(
         .map_err(|e| e.to_string())?
         .upload(&file)
         .await;
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let done = done.map_err(|e| format!("upload: {e}"))?;
-    ctx.target.created(&done.file_id);
+    ctx.target.created_in(&done.file_id, Some(sub_app_id));
 
     let mut steps = 0;
     let calls = loop {
@@ -210,7 +205,7 @@ async fn push_case(
                 calls.len()
             ));
         }
-        emu.clock().advance_ms(CLOCK_STEP_MS);
+        admin.advance_ms(CLOCK_STEP_MS).await?;
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     expect_eq(

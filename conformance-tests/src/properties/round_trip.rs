@@ -83,7 +83,8 @@ pub fn round_trip(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Failure> {
 }
 
 async fn round_trip_case(ctx: &Ctx<'_>, case: &Case) -> Result<(), String> {
-    let dir = tempfile_dir()?;
+    let work = work_dir()?;
+    let dir = work.path();
     let data = bytes(case.size, case.seed);
     let media = dir.join("media.mp4");
     std::fs::write(&media, &data).map_err(|e| e.to_string())?;
@@ -120,7 +121,6 @@ async fn round_trip_case(ctx: &Ctx<'_>, case: &Case) -> Result<(), String> {
         (Some(_), None) => Err("a cover was uploaded but CommitUpload returned no CoverUrl".into()),
         (None, _) => Ok(()),
     };
-    let _ = std::fs::remove_dir_all(&dir);
     if done.file_id.is_empty() {
         return Err("CommitUpload returned an empty FileId".into());
     }
@@ -184,20 +184,13 @@ async fn check_served(ctx: &Ctx<'_>, url: &str, expected: &[u8]) -> Result<(), S
     Ok(())
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
-    let dir = std::env::temp_dir().join(format!("vod-conformance-{}", rand_suffix()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    Ok(dir)
-}
-
-fn rand_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+/// A directory for a case's files, removed when dropped: on every way out of the case,
+/// failures included.
+pub fn work_dir() -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix("vod-conformance-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))
 }
 
 /// The `context_limits` property.
