@@ -379,13 +379,9 @@ async fn exchange(
         .boxed();
     let (target, described, request_id) = match endpoint {
         Endpoint::Admin(path) => {
-            let presented = parts
-                .headers
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if !admin::allowed(peer.ip(), state.config().admin_token.as_deref(), presented) {
-                return Ok(admin::forbidden());
+            let token = state.config().admin_token.as_deref();
+            if let Err(refusal) = admin::allowed(peer.ip(), token, &parts.headers) {
+                return Ok(admin::forbidden(refusal));
             }
             return Ok(admin::handle(state, Request::from_parts(parts, body), &path).await);
         }

@@ -6,7 +6,7 @@
 //! goes through the same push path ([`push_early`]).
 
 use crate::events::deliver::{self, Fate};
-use crate::events::{self, content};
+use crate::events::{self, callback, content};
 use crate::faults::{Channel, Effect, Plan};
 use crate::state::AppState;
 use crate::store::{EventRow, EventState, StoreError, TaskRow};
@@ -125,10 +125,19 @@ pub async fn push_early(state: &AppState, id: i64) -> Result<(), StoreError> {
     }
 }
 
-/// The HTTP client that POSTs callbacks.
+/// The HTTP client that POSTs callbacks: every request carries the
+/// [`callback::CALLBACK_MARKER`] (the admin API refuses it), and redirects are not followed
+/// (a 3xx is a failed try), so a callback goes only where its checked URL says.
 fn client(state: &AppState) -> reqwest::Result<reqwest::Client> {
+    let mut marker = reqwest::header::HeaderMap::new();
+    marker.insert(
+        callback::CALLBACK_MARKER,
+        reqwest::header::HeaderValue::from_static("1"),
+    );
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(marker)
         .timeout(state.config().push_timeout)
         .build()
 }

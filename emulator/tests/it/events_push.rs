@@ -523,3 +523,116 @@ async fn early_callbacks_arrive_before_the_commit_answer() {
         "the early callback never reached the worker"
     );
 }
+
+/// A TCP relay on a loopback port of its own to `target`, as a port forward would be: a
+/// NotificationUrl the emulator cannot tell is its own.
+async fn relay(target: std::net::SocketAddr) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind relay");
+    let addr = listener.local_addr().expect("relay addr");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// ModifyEventConfig refuses, with InvalidParameter, a NotificationUrl naming the emulator's
+/// own listener in any spelling (loopback addresses, localhost, ::1, 0.0.0.0) and keeps the
+/// previous configuration; another port on loopback is an ordinary callback. A start-up
+/// NotificationUrl naming the emulator's public URL stops start-up.
+#[tokio::test]
+async fn notification_urls_naming_the_emulator_itself_are_refused() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let api = Api::new(&emu);
+    let port = emu.addr().port();
+    for url in [
+        format!("http://127.0.0.1:{port}/_emulator/reset"),
+        format!("http://localhost:{port}/_emulator/events/trigger?type=NewFileUpload&fileId=1"),
+        format!("http://127.0.0.2:{port}/"),
+        format!("https://[::1]:{port}/"),
+        format!("http://0.0.0.0:{port}/"),
+    ] {
+        let resp = api
+            .vod(
+                "ModifyEventConfig",
+                json!({"Mode": "PUSH", "NotificationUrl": url}),
+            )
+            .await;
+        assert_eq!(Api::error_code(&resp), "InvalidParameter", "{url}");
+    }
+    let described = Api::ok(api.vod("DescribeEventConfig", json!({})).await);
+    assert_eq!(described["Mode"], "PULL");
+    assert_eq!(described["NotificationUrl"], "");
+    let other = if port == u16::MAX { port - 1 } else { port + 1 };
+    Api::ok(
+        api.vod(
+            "ModifyEventConfig",
+            json!({"Mode": "PUSH", "NotificationUrl": format!("http://127.0.0.1:{other}/cb")}),
+        )
+        .await,
+    );
+    let refused = Emulator::builder()
+        .public_url("http://emu.test:8080")
+        .events(push_to("http://emu.test:8080/_emulator/reset", None, false))
+        .start()
+        .await;
+    assert!(
+        matches!(refused, Err(vod_emulator::StartError::NotificationUrl(_))),
+        "{refused:?}"
+    );
+}
+
+/// A callback that reaches the emulator anyway (through a port forward it cannot recognise)
+/// gets no admin rights: the reset it asks for is refused with 403 and the upload stays; a
+/// callback aimed at `events/trigger` is refused too, so events cannot breed events.
+#[tokio::test]
+async fn callbacks_that_reach_the_emulator_get_no_admin_rights() {
+    let emu = Emulator::builder()
+        .push_attempts(1)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let forward = relay(emu.addr()).await;
+    let modify = |url: String| {
+        api.vod(
+            "ModifyEventConfig",
+            json!({"Mode": "PUSH", "NotificationUrl": url}),
+        )
+    };
+    Api::ok(modify(format!("http://{forward}/_emulator/reset")).await);
+    let done = api.upload(json!({"MediaType": "mp4"}), bytes(10, 11)).await;
+    let failed = api.wait_event("state=failed").await;
+    let error = failed["lastError"].as_str().expect("lastError");
+    assert!(error.contains("403"), "{error}");
+    let file_id = done["FileId"].as_str().expect("FileId");
+    let described = Api::ok(
+        api.vod("DescribeMediaInfos", json!({"FileIds": [file_id]}))
+            .await,
+    );
+    assert_eq!(described["MediaInfoSet"][0]["FileId"], file_id, "no reset");
+
+    Api::ok(
+        modify(format!(
+            "http://{forward}/_emulator/events/trigger?type=NewFileUpload&fileId=bred"
+        ))
+        .await,
+    );
+    let (status, _) = api
+        .admin_post("events/trigger?type=NewFileUpload&fileId=seed")
+        .await;
+    assert_eq!(status, 200);
+    let failed = api.wait_event("fileId=seed&state=failed").await;
+    assert!(failed["lastError"]
+        .as_str()
+        .is_some_and(|e| e.contains("403")));
+    let (_, bred) = api.admin_get("events?fileId=bred").await;
+    assert_eq!(bred["events"], json!([]), "a callback created an event");
+}
