@@ -64,9 +64,19 @@ impl Form {
     }
 }
 
-/// Parses a form-encoded call (nothing verified yet).
+/// Parses a form-encoded call (nothing verified yet). A parameter given twice is
+/// `InvalidParameter`, common ones included: the signature may cover both values, but which
+/// one the call means is ambiguous (the action's own parameters are checked again as JSON).
 pub fn parse(body: &[u8]) -> Result<Form, VodError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(VodError::new(
+            VodCode::InvalidParameter,
+            format!("the parameter `{}` is given more than once", twice[0]),
+        ));
+    }
     let get = |name: &str| {
         pairs
             .iter()
@@ -259,6 +269,23 @@ mod tests {
                 "Filters": ["basicInfo"],
             })
         );
+    }
+
+    /// A repeated parameter, common or the action's own, is refused before anything else.
+    #[test]
+    fn repeated_parameters_are_refused() {
+        for body in [
+            "Action=A&Version=2018-07-17&Action=B",
+            "Action=A&Version=2018-07-17&SecretId=x&SecretId=y",
+            "Action=A&Version=2018-07-17&FileIds.0=1&FileIds.0=2",
+        ] {
+            assert_eq!(
+                parse(body.as_bytes()).map(drop).map_err(|e| e.code),
+                Err(VodCode::InvalidParameter),
+                "{body}"
+            );
+        }
+        assert!(parse(b"Action=A&Version=2018-07-17&FileIds.0=1").is_ok());
     }
 
     #[test]
