@@ -254,8 +254,9 @@ struct ServeArgs {
         hide_env_values = true
     )]
     admin_token: Option<String>,
-    /// Seconds a client may stay silent, idle, or stall its request headers or body before
-    /// being disconnected.
+    /// Seconds a client may stay silent, idle, or stall its CONNECT head, TLS handshake, request
+    /// headers or body before being disconnected; a body must also average at least 500
+    /// bytes/s while the emulator waits for it, with this many seconds of slack.
     #[arg(
         long,
         env = "VOD_EMULATOR_CLIENT_TIMEOUT",

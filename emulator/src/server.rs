@@ -331,7 +331,7 @@ async fn dispatch(
         );
         return Ok(resp);
     }
-    let (body, finished) = RequestBody::new(body);
+    let (body, finished) = RequestBody::new(body, state.config().client_timeout);
     let mut resp = exchange(state, peer, Request::from_parts(parts, body)).await?;
     // A response to a request whose body was left unread closes the connection (the client
     // cannot know the server will not read it), with a lingering close so the answer survives.
