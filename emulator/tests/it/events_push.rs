@@ -636,3 +636,55 @@ async fn callbacks_that_reach_the_emulator_get_no_admin_rights() {
     let (_, bred) = api.admin_get("events?fileId=bred").await;
     assert_eq!(bred["events"], json!([]), "a callback created an event");
 }
+
+/// A callback endpoint that accepts connections and never answers.
+async fn hanging_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hang", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    url
+}
+
+/// A dead callback endpoint delays only itself: with the primary application's NotificationUrl
+/// hanging (each try waits out the 5 s push timeout) and four of its events queued, SubAppId
+/// 2's callback reaches its own endpoint right after its CommitUpload.
+#[tokio::test]
+async fn a_hanging_endpoint_delays_only_its_own_callbacks() {
+    let hang = hanging_endpoint().await;
+    let rx = Receiver::start(0).await;
+    let (_emu, api) = pushing(&hang, None, false).await;
+    for seed in 0..4 {
+        api.upload(json!({"MediaType": "mp4"}), bytes(10, 40 + seed))
+            .await;
+    }
+    Api::ok(
+        api.vod(
+            "ModifyEventConfig",
+            json!({"SubAppId": 2, "Mode": "PUSH", "NotificationUrl": rx.url}),
+        )
+        .await,
+    );
+    let committed = std::time::Instant::now();
+    let done = api
+        .upload(json!({"MediaType": "mp4", "SubAppId": 2}), bytes(10, 50))
+        .await;
+    let deadline = committed + Duration::from_secs(10);
+    while rx.bodies().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waited = committed.elapsed();
+    let bodies = rx.bodies();
+    assert_eq!(bodies.len(), 1, "SubAppId 2's callback never came");
+    assert_eq!(bodies[0]["FileUploadEvent"]["FileId"], done["FileId"]);
+    assert!(
+        waited < Duration::from_secs(2),
+        "SubAppId 2's callback waited {waited:?} behind the hanging endpoint"
+    );
+}
