@@ -99,9 +99,9 @@ pub enum Refusal {
 }
 
 /// Whether a request may use the admin API: loopback clients always, others only with the
-/// configured token (and never when none is configured), and the emulator's own push
-/// callbacks never. Only the peer's address counts: forwarding headers (`X-Forwarded-For`,
-/// `Forwarded`, `X-Real-IP`) are not read.
+/// configured token (never when none, or an empty one, is configured; compared in constant
+/// time), and the emulator's own push callbacks never. Only the peer's address counts:
+/// forwarding headers (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`) are not read.
 ///
 /// # Errors
 /// The [`Refusal`].
@@ -123,11 +123,28 @@ pub fn allowed(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if loopback || matches!((token, presented), (Some(t), Some(p)) if t == p) {
+    let token_matches = match (token, presented) {
+        (Some(t), Some(p)) => !t.is_empty() && same_token(t.as_bytes(), p.as_bytes()),
+        _ => false,
+    };
+    if loopback || token_matches {
         Ok(())
     } else {
         Err(Refusal::NotAllowed)
     }
+}
+
+/// Whether `presented` is `token`, in a time that depends only on their lengths: every byte is
+/// compared, whatever the first difference, so timing does not reveal a token's prefix.
+fn same_token(token: &[u8], presented: &[u8]) -> bool {
+    if token.len() != presented.len() {
+        return false;
+    }
+    let difference = token
+        .iter()
+        .zip(presented)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(difference) == 0
 }
 
 /// The answer to an admin request that may not use it.
@@ -492,6 +509,33 @@ mod tests {
             allowed(lan, Some("secret"), &bearer("Bearer secret")),
             Ok(())
         );
+        assert_eq!(
+            allowed(lan, Some("secret"), &bearer("Bearer secrets")),
+            refused
+        );
+        assert_eq!(
+            allowed(lan, Some("secret"), &bearer("Bearer secreT")),
+            refused
+        );
+    }
+
+    /// An empty configured token lets nobody in, not even a client presenting `Bearer `.
+    #[test]
+    fn an_empty_token_is_no_token() {
+        let lan: IpAddr = "192.0.2.10".parse().unwrap_or(Ipv4Addr::UNSPECIFIED.into());
+        assert_eq!(
+            allowed(lan, Some(""), &bearer("Bearer ")),
+            Err(Refusal::NotAllowed)
+        );
+    }
+
+    /// Tokens compare equal exactly when their bytes are equal.
+    #[test]
+    fn tokens_compare_byte_for_byte() {
+        assert!(same_token(b"s3cret", b"s3cret"));
+        assert!(!same_token(b"s3cret", b"s3creT"));
+        assert!(!same_token(b"s3cret", b"s3cre"));
+        assert!(!same_token(b"s3cret", b""));
     }
 
     /// `X-Forwarded-For` and its kin never make a remote client look local.

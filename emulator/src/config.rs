@@ -165,7 +165,7 @@ pub struct Config {
     /// Also append every journal entry to this file, as JSON lines.
     pub journal_file: Option<PathBuf>,
     /// Token that lets clients other than loopback use the admin API (`/_emulator/*`); without
-    /// one, only loopback clients may.
+    /// one (or with an empty one, which matches nothing), only loopback clients may.
     pub admin_token: Option<String>,
     /// How long a client may stay silent, take to send its CONNECT head, TLS handshake or
     /// request headers, or stall its request body, before the connection is closed; a body must
