@@ -24,6 +24,8 @@ pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MIN_BODY_RATE: u64 = 500;
 /// Largest request head (request line and headers) accepted.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Most header fields a request may carry (431 beyond).
+pub const MAX_HEADERS: usize = 100;
 /// Default storage region, as the real service's default.
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 /// How long ApplyUpload's temporary credentials and session key stay valid by default.

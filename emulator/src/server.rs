@@ -157,6 +157,7 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(client_timeout)
         .max_buf_size(crate::config::MAX_HEADER_BYTES)
+        .max_headers(crate::config::MAX_HEADERS)
         .serve_connection(TokioIo::new(io), service);
     watcher.watch(conn).await
 }

@@ -1,5 +1,8 @@
 //! Where push callbacks may go, and how the emulator recognises its own.
 //!
+//! A NotificationUrl is an absolute `http://` or `https://` URL with a host, at most
+//! [`MAX_URL_BYTES`] long, without spaces or control characters.
+//!
 //! A push callback is a POST the emulator makes on behalf of whoever holds the VOD key, from
 //! the emulator's own host. Aimed at the emulator itself, it would reach the admin API as a
 //! loopback client: one upload could reset the store, and a NotificationUrl of
@@ -19,12 +22,21 @@ use std::net::{IpAddr, SocketAddr};
 /// Header every push callback carries; the admin API never answers a request carrying it.
 pub const CALLBACK_MARKER: &str = "x-vod-emulator-callback";
 
+/// Longest NotificationUrl accepted, in bytes: the real API documents no limit for it, and
+/// 1024 characters is the one it documents for the other URLs it is configured with.
+pub const MAX_URL_BYTES: usize = 1024;
+
 /// Why a NotificationUrl is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallbackUrlError {
-    /// Not an absolute URL with a host.
-    #[error("NotificationUrl must be an absolute URL with a host")]
+    /// Not an absolute URL with a host, or a URL holding spaces or control characters.
+    #[error(
+        "NotificationUrl must be an absolute URL with a host, without spaces or control characters"
+    )]
     Malformed,
+    /// Longer than [`MAX_URL_BYTES`].
+    #[error("NotificationUrl must be at most {MAX_URL_BYTES} bytes long")]
+    TooLong,
     /// A scheme other than `http` and `https`.
     #[error("NotificationUrl must be an http:// or https:// URL")]
     Scheme,
@@ -64,8 +76,8 @@ impl Listener {
 /// to every address).
 ///
 /// # Errors
-/// The URL is not an absolute http(s) URL with a host, or it names the emulator's own
-/// listener.
+/// The URL is too long, not an absolute http(s) URL with a host, holds spaces or control
+/// characters, or names the emulator's own listener.
 pub fn check(
     url: &str,
     own: &Listener,
@@ -74,9 +86,26 @@ pub fn check(
     if url.is_empty() {
         return Ok(());
     }
+    if url.len() > MAX_URL_BYTES {
+        return Err(CallbackUrlError::TooLong);
+    }
+    // The URL parser would quietly drop or encode these; a URL as configured has none.
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(CallbackUrlError::Malformed);
+    }
     let parsed = reqwest::Url::parse(url).map_err(|_| CallbackUrlError::Malformed)?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(CallbackUrlError::Scheme);
+    }
+    // The URL standard reads `http:host`, `https:///host` and `http:\\host` as `http://host`;
+    // a URL as configured spells its authority out.
+    let authority = ["http://", "https://"].iter().find_map(|scheme| {
+        url.get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .and_then(|_| url.get(scheme.len()..))
+    });
+    if authority.is_none_or(|rest| rest.starts_with(['/', '\\'])) {
+        return Err(CallbackUrlError::Malformed);
     }
     let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
         return Err(CallbackUrlError::Malformed);
@@ -173,6 +202,7 @@ mod tests {
         for url in [
             "",
             "http://127.0.0.1:9267/cb",
+            "HTTPS://Example.com/cb",
             "http://localhost/cb",
             "https://example.com:9266/cb",
             "http://192.0.2.7:9266/cb",
@@ -193,19 +223,47 @@ mod tests {
         assert!(verdict("http://192.0.2.9:9266/cb", &bound).is_err());
     }
 
-    /// Other schemes, relative URLs and URLs without a host are refused.
+    /// Other schemes, relative URLs, URLs without a host and URLs with spaces or controls are
+    /// refused.
     #[test]
     fn only_absolute_http_and_https_urls_with_a_host_are_callbacks() {
         let own = listener("127.0.0.1:9266", None);
         for url in ["ftp://example.com/", "mailto:a@b", "file:///etc/passwd"] {
             assert_eq!(verdict(url, &own), Err(CallbackUrlError::Scheme), "{url}");
         }
-        for url in ["http://", "https://:80/", "example.com/cb", "http://[::1/"] {
+        for url in [
+            "http://",
+            "https://:80/",
+            "example.com/cb",
+            "http://[::1/",
+            "https:///example.com/",
+            "http:example.com",
+            "http:\\\\example.com",
+            "http://\\example.com",
+            "http://example.com/a b",
+            " http://example.com/",
+            "http://example.com/\t",
+            "http://example.com/\u{7f}",
+            "http://example.com/\u{a0}",
+        ] {
             assert_eq!(
                 verdict(url, &own),
                 Err(CallbackUrlError::Malformed),
-                "{url}"
+                "{url:?}"
             );
         }
+    }
+
+    /// A URL of up to 1024 bytes is accepted, a longer one refused before it is parsed.
+    #[test]
+    fn urls_are_at_most_1024_bytes() {
+        let own = listener("127.0.0.1:9266", None);
+        let base = "http://example.com/";
+        let longest = format!("{base}{}", "a".repeat(MAX_URL_BYTES - base.len()));
+        assert_eq!(verdict(&longest, &own), Ok(()));
+        assert_eq!(
+            verdict(&format!("{longest}a"), &own),
+            Err(CallbackUrlError::TooLong)
+        );
     }
 }

@@ -589,6 +589,39 @@ async fn notification_urls_naming_the_emulator_itself_are_refused() {
     );
 }
 
+/// A NotificationUrl is an absolute http(s) URL with a host, at most 1024 bytes, without
+/// spaces or control characters; anything else is InvalidParameter and changes nothing.
+#[tokio::test]
+async fn notification_urls_are_http_urls_of_at_most_1024_bytes() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let api = Api::new(&emu);
+    let modify = |url: String| {
+        api.vod(
+            "ModifyEventConfig",
+            json!({"Mode": "PUSH", "NotificationUrl": url}),
+        )
+    };
+    let base = "http://127.0.0.1:9/";
+    let longest = format!("{base}{}", "a".repeat(1024 - base.len()));
+    Api::ok(modify(longest.clone()).await);
+    for bad in [
+        "http://".to_owned(),
+        "https:///path".to_owned(),
+        "ftp://example.com/cb".to_owned(),
+        "/relative/cb".to_owned(),
+        format!("{longest}a"),
+        format!("{base}{}", "a".repeat(1024 * 1024)),
+        format!("{base}with space"),
+        format!("{base}tab\there"),
+        format!("{base}line\nbreak"),
+    ] {
+        let resp = modify(bad.clone()).await;
+        assert_eq!(Api::error_code(&resp), "InvalidParameter", "{bad:.60}");
+    }
+    let described = Api::ok(api.vod("DescribeEventConfig", json!({})).await);
+    assert_eq!(described["NotificationUrl"], longest.as_str());
+}
+
 /// A callback that reaches the emulator anyway (through a port forward it cannot recognise)
 /// gets no admin rights: the reset it asks for is refused with 403 and the upload stays; a
 /// callback aimed at `events/trigger` is refused too, so events cannot breed events.

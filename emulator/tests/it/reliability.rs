@@ -157,6 +157,21 @@ async fn oversized_headers_are_refused() {
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
 }
 
+/// A request with more than 100 header fields is refused with 431; one with exactly 100 is
+/// served.
+#[tokio::test]
+async fn more_than_a_hundred_headers_are_refused() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let request = |fields: usize| {
+        let extra: String = (1..fields).map(|i| format!("X-H{i}: {i}\r\n")).collect();
+        format!("GET /_emulator/health HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n")
+    };
+    let answer = raw(&emu, request(101).as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+    let answer = raw(&emu, request(99).as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.80}");
+}
+
 /// A client that stops sending its body is cut off with RequestTimeout; nothing is stored.
 #[tokio::test]
 async fn stalled_bodies_time_out() {
