@@ -31,6 +31,11 @@ const COMMON: [&str; 11] = [
     "RequestClient",
 ];
 
+/// Deepest flattened key accepted (`A.0.B` has three levels). The API's deepest parameters
+/// have a handful; the limit keeps the tree built from a key, and everything that walks or
+/// drops it, from recursing as deep as a 10 MB key would make it.
+const MAX_KEY_DEPTH: usize = 32;
+
 /// Request fields of integer type in the actions the emulator serves (SubAppId everywhere,
 /// ApplyUpload's ClassId); the form carries every value as a string.
 const INTEGER_FIELDS: [&str; 2] = ["SubAppId", "ClassId"];
@@ -170,6 +175,13 @@ fn to_json<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Value,
     };
     let mut root = BTreeMap::new();
     for (key, value) in pairs {
+        if key.split('.').nth(MAX_KEY_DEPTH).is_some() {
+            let name = key.split('.').next().unwrap_or_default();
+            return Err(VodError::new(
+                VodCode::InvalidParameter,
+                format!("the parameter `{name}…` is nested deeper than {MAX_KEY_DEPTH} levels"),
+            ));
+        }
         let segments: Vec<&str> = key.split('.').collect();
         let field = segments
             .iter()
@@ -286,6 +298,19 @@ mod tests {
             );
         }
         assert!(parse(b"Action=A&Version=2018-07-17&FileIds.0=1").is_ok());
+    }
+
+    /// Keys may nest 32 levels deep, not more (a deeper one would build a tree whose walk and
+    /// drop recurse that deep).
+    #[test]
+    fn keys_nest_at_most_thirty_two_levels() {
+        let key = |depth: usize| format!("A{}", ".0".repeat(depth - 1));
+        assert!(to_json([(key(32).as_str(), "1")].into_iter()).is_ok());
+        assert_eq!(
+            to_json([(key(33).as_str(), "1")].into_iter()).map_err(|e| e.code),
+            Err(VodCode::InvalidParameter)
+        );
+        assert!(to_json([(key(100_000).as_str(), "1")].into_iter()).is_err());
     }
 
     #[test]
