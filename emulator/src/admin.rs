@@ -88,25 +88,76 @@ fn no_content() -> Response<Body> {
     with_status(Response::new(body::empty()), StatusCode::NO_CONTENT)
 }
 
-/// Whether a client may use the admin API: loopback clients always, others only with the
-/// configured token (and never when none is configured).
-pub fn allowed(peer: std::net::IpAddr, token: Option<&str>, presented: Option<&str>) -> bool {
+/// Why a request may not use the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Neither a loopback client nor one presenting the token.
+    NotAllowed,
+    /// One of the emulator's own push callbacks (it carries
+    /// [`events::callback::CALLBACK_MARKER`]), wherever it came from.
+    OwnCallback,
+}
+
+/// Whether a request may use the admin API: loopback clients always, others only with the
+/// configured token (never when none, or an empty one, is configured; compared in constant
+/// time), and the emulator's own push callbacks never. Only the peer's address counts:
+/// forwarding headers (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`) are not read.
+///
+/// # Errors
+/// The [`Refusal`].
+pub fn allowed(
+    peer: std::net::IpAddr,
+    token: Option<&str>,
+    headers: &http::HeaderMap,
+) -> Result<(), Refusal> {
+    if headers.contains_key(events::callback::CALLBACK_MARKER) {
+        return Err(Refusal::OwnCallback);
+    }
     let loopback = match peer {
         std::net::IpAddr::V4(ip) => ip.is_loopback(),
         std::net::IpAddr::V6(ip) => {
             ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
     };
-    loopback || matches!((token, presented), (Some(t), Some(p)) if t == p)
+    let presented = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token_matches = match (token, presented) {
+        (Some(t), Some(p)) => !t.is_empty() && same_token(t.as_bytes(), p.as_bytes()),
+        _ => false,
+    };
+    if loopback || token_matches {
+        Ok(())
+    } else {
+        Err(Refusal::NotAllowed)
+    }
 }
 
-/// The answer to an admin request from a client that may not use it.
-pub fn forbidden() -> Response<Body> {
-    AdminError::new(
-        StatusCode::FORBIDDEN,
-        "the admin API answers loopback clients only, or clients presenting the --admin-token as `Authorization: Bearer TOKEN`",
-    )
-    .response()
+/// Whether `presented` is `token`, in a time that depends only on their lengths: every byte is
+/// compared, whatever the first difference, so timing does not reveal a token's prefix.
+fn same_token(token: &[u8], presented: &[u8]) -> bool {
+    if token.len() != presented.len() {
+        return false;
+    }
+    let difference = token
+        .iter()
+        .zip(presented)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(difference) == 0
+}
+
+/// The answer to an admin request that may not use it.
+pub fn forbidden(refusal: Refusal) -> Response<Body> {
+    let message = match refusal {
+        Refusal::NotAllowed => {
+            "the admin API answers loopback clients only, or clients presenting the --admin-token as `Authorization: Bearer TOKEN`"
+        }
+        Refusal::OwnCallback => {
+            "the admin API does not answer the emulator's own push callbacks: a NotificationUrl never reaches it"
+        }
+    };
+    AdminError::new(StatusCode::FORBIDDEN, message).response()
 }
 
 /// Serves `/_emulator/<path>`.
@@ -417,28 +468,111 @@ fn parse_duration_ms(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::allowed;
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
 
-    #[test]
-    fn only_loopback_or_the_token_may_use_the_admin_api() {
-        let lan: std::net::IpAddr = "192.0.2.10"
-            .parse()
-            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
-        let v6_lo: std::net::IpAddr = "::1"
-            .parse()
-            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
-        let mapped: std::net::IpAddr = "::ffff:127.0.0.1".parse().unwrap_or(lan);
-        assert!(allowed("127.0.0.1".parse().unwrap_or(lan), None, None));
-        assert!(allowed(v6_lo, None, None));
-        assert!(allowed(mapped, None, None));
-        assert!(!allowed(lan, None, None));
-        assert!(!allowed(lan, None, Some("guess")));
-        assert!(!allowed(lan, Some("secret"), None));
-        assert!(!allowed(lan, Some("secret"), Some("wrong")));
-        assert!(allowed(lan, Some("secret"), Some("secret")));
+    fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    http::HeaderName::from_static(k),
+                    http::HeaderValue::from_static(v),
+                )
+            })
+            .collect()
     }
 
-    use super::*;
+    fn bearer(token: &'static str) -> http::HeaderMap {
+        headers(&[("authorization", token)])
+    }
+
+    /// Loopback peers, or others presenting the token as a Bearer credential, may use the API.
+    #[test]
+    fn only_loopback_or_the_token_may_use_the_admin_api() {
+        let lan: IpAddr = "192.0.2.10".parse().unwrap_or(Ipv4Addr::UNSPECIFIED.into());
+        let v6_lo: IpAddr = "::1".parse().unwrap_or(lan);
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap_or(lan);
+        let none = http::HeaderMap::new();
+        assert_eq!(allowed(Ipv4Addr::LOCALHOST.into(), None, &none), Ok(()));
+        assert_eq!(allowed(v6_lo, None, &none), Ok(()));
+        assert_eq!(allowed(mapped, None, &none), Ok(()));
+        let refused = Err(Refusal::NotAllowed);
+        assert_eq!(allowed(lan, None, &none), refused);
+        assert_eq!(allowed(lan, None, &bearer("Bearer guess")), refused);
+        assert_eq!(allowed(lan, Some("secret"), &none), refused);
+        assert_eq!(
+            allowed(lan, Some("secret"), &bearer("Bearer wrong")),
+            refused
+        );
+        assert_eq!(allowed(lan, Some("secret"), &bearer("secret")), refused);
+        assert_eq!(
+            allowed(lan, Some("secret"), &bearer("Bearer secret")),
+            Ok(())
+        );
+        assert_eq!(
+            allowed(lan, Some("secret"), &bearer("Bearer secrets")),
+            refused
+        );
+        assert_eq!(
+            allowed(lan, Some("secret"), &bearer("Bearer secreT")),
+            refused
+        );
+    }
+
+    /// An empty configured token lets nobody in, not even a client presenting `Bearer `.
+    #[test]
+    fn an_empty_token_is_no_token() {
+        let lan: IpAddr = "192.0.2.10".parse().unwrap_or(Ipv4Addr::UNSPECIFIED.into());
+        assert_eq!(
+            allowed(lan, Some(""), &bearer("Bearer ")),
+            Err(Refusal::NotAllowed)
+        );
+    }
+
+    /// Tokens compare equal exactly when their bytes are equal.
+    #[test]
+    fn tokens_compare_byte_for_byte() {
+        assert!(same_token(b"s3cret", b"s3cret"));
+        assert!(!same_token(b"s3cret", b"s3creT"));
+        assert!(!same_token(b"s3cret", b"s3cre"));
+        assert!(!same_token(b"s3cret", b""));
+    }
+
+    /// `X-Forwarded-For` and its kin never make a remote client look local.
+    #[test]
+    fn forwarding_headers_do_not_make_a_client_local() {
+        let lan: IpAddr = "192.0.2.10".parse().unwrap_or(Ipv4Addr::UNSPECIFIED.into());
+        let spoofed = headers(&[
+            ("x-forwarded-for", "127.0.0.1"),
+            ("forwarded", "for=127.0.0.1;host=localhost"),
+            ("x-real-ip", "127.0.0.1"),
+            ("x-forwarded-host", "localhost"),
+        ]);
+        assert_eq!(allowed(lan, None, &spoofed), Err(Refusal::NotAllowed));
+        assert_eq!(
+            allowed(lan, Some("secret"), &spoofed),
+            Err(Refusal::NotAllowed)
+        );
+    }
+
+    /// A request carrying the callback marker is refused, from loopback and with the token.
+    #[test]
+    fn the_emulators_own_callbacks_never_use_the_admin_api() {
+        let marked = headers(&[
+            (events::callback::CALLBACK_MARKER, "1"),
+            ("authorization", "Bearer secret"),
+        ]);
+        for peer in [
+            IpAddr::from(Ipv4Addr::LOCALHOST),
+            "192.0.2.10".parse().unwrap_or(Ipv4Addr::UNSPECIFIED.into()),
+        ] {
+            assert_eq!(
+                allowed(peer, Some("secret"), &marked),
+                Err(Refusal::OwnCallback)
+            );
+        }
+    }
 
     #[test]
     fn durations_take_common_units_and_signs() {

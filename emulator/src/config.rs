@@ -18,8 +18,14 @@ pub const DEFAULT_SECRET_KEY: &str = "vodemulatorsecretkey000000000000";
 pub const DEFAULT_APP_ID: u64 = 1_250_000_000;
 /// How long a slow client may stall its headers or body by default.
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Slowest average rate, in bytes per second, at which a client may send a request body, over
+/// the time the emulator waits for it and with `client_timeout` of slack (Apache
+/// mod_reqtimeout's `MinRate=500`): a body may not trickle for ever, one byte at a time.
+pub const MIN_BODY_RATE: u64 = 500;
 /// Largest request head (request line and headers) accepted.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Most header fields a request may carry (431 beyond).
+pub const MAX_HEADERS: usize = 100;
 /// Default storage region, as the real service's default.
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 /// How long ApplyUpload's temporary credentials and session key stay valid by default.
@@ -161,10 +167,11 @@ pub struct Config {
     /// Also append every journal entry to this file, as JSON lines.
     pub journal_file: Option<PathBuf>,
     /// Token that lets clients other than loopback use the admin API (`/_emulator/*`); without
-    /// one, only loopback clients may.
+    /// one (or with an empty one, which matches nothing), only loopback clients may.
     pub admin_token: Option<String>,
-    /// How long a client may take to send a request's headers, or to send the next piece of a
-    /// request body, before the connection is closed (slow or stalled clients).
+    /// How long a client may stay silent, take to send its CONNECT head, TLS handshake or
+    /// request headers, or stall its request body, before the connection is closed; a body must
+    /// also average [`MIN_BODY_RATE`] with this much slack.
     pub client_timeout: Duration,
 }
 

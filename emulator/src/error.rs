@@ -76,6 +76,14 @@ impl VodError {
     }
 }
 
+/// A NotificationUrl the API refuses: `InvalidParameter`, the one parameter code
+/// ModifyEventConfig documents (the product's `InvalidParameterValue.Url` is not in its list).
+impl From<crate::events::callback::CallbackUrlError> for VodError {
+    fn from(err: crate::events::callback::CallbackUrlError) -> Self {
+        Self::new(VodCode::InvalidParameter, err.to_string())
+    }
+}
+
 impl From<StoreError> for VodError {
     fn from(err: StoreError) -> Self {
         tracing::error!(error = %err, "store failure in vod api");

@@ -110,6 +110,9 @@ pub enum StartError {
     /// The CA directory could not be set up (temporary directory, Python shim).
     #[error("cannot set up the CA directory: {0}")]
     CaDir(#[source] std::io::Error),
+    /// The start-up NotificationUrl is refused, as ModifyEventConfig would refuse it.
+    #[error("invalid --notification-url: {0}")]
+    NotificationUrl(#[from] events::callback::CallbackUrlError),
 }
 
 /// Why a reset failed.
@@ -291,6 +294,11 @@ impl EmulatorBuilder {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        let listener_addresses =
+            events::callback::Listener::new(addr, config.public_url.as_deref());
+        if let Some(url) = &config.events.notification_url {
+            events::callback::check(url, &listener_addresses, events::callback::is_local_address)?;
+        }
         let endpoint = format!("http://{addr}");
         let public_url = config
             .public_url
@@ -331,6 +339,7 @@ impl EmulatorBuilder {
         let state = AppState::new(state::Parts {
             config: config.clone(),
             public_url,
+            listener: listener_addresses,
             seed,
             clock,
             store,

@@ -245,17 +245,20 @@ struct ServeArgs {
     #[arg(long, env = "VOD_EMULATOR_JOURNAL", value_name = "FILE", global = true)]
     journal: Option<PathBuf>,
     /// Let clients other than loopback use the admin API (/_emulator/*) with
-    /// `Authorization: Bearer TOKEN`; without a token only loopback clients may.
+    /// `Authorization: Bearer TOKEN`; without a token only loopback clients may. An empty
+    /// token is refused.
     #[arg(
         long,
         env = "VOD_EMULATOR_ADMIN_TOKEN",
         value_name = "TOKEN",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = parse_admin_token
     )]
     admin_token: Option<String>,
-    /// Seconds a client may stay silent, idle, or stall its request headers or body before
-    /// being disconnected.
+    /// Seconds a client may stay silent, idle, or stall its CONNECT head, TLS handshake, request
+    /// headers or body before being disconnected; a body must also average at least 500
+    /// bytes/s while the emulator waits for it, with this many seconds of slack.
     #[arg(
         long,
         env = "VOD_EMULATOR_CLIENT_TIMEOUT",
@@ -336,6 +339,18 @@ fn default_ca_dir() -> Option<PathBuf> {
             .or_else(|| non_empty("HOME").map(|home| PathBuf::from(home).join(".config")))
     };
     base.map(|dir| dir.join("vod-emulator"))
+}
+
+/// An admin token is never empty: `Authorization: Bearer ` would present it.
+fn parse_admin_token(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err(
+            "the admin token is empty; give a token, or leave --admin-token and \
+             VOD_EMULATOR_ADMIN_TOKEN unset to let loopback clients only use the admin API"
+                .to_owned(),
+        );
+    }
+    Ok(s.to_owned())
 }
 
 fn parse_progress(s: &str) -> Result<ProcedureProgress, String> {

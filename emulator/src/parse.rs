@@ -122,3 +122,15 @@ pub fn fault_scenario_json(text: &str) -> Result<usize, String> {
         .map(|s| s.rules.len())
         .map_err(|e| e.to_string())
 }
+
+/// A NotificationUrl, checked as ModifyEventConfig checks it on an emulator listening on
+/// `127.0.0.1:9266`.
+///
+/// # Errors
+/// The error code the API would answer with.
+pub fn notification_url(url: &str) -> Result<(), String> {
+    use crate::events::callback::{check, Listener};
+    let own = Listener::new(std::net::SocketAddr::from(([127, 0, 0, 1], 9266)), None);
+    check(url, &own, |_| false)
+        .map_err(|e| crate::error::VodError::from(e).code.as_str().to_owned())
+}

@@ -11,8 +11,8 @@
 //! answered `403` and closed, and a plain proxied request (`GET http://example.com/`) for a
 //! foreign host is refused the same way by the router. A connection whose first byte is a TLS
 //! handshake is served over TLS directly (`https://127.0.0.1:PORT`).
-
-use std::time::Duration;
+//!
+//! Neither step keeps time: the server bounds each with `--client-timeout`, whatever it is.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -23,8 +23,6 @@ use crate::body::{full, Body};
 
 /// Largest CONNECT request head accepted.
 const MAX_HEAD: usize = 8 * 1024;
-/// How long a client may take to send its first bytes, its CONNECT head or its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// First byte of a TLS record carrying a handshake.
 const TLS_HANDSHAKE: u8 = 0x16;
 /// The only port a tunnel may be opened to.
@@ -41,20 +39,16 @@ pub enum Accepted {
 }
 
 /// Looks at the first byte of a new connection: a TLS handshake, a `CONNECT` (answered here:
-/// the tunnel is opened or refused) or plain HTTP. `None` when the connection was refused,
-/// timed out or failed (already answered or logged).
+/// the tunnel is opened or refused) or plain HTTP. `None` when the connection was refused or
+/// failed (already answered or logged).
 pub async fn accept(stream: TcpStream) -> Option<Accepted> {
     let mut first = [0u8; 1];
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
-        Ok(Ok(1)) => {}
-        _ => return None,
+    if !matches!(stream.peek(&mut first).await, Ok(1)) {
+        return None;
     }
     match first[0] {
         TLS_HANDSHAKE => Some(Accepted::Tls(stream)),
-        b'C' => match tokio::time::timeout(HANDSHAKE_TIMEOUT, open_tunnel(stream)).await {
-            Ok(Some(stream)) => Some(Accepted::Tls(stream)),
-            _ => None,
-        },
+        b'C' => open_tunnel(stream).await.map(Accepted::Tls),
         _ => Some(Accepted::Plain(stream)),
     }
 }
@@ -64,13 +58,12 @@ pub async fn handshake<S>(io: S, tls: &TlsAcceptor) -> Option<TlsStream<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(io)).await {
-        Ok(Ok(stream)) => Some(stream),
-        Ok(Err(err)) => {
+    match tls.accept(io).await {
+        Ok(stream) => Some(stream),
+        Err(err) => {
             tracing::debug!(error = %err, "tls handshake failed");
             None
         }
-        Err(_) => None,
     }
 }
 

@@ -157,6 +157,7 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(client_timeout)
         .max_buf_size(crate::config::MAX_HEADER_BYTES)
+        .max_headers(crate::config::MAX_HEADERS)
         .serve_connection(TokioIo::new(io), service);
     watcher.watch(conn).await
 }
@@ -331,7 +332,7 @@ async fn dispatch(
         );
         return Ok(resp);
     }
-    let (body, finished) = RequestBody::new(body);
+    let (body, finished) = RequestBody::new(body, state.config().client_timeout);
     let mut resp = exchange(state, peer, Request::from_parts(parts, body)).await?;
     // A response to a request whose body was left unread closes the connection (the client
     // cannot know the server will not read it), with a lingering close so the answer survives.
@@ -379,13 +380,9 @@ async fn exchange(
         .boxed();
     let (target, described, request_id) = match endpoint {
         Endpoint::Admin(path) => {
-            let presented = parts
-                .headers
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if !admin::allowed(peer.ip(), state.config().admin_token.as_deref(), presented) {
-                return Ok(admin::forbidden());
+            let token = state.config().admin_token.as_deref();
+            if let Err(refusal) = admin::allowed(peer.ip(), token, &parts.headers) {
+                return Ok(admin::forbidden(refusal));
             }
             return Ok(admin::handle(state, Request::from_parts(parts, body), &path).await);
         }

@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::events::callback::Listener;
 use crate::events::EventHub;
 use crate::faults::Faults;
 use crate::ids::Ids;
@@ -20,6 +21,7 @@ pub struct AppState {
 struct Shared {
     config: Config,
     public_url: String,
+    listener: Listener,
     seed: u64,
     clock: Clock,
     store: Store,
@@ -36,6 +38,8 @@ pub struct Parts {
     pub config: Config,
     /// Base of handed-out URLs, without a trailing `/`.
     pub public_url: String,
+    /// The addresses the emulator answers on (push callbacks must not reach them).
+    pub listener: Listener,
     /// The seed in effect (given or picked).
     pub seed: u64,
     /// The clock.
@@ -55,6 +59,7 @@ impl AppState {
             inner: Arc::new(Shared {
                 events: EventHub::default(),
                 public_url: parts.public_url.trim_end_matches('/').to_owned(),
+                listener: parts.listener,
                 ids: Ids::new(parts.seed),
                 config: parts.config,
                 seed: parts.seed,
@@ -74,6 +79,11 @@ impl AppState {
     /// Base of the URLs handed out (MediaUrl, CoverUrl).
     pub fn public_url(&self) -> &str {
         &self.inner.public_url
+    }
+
+    /// The addresses the emulator answers on.
+    pub fn listener(&self) -> &Listener {
+        &self.inner.listener
     }
 
     /// The seed of identifiers and fault draws.

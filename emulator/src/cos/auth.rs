@@ -134,6 +134,11 @@ pub async fn authorize<B>(
     Ok(principal)
 }
 
+/// Checks the signature over the listed query parameters and headers. A listed parameter or
+/// header sent more than once is `SignatureDoesNotMatch`: the signature covers one value, and
+/// a second one (which a handler might read instead, e.g. the last `x-cos-meta-*` stored) is
+/// not covered, as S3 answers when duplicates are folded into one value the client did not
+/// sign.
 fn verify_signature<B>(
     req: &Request<B>,
     addr: &CosAddress,
@@ -142,22 +147,35 @@ fn verify_signature<B>(
     secret_key: &str,
 ) -> Result<(), CosError> {
     let mismatch = |why: String| CosError::with_message(CosCode::SignatureDoesNotMatch, why);
+    let twice = |what: &str, name: &str| {
+        mismatch(format!(
+            "the signed {what} `{name}` is sent more than once; the signature covers one value"
+        ))
+    };
     let mut params = Vec::with_capacity(auth.url_param_list.len());
     for name in &auth.url_param_list {
-        let (k, v) = query
+        let mut found = query
             .pairs()
             .iter()
-            .find(|(k, _)| cos::cos_encode(k).to_ascii_lowercase() == *name)
+            .filter(|(k, _)| cos::cos_encode(k).to_ascii_lowercase() == *name);
+        let (k, v) = found
+            .next()
             .ok_or_else(|| mismatch(format!("signed parameter `{name}` is not in the request")))?;
+        if found.next().is_some() {
+            return Err(twice("parameter", name));
+        }
         params.push((k.as_str(), v.as_str()));
     }
     let mut headers = Vec::with_capacity(auth.header_list.len());
     for name in &auth.header_list {
-        let value = req
-            .headers()
-            .get(name.as_str())
+        let mut values = req.headers().get_all(name.as_str()).iter();
+        let value = values
+            .next()
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| mismatch(format!("signed header `{name}` is not in the request")))?;
+        if values.next().is_some() {
+            return Err(twice("header", name));
+        }
         headers.push((name.as_str(), value));
     }
     let matches = |headers: &[(&str, &str)]| {

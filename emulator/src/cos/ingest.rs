@@ -42,20 +42,15 @@ pub struct Ingested {
     pub crc64: u64,
 }
 
-/// Reads `body` into a new blob, checking size limits and `Content-MD5`; a client that sends
-/// nothing for `stall_timeout` is cut off with `RequestTimeout`. A request with neither
-/// `Content-Length` nor a (chunked) `Transfer-Encoding` is refused with `MissingContentLength`
-/// before anything is read: HTTP gives it an empty body, which would store an empty object or
-/// part the client never meant.
-pub async fn ingest<B>(
-    blobs: &Blobs,
-    headers: &HeaderMap,
-    body: B,
-    stall_timeout: std::time::Duration,
-) -> Result<Ingested, CosError>
+/// Reads `body` into a new blob, checking size limits and `Content-MD5`; a client that stalls
+/// or trickles (the request body's [`crate::body::Pace`]) is cut off with `RequestTimeout`. A
+/// request with neither `Content-Length` nor a (chunked) `Transfer-Encoding` is refused with
+/// `MissingContentLength` before anything is read: HTTP gives it an empty body, which would
+/// store an empty object or part the client never meant.
+pub async fn ingest<B>(blobs: &Blobs, headers: &HeaderMap, body: B) -> Result<Ingested, CosError>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Display,
+    B::Error: std::error::Error + 'static,
 {
     let declared = match headers.get(http::header::CONTENT_LENGTH) {
         Some(v) => Some(
@@ -93,17 +88,18 @@ where
     let mut size: u64 = 0;
     let mut chunk = BytesMut::with_capacity(CHUNK_BYTES);
     loop {
-        let Some(frame) = tokio::time::timeout(stall_timeout, body.frame())
-            .await
-            .map_err(|_| CosError::new(CosCode::RequestTimeout))?
-        else {
+        let Some(frame) = body.frame().await else {
             break;
         };
         let frame = frame.map_err(|e| {
-            CosError::with_message(
-                CosCode::IncompleteBody,
-                format!("the request body could not be read: {e}"),
-            )
+            if crate::body::timed_out(&e) {
+                CosError::new(CosCode::RequestTimeout)
+            } else {
+                CosError::with_message(
+                    CosCode::IncompleteBody,
+                    format!("the request body could not be read: {e}"),
+                )
+            }
         })?;
         let Ok(data) = frame.into_data() else {
             continue;

@@ -96,7 +96,7 @@ pub async fn upload_part<B>(
 ) -> Result<Response<Body>, CosError>
 where
     B: http_body::Body<Data = bytes::Bytes> + Unpin,
-    B::Error: std::fmt::Display,
+    B::Error: std::error::Error + 'static,
 {
     let PartUpload {
         part_number,
@@ -105,7 +105,7 @@ where
     } = part;
     live_upload(state, addr, &upload_id).await?;
     let store = state.store();
-    let got = ingest(store.blobs(), headers, body, state.config().client_timeout).await?;
+    let got = ingest(store.blobs(), headers, body).await?;
     let part = Part {
         part_number,
         size: got.size,
@@ -244,11 +244,15 @@ where
     let bytes = Limited::new(body, MAX_COMPLETE_BODY)
         .collect()
         .await
-        .map_err(|_| {
-            CosError::with_message(
-                CosCode::MalformedXML,
-                "the request body could not be read or is too large",
-            )
+        .map_err(|e| {
+            if crate::body::timed_out(&*e) {
+                CosError::new(CosCode::RequestTimeout)
+            } else {
+                CosError::with_message(
+                    CosCode::MalformedXML,
+                    "the request body could not be read or is too large",
+                )
+            }
         })?
         .to_bytes();
     let xml = std::str::from_utf8(&bytes)

@@ -61,10 +61,10 @@ pub async fn put_object<B>(
 ) -> Result<Response<Body>, CosError>
 where
     B: http_body::Body<Data = bytes::Bytes> + Unpin,
-    B::Error: std::fmt::Display,
+    B::Error: std::error::Error + 'static,
 {
     let store = state.store();
-    let got = ingest(store.blobs(), headers, body, state.config().client_timeout).await?;
+    let got = ingest(store.blobs(), headers, body).await?;
     let obj = ObjectMeta {
         bucket: addr.bucket.clone(),
         key: addr.key.clone(),

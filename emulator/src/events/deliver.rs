@@ -1,7 +1,8 @@
 //! Every delivery decision, in one place: which pullable events a PullEvents call returns, how
 //! long a pulled event waits for ConfirmEvents, what the event faults that fired make of a
-//! delivery (drop, duplicate, delay, reorder), and what follows a push try (delivered, retry
-//! with exponential backoff on the emulator's clock, or given up).
+//! delivery (drop, duplicate, delay, reorder), which due pushes start now (one try at a time
+//! per endpoint, a bounded number in all), and what follows a push try (delivered, retry with
+//! exponential backoff on the emulator's clock, or given up).
 //!
 //! Pure functions: the fault decision comes in as a [`Plan`] (or a function giving one), and
 //! the store applies the outcome in one transaction, so a fault never leaves it inconsistent.
@@ -18,6 +19,9 @@ pub const PUSH_BACKOFF_BASE_MS: i64 = 1_000;
 
 /// Longest delay between two push tries.
 pub const PUSH_BACKOFF_MAX_MS: i64 = 60_000;
+
+/// Most push tries under way at once, over every endpoint.
+pub const MAX_PUSHES_IN_FLIGHT: usize = 16;
 
 /// What the event faults that fired make of one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +99,33 @@ pub fn select_for_pull(
         }
     }
     decision
+}
+
+/// The endpoint a callback URL is sent to: its origin (scheme, host and port), since a host
+/// that hangs hangs every path on it; the URL itself when it does not parse.
+pub fn endpoint_of(url: &str) -> String {
+    reqwest::Url::parse(url).map_or_else(|_| url.to_owned(), |u| u.origin().ascii_serialization())
+}
+
+/// Which due pushes start now. `due` lists the events due, in delivery order, each with its
+/// endpoint ([`endpoint_of`]); `in_flight` the tries under way. An event already under way is
+/// skipped; an endpoint gets one try at a time (its callbacks go out in order, and one that
+/// hangs delays only itself); at most `max` tries run in all. Events of one file are due one
+/// after the other (the store holds back a file's later events), so their order holds too.
+pub fn pushes_to_start(due: &[(i64, String)], in_flight: &[(i64, String)], max: usize) -> Vec<i64> {
+    let mut busy: Vec<&str> = in_flight.iter().map(|(_, e)| e.as_str()).collect();
+    let mut start = Vec::new();
+    for (id, endpoint) in due {
+        if in_flight.len() + start.len() >= max {
+            break;
+        }
+        if in_flight.iter().any(|(flying, _)| flying == id) || busy.contains(&endpoint.as_str()) {
+            continue;
+        }
+        busy.push(endpoint.as_str());
+        start.push(*id);
+    }
+    start
 }
 
 /// The delay before try number `attempt + 1`, after `attempt` failed tries (1-based).
@@ -209,6 +240,48 @@ mod tests {
             |_| plan(vec![]),
         );
         assert_eq!(released_last.deliver, vec![(2, 0), (1, 0)]);
+    }
+
+    fn flights(pairs: &[(i64, &str)]) -> Vec<(i64, String)> {
+        pairs.iter().map(|(id, e)| (*id, (*e).to_owned())).collect()
+    }
+
+    /// One try per endpoint, in due order; tries already under way and their endpoints wait.
+    #[test]
+    fn pushes_start_one_per_endpoint_in_due_order() {
+        let due = flights(&[(1, "a"), (2, "a"), (3, "b"), (4, "c"), (5, "b")]);
+        assert_eq!(pushes_to_start(&due, &[], 16), vec![1, 3, 4]);
+        let flying = flights(&[(1, "a")]);
+        assert_eq!(pushes_to_start(&due, &flying, 16), vec![3, 4]);
+        let flying = flights(&[(9, "b")]);
+        assert_eq!(pushes_to_start(&due, &flying, 16), vec![1, 4]);
+        assert_eq!(pushes_to_start(&[], &flying, 16), Vec::<i64>::new());
+    }
+
+    /// No more than `max` tries run at once, those under way included.
+    #[test]
+    fn pushes_in_flight_are_bounded() {
+        let due = flights(&[(1, "a"), (2, "b"), (3, "c"), (4, "d")]);
+        assert_eq!(pushes_to_start(&due, &[], 2), vec![1, 2]);
+        let flying = flights(&[(7, "x")]);
+        assert_eq!(pushes_to_start(&due, &flying, 2), vec![1]);
+        let full = flights(&[(7, "x"), (8, "y")]);
+        assert_eq!(pushes_to_start(&due, &full, 2), Vec::<i64>::new());
+    }
+
+    /// Paths and queries on one host:port are one endpoint; ports and schemes tell them apart.
+    #[test]
+    fn endpoints_are_origins() {
+        assert_eq!(
+            endpoint_of("http://127.0.0.1:8080/a?x=1"),
+            endpoint_of("http://127.0.0.1:8080/b")
+        );
+        assert_ne!(
+            endpoint_of("http://127.0.0.1:8080/a"),
+            endpoint_of("http://127.0.0.1:8081/a")
+        );
+        assert_ne!(endpoint_of("http://h/a"), endpoint_of("https://h/a"));
+        assert_eq!(endpoint_of(""), "");
     }
 
     #[test]

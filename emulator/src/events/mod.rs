@@ -2,6 +2,7 @@
 //! task flows, delivered durably by pull (PullEvents / ConfirmEvents) or push (HTTP callbacks).
 //!
 //! - `content`: builds the wire payloads (v3 EventContent, push bodies, legacy v2 bodies).
+//! - `callback`: where push callbacks may go, and how the admin API tells them apart.
 //! - [`deliver`]: every decision about what a pull returns and what happens after a push try,
 //!   in one place (the seam a fault engine hooks into to drop, duplicate, delay or reorder).
 //! - `worker`: the background task that finishes due task flows and pushes due callbacks.
@@ -12,6 +13,7 @@
 //! `events tail`. Time is always the emulator's clock.
 
 pub mod admin;
+pub mod callback;
 pub mod content;
 pub mod deliver;
 pub mod worker;

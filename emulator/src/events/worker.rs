@@ -1,16 +1,21 @@
 //! The background task of the event system: finishes task flows whose time has come and
 //! pushes due callbacks, with retries, applying the push faults (drop, duplicate, delay,
-//! reorder, bad signature) that fire for each try. It wakes on every announcement and every
-//! 100 ms of real time, and judges "due" against the emulator's clock, so a test that advances
-//! the clock sees the effect within one tick without sleeping. CommitUpload's early callback
-//! goes through the same push path ([`push_early`]).
+//! reorder, bad signature) that fire for each try. It wakes on every announcement, every
+//! finished push try and every 100 ms of real time, and judges "due" against the emulator's
+//! clock, so a test that advances the clock sees the effect within one tick without sleeping.
+//! Push tries run concurrently, one per endpoint and [`deliver::MAX_PUSHES_IN_FLIGHT`] in all
+//! ([`deliver::pushes_to_start`]), so an endpoint that hangs delays only its own callbacks.
+//! CommitUpload's early callback goes through the same push path ([`push_early`]).
 
 use crate::events::deliver::{self, Fate};
-use crate::events::{self, content};
+use crate::events::{self, callback, content};
 use crate::faults::{Channel, Effect, Plan};
 use crate::state::AppState;
 use crate::store::{EventRow, EventState, StoreError, TaskRow};
+use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
+use tokio::task::{Id, JoinSet};
 
 /// Real-time interval at which the worker looks at the emulator's clock.
 const TICK: Duration = Duration::from_millis(100);
@@ -24,9 +29,10 @@ pub async fn run(state: AppState) {
             return;
         }
     };
+    let mut flights = Flights::default();
     loop {
         loop {
-            match tick(&state, &client).await {
+            match tick(&state, &client, &mut flights).await {
                 Ok(true) => continue,
                 Ok(false) => break,
                 Err(err) => {
@@ -38,12 +44,55 @@ pub async fn run(state: AppState) {
         tokio::select! {
             () = state.events().changed() => {}
             () = tokio::time::sleep(TICK) => {}
+            Some(done) = flights.tasks.join_next_with_id() => flights.landed(done),
         }
     }
 }
 
-/// One round; `true` when it did something (another round may find more).
-async fn tick(state: &AppState, client: &reqwest::Client) -> Result<bool, StoreError> {
+/// The push tries under way: their tasks, and the event and endpoint of each.
+#[derive(Default)]
+struct Flights {
+    tasks: JoinSet<()>,
+    under_way: HashMap<Id, (i64, String)>,
+}
+
+impl Flights {
+    /// The event ids and endpoints of the tries under way.
+    fn in_flight(&self) -> Vec<(i64, String)> {
+        self.under_way.values().cloned().collect()
+    }
+
+    fn launch(
+        &mut self,
+        id: i64,
+        endpoint: String,
+        push: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let task = self.tasks.spawn(push);
+        self.under_way.insert(task.id(), (id, endpoint));
+    }
+
+    /// A try ended (a store failure inside it was logged there; a panic is logged here).
+    fn landed(&mut self, done: Result<(Id, ()), tokio::task::JoinError>) {
+        let task = match done {
+            Ok((task, ())) => task,
+            Err(err) => {
+                tracing::error!(error = %err, "a push try failed");
+                err.id()
+            }
+        };
+        self.under_way.remove(&task);
+    }
+}
+
+/// One round: finishes due task flows and starts the due pushes [`deliver::pushes_to_start`]
+/// picks; `true` when a task flow finished (another round may find more). Started pushes wake
+/// the worker when they land.
+async fn tick(
+    state: &AppState,
+    client: &reqwest::Client,
+    flights: &mut Flights,
+) -> Result<bool, StoreError> {
     let now_ms = state.clock().now_ms();
     let mut busy = false;
     for task in state.store().open_tasks().await? {
@@ -51,7 +100,30 @@ async fn tick(state: &AppState, client: &reqwest::Client) -> Result<bool, StoreE
             busy |= finish_task(state, &task).await?;
         }
     }
-    for event in state.store().due_pushes(now_ms).await? {
+    let due = state.store().due_pushes(now_ms).await?;
+    let mut endpoints: HashMap<u64, String> = HashMap::new();
+    let mut candidates = Vec::with_capacity(due.len());
+    for event in &due {
+        let endpoint = match endpoints.get(&event.sub_app_id) {
+            Some(endpoint) => endpoint.clone(),
+            None => {
+                let config = events::config_for(state, event.sub_app_id).await?;
+                let endpoint = deliver::endpoint_of(&config.notification_url);
+                endpoints.insert(event.sub_app_id, endpoint.clone());
+                endpoint
+            }
+        };
+        candidates.push((event.id, endpoint));
+    }
+    let start = deliver::pushes_to_start(
+        &candidates,
+        &flights.in_flight(),
+        deliver::MAX_PUSHES_IN_FLIGHT,
+    );
+    for (event, (_, endpoint)) in due.into_iter().zip(candidates) {
+        if !start.contains(&event.id) {
+            continue;
+        }
         // A held event's fate was decided when it was held; it is now simply delivered.
         let plan = if event.state == EventState::Held {
             Plan::default()
@@ -60,8 +132,13 @@ async fn tick(state: &AppState, client: &reqwest::Client) -> Result<bool, StoreE
                 .faults()
                 .decide_event(&event.event_type, Channel::Push, Some(event.sub_app_id))
         };
-        deliver(state, client, event, &plan).await?;
-        busy = true;
+        let id = event.id;
+        let (state, client) = (state.clone(), client.clone());
+        flights.launch(id, endpoint, async move {
+            if let Err(err) = deliver(&state, &client, event, &plan).await {
+                tracing::warn!(id, error = %err, "push try failed in the store");
+            }
+        });
     }
     Ok(busy)
 }
@@ -125,10 +202,19 @@ pub async fn push_early(state: &AppState, id: i64) -> Result<(), StoreError> {
     }
 }
 
-/// The HTTP client that POSTs callbacks.
+/// The HTTP client that POSTs callbacks: every request carries the
+/// [`callback::CALLBACK_MARKER`] (the admin API refuses it), and redirects are not followed
+/// (a 3xx is a failed try), so a callback goes only where its checked URL says.
 fn client(state: &AppState) -> reqwest::Result<reqwest::Client> {
+    let mut marker = reqwest::header::HeaderMap::new();
+    marker.insert(
+        callback::CALLBACK_MARKER,
+        reqwest::header::HeaderValue::from_static("1"),
+    );
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(marker)
         .timeout(state.config().push_timeout)
         .build()
 }

@@ -69,15 +69,21 @@ pub fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<(), VodErr
     check_secret_id(state, &auth.secret_id)?;
     let mut signed = Vec::with_capacity(auth.signed_headers.len());
     for name in &auth.signed_headers {
-        let value = headers
-            .get(name.as_str())
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                VodError::new(
-                    VodCode::SignatureFailure,
-                    format!("the signed header `{name}` is missing from the request"),
-                )
-            })?;
+        let mut values = headers.get_all(name.as_str()).iter();
+        let value = values.next().and_then(|v| v.to_str().ok()).ok_or_else(|| {
+            VodError::new(
+                VodCode::SignatureFailure,
+                format!("the signed header `{name}` is missing from the request"),
+            )
+        })?;
+        // The signature covers one value; a second one (which a handler might read instead)
+        // is not covered.
+        if values.next().is_some() {
+            return Err(VodError::new(
+                VodCode::SignatureFailure,
+                format!("the signed header `{name}` is sent more than once"),
+            ));
+        }
         signed.push((name.as_str(), value));
     }
     let unsigned_payload = headers

@@ -9,6 +9,7 @@
 use crate::body::Body;
 use crate::config::EventMode;
 use crate::error::{json_response, VodCode, VodError};
+use crate::events::callback::{self, Listener};
 use crate::events::{self, deliver};
 use crate::faults::Channel;
 use crate::state::AppState;
@@ -173,7 +174,7 @@ pub async fn modify_event_config(
 ) -> Result<Response<Body>, VodError> {
     let sub_app_id = req.sub_app_id.unwrap_or_default();
     let current = events::config_for(state, sub_app_id).await?;
-    let updated = apply(current, &req)?;
+    let updated = apply(current, &req, state.listener())?;
     state.store().put_event_config(sub_app_id, updated).await?;
     state.events().wake();
     Ok(json_response(&Envelope {
@@ -184,10 +185,12 @@ pub async fn modify_event_config(
 }
 
 /// The configuration after a ModifyEventConfig; `InvalidParameter` (the only parameter code
-/// the action documents) for a bad value.
+/// the action documents) for a bad value, including a NotificationUrl that is not an http(s)
+/// URL or that names the emulator's own listener `own` ([`callback::check`]).
 fn apply(
     mut c: EventConfigRow,
     req: &ModifyEventConfigRequest,
+    own: &Listener,
 ) -> Result<EventConfigRow, VodError> {
     let invalid = |what: String| VodError::new(VodCode::InvalidParameter, what);
     if let Some(mode) = &req.mode {
@@ -197,11 +200,7 @@ fn apply(
             .to_owned();
     }
     if let Some(url) = &req.notification_url {
-        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(invalid(format!(
-                "NotificationUrl `{url}` is not an http(s) URL"
-            )));
-        }
+        callback::check(url, own, callback::is_local_address)?;
         c.notification_url = url.clone();
     }
     let parse_switch = |name: &str, value: &Option<String>, field: &mut bool| match value.as_deref()
@@ -248,6 +247,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn own() -> Listener {
+        Listener::new(std::net::SocketAddr::from(([127, 0, 0, 1], 9266)), None)
+    }
+
     fn base() -> EventConfigRow {
         EventConfigRow {
             mode: "PULL".into(),
@@ -267,7 +270,7 @@ mod tests {
             delete_media_complete_event_switch: Some("ON".into()),
             ..Default::default()
         };
-        let c = apply(base(), &req).unwrap();
+        let c = apply(base(), &req, &own()).unwrap();
         assert_eq!(c.mode, "PUSH");
         assert!(c.upload_events && c.delete_events);
         for bad in [
@@ -287,9 +290,13 @@ mod tests {
                 notification_url: Some("ftp://x".into()),
                 ..Default::default()
             },
+            ModifyEventConfigRequest {
+                notification_url: Some("http://localhost:9266/_emulator/reset".into()),
+                ..Default::default()
+            },
         ] {
             assert_eq!(
-                apply(base(), &bad).map_err(|e| e.code),
+                apply(base(), &bad, &own()).map_err(|e| e.code),
                 Err(VodCode::InvalidParameter)
             );
         }

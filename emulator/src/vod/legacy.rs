@@ -31,6 +31,11 @@ const COMMON: [&str; 11] = [
     "RequestClient",
 ];
 
+/// Deepest flattened key accepted (`A.0.B` has three levels). The API's deepest parameters
+/// have a handful; the limit keeps the tree built from a key, and everything that walks or
+/// drops it, from recursing as deep as a 10 MB key would make it.
+const MAX_KEY_DEPTH: usize = 32;
+
 /// Request fields of integer type in the actions the emulator serves (SubAppId everywhere,
 /// ApplyUpload's ClassId); the form carries every value as a string.
 const INTEGER_FIELDS: [&str; 2] = ["SubAppId", "ClassId"];
@@ -64,9 +69,19 @@ impl Form {
     }
 }
 
-/// Parses a form-encoded call (nothing verified yet).
+/// Parses a form-encoded call (nothing verified yet). A parameter given twice is
+/// `InvalidParameter`, common ones included: the signature may cover both values, but which
+/// one the call means is ambiguous (the action's own parameters are checked again as JSON).
 pub fn parse(body: &[u8]) -> Result<Form, VodError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(VodError::new(
+            VodCode::InvalidParameter,
+            format!("the parameter `{}` is given more than once", twice[0]),
+        ));
+    }
     let get = |name: &str| {
         pairs
             .iter()
@@ -160,6 +175,13 @@ fn to_json<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Value,
     };
     let mut root = BTreeMap::new();
     for (key, value) in pairs {
+        if key.split('.').nth(MAX_KEY_DEPTH).is_some() {
+            let name = key.split('.').next().unwrap_or_default();
+            return Err(VodError::new(
+                VodCode::InvalidParameter,
+                format!("the parameter `{name}…` is nested deeper than {MAX_KEY_DEPTH} levels"),
+            ));
+        }
         let segments: Vec<&str> = key.split('.').collect();
         let field = segments
             .iter()
@@ -259,6 +281,36 @@ mod tests {
                 "Filters": ["basicInfo"],
             })
         );
+    }
+
+    /// A repeated parameter, common or the action's own, is refused before anything else.
+    #[test]
+    fn repeated_parameters_are_refused() {
+        for body in [
+            "Action=A&Version=2018-07-17&Action=B",
+            "Action=A&Version=2018-07-17&SecretId=x&SecretId=y",
+            "Action=A&Version=2018-07-17&FileIds.0=1&FileIds.0=2",
+        ] {
+            assert_eq!(
+                parse(body.as_bytes()).map(drop).map_err(|e| e.code),
+                Err(VodCode::InvalidParameter),
+                "{body}"
+            );
+        }
+        assert!(parse(b"Action=A&Version=2018-07-17&FileIds.0=1").is_ok());
+    }
+
+    /// Keys may nest 32 levels deep, not more (a deeper one would build a tree whose walk and
+    /// drop recurse that deep).
+    #[test]
+    fn keys_nest_at_most_thirty_two_levels() {
+        let key = |depth: usize| format!("A{}", ".0".repeat(depth - 1));
+        assert!(to_json([(key(32).as_str(), "1")].into_iter()).is_ok());
+        assert_eq!(
+            to_json([(key(33).as_str(), "1")].into_iter()).map_err(|e| e.code),
+            Err(VodCode::InvalidParameter)
+        );
+        assert!(to_json([(key(100_000).as_str(), "1")].into_iter()).is_err());
     }
 
     #[test]

@@ -117,7 +117,8 @@ impl Action {
 /// Reads a request body, up to the API's limit.
 ///
 /// # Errors
-/// `RequestSizeLimitExceeded` over the limit, `InvalidParameter` when it cannot be read.
+/// `RequestSizeLimitExceeded` over the limit, `InvalidParameter` when it cannot be read or its
+/// client stalls or trickles ([`crate::body::Pace`]).
 pub async fn read_body<B>(body: B) -> Result<Bytes, VodError>
 where
     B: http_body::Body<Data = Bytes>,
@@ -131,6 +132,11 @@ where
                 VodError::new(
                     VodCode::RequestSizeLimitExceeded,
                     format!("the request body exceeds {MAX_BODY} bytes"),
+                )
+            } else if crate::body::timed_out(&*err) {
+                VodError::new(
+                    VodCode::InvalidParameter,
+                    "the request body was not received in time: the client stalled or sent it too slowly",
                 )
             } else {
                 VodError::new(

@@ -120,6 +120,36 @@ async fn auth_none_is_announced() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: --auth none"));
 }
 
+/// An empty admin token, given as `--admin-token ""` or as an empty
+/// `VOD_EMULATOR_ADMIN_TOKEN`, stops start-up with exit code 2 and a message naming the flag,
+/// instead of starting with a token anyone could present as `Authorization: Bearer `.
+#[tokio::test]
+async fn an_empty_admin_token_is_refused() {
+    for (args, env) in [
+        (&["--admin-token", "", "exec", "--", "true"][..], None),
+        (&["exec", "--", "true"][..], Some("")),
+    ] {
+        let out = tokio::task::spawn_blocking(move || {
+            let mut command = emulator_command();
+            command.args(args).env_remove("VOD_EMULATOR_PORT");
+            match env {
+                Some(value) => command.env("VOD_EMULATOR_ADMIN_TOKEN", value),
+                None => command.env_remove("VOD_EMULATOR_ADMIN_TOKEN"),
+            };
+            command.output()
+        })
+        .await
+        .expect("join")
+        .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {stderr}");
+        assert!(
+            stderr.contains("--admin-token") && stderr.contains("empty"),
+            "{stderr}"
+        );
+    }
+}
+
 /// Uploads `data` through the reference client to the emulator at `endpoint`.
 async fn upload(endpoint: &str, data: &[u8], source_context: &str) -> vod_client::UploadOutcome {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -264,3 +264,126 @@ async fn expired_signatures_are_refused() {
     assert_eq!(r.code(), "AccessDenied");
     assert_eq!(r.xml("Message").as_deref(), Some("Request has expired"));
 }
+
+/// A signed header sent twice (the signed value first, an unsigned one after) is refused with
+/// 403 SignatureDoesNotMatch and nothing is stored; so is a signed header whose one value was
+/// changed after signing, and a signed query parameter sent twice. The same request without
+/// the extra values is stored with the signed values.
+#[tokio::test]
+async fn duplicated_or_tampered_signed_fields_are_refused() {
+    let s = session().await;
+    let owner = s.api.owner();
+    let host = format!("{}.cos.ap-guangzhou.myqcloud.com", s.bucket);
+    let path = "/dup/object.txt";
+    let body = b"signed body".to_vec();
+    let len = body.len().to_string();
+    let signed = [
+        ("host", host.as_str()),
+        ("content-length", len.as_str()),
+        ("content-type", "text/plain"),
+        ("x-cos-meta-a", "good"),
+    ];
+    let t = crate::common::api::now();
+    let auth = Api::cos_auth(&owner, "PUT", path, &[], &signed, (t - 60, t + 3600));
+    let put = |headers: Vec<(&'static str, &'static str)>| {
+        let mut all: Vec<(&str, &str)> = signed.to_vec();
+        all.extend(headers);
+        let (api, host, auth, body) = (&s.api, host.clone(), auth.clone(), body.clone());
+        async move {
+            api.cos_raw(Method::PUT, &host, path, &[], &all, Some(&auth), body)
+                .await
+        }
+    };
+    for extra in [
+        vec![("x-cos-meta-a", "evil")],
+        vec![("content-type", "text/html")],
+        vec![("x-cos-meta-a", "evil"), ("content-type", "text/html")],
+    ] {
+        let r = put(extra.clone()).await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (403, "SignatureDoesNotMatch".to_owned()),
+            "{extra:?}"
+        );
+    }
+    let mut tampered: Vec<(&str, &str)> = signed.to_vec();
+    tampered[3] = ("x-cos-meta-a", "evil");
+    let r = s
+        .api
+        .cos_raw(
+            Method::PUT,
+            &host,
+            path,
+            &[],
+            &tampered,
+            Some(&auth),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(r.code(), "SignatureDoesNotMatch");
+    let head = s
+        .api
+        .cos(
+            &owner,
+            Method::HEAD,
+            &s.bucket,
+            "dup/object.txt",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(head.status, 404, "nothing was stored");
+
+    let stored = put(vec![]).await;
+    assert_eq!(
+        stored.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&stored.body)
+    );
+    let got = s
+        .api
+        .cos(
+            &owner,
+            Method::GET,
+            &s.bucket,
+            "dup/object.txt",
+            &[],
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(got.header("content-type").as_deref(), Some("text/plain"));
+    assert_eq!(got.header("x-cos-meta-a").as_deref(), Some("good"));
+
+    let params = [("uploads", ""), ("prefix", "dup/")];
+    let get_signed = [("host", host.as_str())];
+    let auth = Api::cos_auth(&owner, "GET", "/", &params, &get_signed, (t - 60, t + 3600));
+    let twice = s
+        .api
+        .cos_raw(
+            Method::GET,
+            &host,
+            "/",
+            &[("uploads", ""), ("prefix", "dup/"), ("prefix", "other/")],
+            &get_signed,
+            Some(&auth),
+            vec![],
+        )
+        .await;
+    assert_eq!(twice.code(), "SignatureDoesNotMatch");
+    let once = s
+        .api
+        .cos_raw(
+            Method::GET,
+            &host,
+            "/",
+            &params,
+            &get_signed,
+            Some(&auth),
+            vec![],
+        )
+        .await;
+    assert_eq!(once.status, 200, "{}", String::from_utf8_lossy(&once.body));
+}

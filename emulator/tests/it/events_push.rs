@@ -523,3 +523,201 @@ async fn early_callbacks_arrive_before_the_commit_answer() {
         "the early callback never reached the worker"
     );
 }
+
+/// A TCP relay on a loopback port of its own to `target`, as a port forward would be: a
+/// NotificationUrl the emulator cannot tell is its own.
+async fn relay(target: std::net::SocketAddr) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind relay");
+    let addr = listener.local_addr().expect("relay addr");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// ModifyEventConfig refuses, with InvalidParameter, a NotificationUrl naming the emulator's
+/// own listener in any spelling (loopback addresses, localhost, ::1, 0.0.0.0) and keeps the
+/// previous configuration; another port on loopback is an ordinary callback. A start-up
+/// NotificationUrl naming the emulator's public URL stops start-up.
+#[tokio::test]
+async fn notification_urls_naming_the_emulator_itself_are_refused() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let api = Api::new(&emu);
+    let port = emu.addr().port();
+    for url in [
+        format!("http://127.0.0.1:{port}/_emulator/reset"),
+        format!("http://localhost:{port}/_emulator/events/trigger?type=NewFileUpload&fileId=1"),
+        format!("http://127.0.0.2:{port}/"),
+        format!("https://[::1]:{port}/"),
+        format!("http://0.0.0.0:{port}/"),
+    ] {
+        let resp = api
+            .vod(
+                "ModifyEventConfig",
+                json!({"Mode": "PUSH", "NotificationUrl": url}),
+            )
+            .await;
+        assert_eq!(Api::error_code(&resp), "InvalidParameter", "{url}");
+    }
+    let described = Api::ok(api.vod("DescribeEventConfig", json!({})).await);
+    assert_eq!(described["Mode"], "PULL");
+    assert_eq!(described["NotificationUrl"], "");
+    let other = if port == u16::MAX { port - 1 } else { port + 1 };
+    Api::ok(
+        api.vod(
+            "ModifyEventConfig",
+            json!({"Mode": "PUSH", "NotificationUrl": format!("http://127.0.0.1:{other}/cb")}),
+        )
+        .await,
+    );
+    let refused = Emulator::builder()
+        .public_url("http://emu.test:8080")
+        .events(push_to("http://emu.test:8080/_emulator/reset", None, false))
+        .start()
+        .await;
+    assert!(
+        matches!(refused, Err(vod_emulator::StartError::NotificationUrl(_))),
+        "{refused:?}"
+    );
+}
+
+/// A NotificationUrl is an absolute http(s) URL with a host, at most 1024 bytes, without
+/// spaces or control characters; anything else is InvalidParameter and changes nothing.
+#[tokio::test]
+async fn notification_urls_are_http_urls_of_at_most_1024_bytes() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let api = Api::new(&emu);
+    let modify = |url: String| {
+        api.vod(
+            "ModifyEventConfig",
+            json!({"Mode": "PUSH", "NotificationUrl": url}),
+        )
+    };
+    let base = "http://127.0.0.1:9/";
+    let longest = format!("{base}{}", "a".repeat(1024 - base.len()));
+    Api::ok(modify(longest.clone()).await);
+    for bad in [
+        "http://".to_owned(),
+        "https:///path".to_owned(),
+        "ftp://example.com/cb".to_owned(),
+        "/relative/cb".to_owned(),
+        format!("{longest}a"),
+        format!("{base}{}", "a".repeat(1024 * 1024)),
+        format!("{base}with space"),
+        format!("{base}tab\there"),
+        format!("{base}line\nbreak"),
+    ] {
+        let resp = modify(bad.clone()).await;
+        assert_eq!(Api::error_code(&resp), "InvalidParameter", "{bad:.60}");
+    }
+    let described = Api::ok(api.vod("DescribeEventConfig", json!({})).await);
+    assert_eq!(described["NotificationUrl"], longest.as_str());
+}
+
+/// A callback that reaches the emulator anyway (through a port forward it cannot recognise)
+/// gets no admin rights: the reset it asks for is refused with 403 and the upload stays; a
+/// callback aimed at `events/trigger` is refused too, so events cannot breed events.
+#[tokio::test]
+async fn callbacks_that_reach_the_emulator_get_no_admin_rights() {
+    let emu = Emulator::builder()
+        .push_attempts(1)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let forward = relay(emu.addr()).await;
+    let modify = |url: String| {
+        api.vod(
+            "ModifyEventConfig",
+            json!({"Mode": "PUSH", "NotificationUrl": url}),
+        )
+    };
+    Api::ok(modify(format!("http://{forward}/_emulator/reset")).await);
+    let done = api.upload(json!({"MediaType": "mp4"}), bytes(10, 11)).await;
+    let failed = api.wait_event("state=failed").await;
+    let error = failed["lastError"].as_str().expect("lastError");
+    assert!(error.contains("403"), "{error}");
+    let file_id = done["FileId"].as_str().expect("FileId");
+    let described = Api::ok(
+        api.vod("DescribeMediaInfos", json!({"FileIds": [file_id]}))
+            .await,
+    );
+    assert_eq!(described["MediaInfoSet"][0]["FileId"], file_id, "no reset");
+
+    Api::ok(
+        modify(format!(
+            "http://{forward}/_emulator/events/trigger?type=NewFileUpload&fileId=bred"
+        ))
+        .await,
+    );
+    let (status, _) = api
+        .admin_post("events/trigger?type=NewFileUpload&fileId=seed")
+        .await;
+    assert_eq!(status, 200);
+    let failed = api.wait_event("fileId=seed&state=failed").await;
+    assert!(failed["lastError"]
+        .as_str()
+        .is_some_and(|e| e.contains("403")));
+    let (_, bred) = api.admin_get("events?fileId=bred").await;
+    assert_eq!(bred["events"], json!([]), "a callback created an event");
+}
+
+/// A callback endpoint that accepts connections and never answers.
+async fn hanging_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hang", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    url
+}
+
+/// A dead callback endpoint delays only itself: with the primary application's NotificationUrl
+/// hanging (each try waits out the 5 s push timeout) and four of its events queued, SubAppId
+/// 2's callback reaches its own endpoint right after its CommitUpload.
+#[tokio::test]
+async fn a_hanging_endpoint_delays_only_its_own_callbacks() {
+    let hang = hanging_endpoint().await;
+    let rx = Receiver::start(0).await;
+    let (_emu, api) = pushing(&hang, None, false).await;
+    for seed in 0..4 {
+        api.upload(json!({"MediaType": "mp4"}), bytes(10, 40 + seed))
+            .await;
+    }
+    Api::ok(
+        api.vod(
+            "ModifyEventConfig",
+            json!({"SubAppId": 2, "Mode": "PUSH", "NotificationUrl": rx.url}),
+        )
+        .await,
+    );
+    let committed = std::time::Instant::now();
+    let done = api
+        .upload(json!({"MediaType": "mp4", "SubAppId": 2}), bytes(10, 50))
+        .await;
+    let deadline = committed + Duration::from_secs(10);
+    while rx.bodies().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waited = committed.elapsed();
+    let bodies = rx.bodies();
+    assert_eq!(bodies.len(), 1, "SubAppId 2's callback never came");
+    assert_eq!(bodies[0]["FileUploadEvent"]["FileId"], done["FileId"]);
+    assert!(
+        waited < Duration::from_secs(2),
+        "SubAppId 2's callback waited {waited:?} behind the hanging endpoint"
+    );
+}

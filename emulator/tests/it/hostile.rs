@@ -1,6 +1,13 @@
 //! Hostile input: every parser the network reaches, fed arbitrary bytes, never panics and
 //! answers with a protocol-correct error; over HTTP, nothing hostile gets a 5xx or a dropped
-//! connection, and nothing stored is damaged.
+//! connection, and nothing stored is damaged; bombs (deep nesting, entity expansion, oversized
+//! bodies) are refused and smuggled requests are never served.
+//!
+//! The other classes of attack have their tests beside the feature they attack: credential
+//! scope escapes and tampered or duplicated signed fields (`cos_auth`, `vod_api`), key
+//! containment and `kill -9` (`reliability`, `cli`), the proxy's allow-list (`redirect`),
+//! callbacks aimed at the admin API (`events_push`), forwarding headers that claim a local
+//! client (`admin::tests` in the library: the guard reads only the peer address).
 
 use crate::common::api::Api;
 use proptest::prelude::*;
@@ -172,6 +179,27 @@ fn parsers_never_panic() {
         Ok(())
     })
     .expect("fault scenarios");
+    r.run(
+        &prop_oneof![
+            "\\PC{0,80}",
+            "(https?|HTTPS?|ftp|)(:|://|:///)[a-z0-9.@\\[\\]:-]{0,30}(:[0-9]{1,6})?(/[^ ]{0,20})?",
+        ],
+        |url| {
+            match parse::notification_url(&url) {
+                Ok(()) => prop_assert!(
+                    url.is_empty()
+                        || (url.len() <= 1024
+                            && ["http://", "https://"]
+                                .iter()
+                                .any(|s| url.to_ascii_lowercase().starts_with(s))),
+                    "accepted {url:?}"
+                ),
+                Err(code) => prop_assert_eq!(code, "InvalidParameter"),
+            }
+            Ok(())
+        },
+    )
+    .expect("notification urls");
 }
 
 /// Over HTTP: hostile VOD bodies, Authorization headers, Range headers, query strings and
@@ -315,4 +343,179 @@ fn hostile_requests_get_protocol_errors() {
     assert_eq!(parts.xml("Size").as_deref(), Some("10"));
     let obj = rt.block_on(api.cos(&owner, Method::GET, &bucket, "h/obj", &[], &[], vec![]));
     assert_eq!(obj.body, vec![7; 1000]);
+}
+
+/// Sends `request` on a fresh connection and returns everything answered before the
+/// connection closed (or 5 s passed).
+async fn exchange(emu: &Emulator, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("connect");
+    let _ = sock.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sock.read_to_end(&mut out),
+    )
+    .await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Bombs: JSON nested 100,000 deep, flattened legacy keys 100,000 segments deep in the form
+/// and 25,000 in a GET query (both parsed before any signature check), XML nested 100,000 deep, an XML
+/// entity-expansion ("billion laughs") document, and bodies over their limits are refused with
+/// the API's error codes; the emulator keeps serving.
+#[tokio::test]
+async fn bombs_are_refused_and_the_emulator_keeps_serving() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let api = Api::new(&emu);
+    let deep = 100_000;
+
+    let mut call = api.call("ApplyUpload", &serde_json::json!({}));
+    call.body = format!("{}{}", "[".repeat(deep), "]".repeat(deep)).into_bytes();
+    let resp = api.vod_call(call).await;
+    assert_eq!(Api::error_code(&resp), "InvalidParameter");
+
+    let mut call = api.call("ApplyUpload", &serde_json::json!({}));
+    call.body = vec![b' '; 10 * 1024 * 1024 + 1];
+    let resp = api.vod_call(call).await;
+    assert_eq!(Api::error_code(&resp), "RequestSizeLimitExceeded");
+
+    let key = format!("FileIds{}", ".0".repeat(deep));
+    let form = format!("Action=DescribeMediaInfos&Version=2018-07-17&{key}=1");
+    let resp = api
+        .http
+        .post(format!("{}/", api.endpoint))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form.clone())
+        .send()
+        .await
+        .expect("send form");
+    let json: serde_json::Value =
+        serde_json::from_slice(&resp.bytes().await.expect("body")).expect("json");
+    assert_eq!(
+        json["Response"]["Error"]["Code"], "InvalidParameter",
+        "{json:.200}"
+    );
+    // A query fits in the 64 KiB request head: 25,000 levels.
+    let shallower = format!("FileIds{}", ".0".repeat(25_000));
+    let resp = api
+        .http
+        .get(format!("{}/?{shallower}=1", api.endpoint))
+        .header("X-TC-Action", "DescribeMediaInfos")
+        .send()
+        .await
+        .expect("send query");
+    assert_eq!(resp.status(), 200);
+
+    let owner = api.owner();
+    let bucket = format!("vod-ap-guangzhou-{}", api.app_id);
+    let upload_id = api
+        .cos(
+            &owner,
+            Method::POST,
+            &bucket,
+            "bomb",
+            &[("uploads", "")],
+            &[],
+            vec![],
+        )
+        .await
+        .xml("UploadId")
+        .expect("upload id");
+    let laughs = {
+        let mut doc =
+            String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
+        for i in 1..10 {
+            let prev = if i == 1 {
+                "lol".to_owned()
+            } else {
+                format!("lol{}", i - 1)
+            };
+            doc += &format!("<!ENTITY lol{i} \"{}\">\n", format!("&{prev};").repeat(10));
+        }
+        doc + "]>\n<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&lol9;</ETag></Part></CompleteMultipartUpload>"
+    };
+    let nested = format!(
+        "<CompleteMultipartUpload>{}{}</CompleteMultipartUpload>",
+        "<Part>".repeat(deep),
+        "</Part>".repeat(deep)
+    );
+    let oversized = format!(
+        "<CompleteMultipartUpload>{}</CompleteMultipartUpload>",
+        "<Part><PartNumber>1</PartNumber><ETag>x</ETag></Part>".repeat(100_000)
+    );
+    for body in [laughs, nested, oversized] {
+        let reply = api
+            .cos(
+                &owner,
+                Method::POST,
+                &bucket,
+                "bomb",
+                &[("uploadId", &upload_id)],
+                &[],
+                body.into_bytes(),
+            )
+            .await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (400, "MalformedXML".to_owned())
+        );
+    }
+    let (status, _) = api.admin_get("health").await;
+    assert_eq!(status, 200, "the emulator survived");
+}
+
+/// Request smuggling: a request with both Content-Length and Transfer-Encoding, or with two
+/// different Content-Lengths, gets one answer at most and the request hidden behind it is never
+/// served (its object is never stored).
+#[tokio::test]
+async fn smuggled_requests_are_never_served() {
+    let emu = Emulator::builder()
+        .auth(vod_emulator::AuthMode::None)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let bucket = format!("vod-ap-guangzhou-{}", api.app_id);
+    let host = api.host.clone();
+    let hidden =
+        format!("PUT /{bucket}/smuggled HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1\r\n\r\nx");
+    let cl_te = format!(
+        "PUT /{bucket}/front HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n{hidden}",
+        len = 5 + hidden.len()
+    );
+    let te_cl = format!(
+        "PUT /{bucket}/front HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\
+         Content-Length: 3\r\n\r\n0\r\n\r\n{hidden}"
+    );
+    let two_lengths = format!(
+        "PUT /{bucket}/front HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1\r\n\
+         Content-Length: {len}\r\n\r\nx{hidden}",
+        len = 1 + hidden.len()
+    );
+    for request in [cl_te, te_cl, two_lengths] {
+        let answer = exchange(&emu, request.as_bytes()).await;
+        assert!(
+            answer.matches("HTTP/1.1 ").count() <= 1,
+            "two answers to one connection: {answer}"
+        );
+        let smuggled = api
+            .cos(
+                &api.owner(),
+                Method::HEAD,
+                &bucket,
+                "smuggled",
+                &[],
+                &[],
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            smuggled.status, 404,
+            "the hidden request was served: {answer}"
+        );
+    }
 }

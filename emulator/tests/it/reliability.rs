@@ -157,6 +157,21 @@ async fn oversized_headers_are_refused() {
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
 }
 
+/// A request with more than 100 header fields is refused with 431; one with exactly 100 is
+/// served.
+#[tokio::test]
+async fn more_than_a_hundred_headers_are_refused() {
+    let emu = Emulator::builder().start().await.expect("start");
+    let request = |fields: usize| {
+        let extra: String = (1..fields).map(|i| format!("X-H{i}: {i}\r\n")).collect();
+        format!("GET /_emulator/health HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n")
+    };
+    let answer = raw(&emu, request(101).as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+    let answer = raw(&emu, request(99).as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.80}");
+}
+
 /// A client that stops sending its body is cut off with RequestTimeout; nothing is stored.
 #[tokio::test]
 async fn stalled_bodies_time_out() {
@@ -217,6 +232,118 @@ async fn idle_connections_are_closed() {
         .expect("read");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// A `--client-timeout` above 30 s holds before the protocol is known: a silent connection, a
+/// stalled CONNECT head and a stalled TLS handshake are still open after 45 s and closed after
+/// 60 s (on paused time: the test takes milliseconds).
+#[tokio::test(start_paused = true)]
+async fn long_client_timeouts_hold_for_silent_connections_connect_and_tls() {
+    let emu = Emulator::builder()
+        .client_timeout(Duration::from_secs(60))
+        .start()
+        .await
+        .expect("start");
+    let mut socks = Vec::new();
+    for first in [
+        &b""[..],
+        b"CONNECT vod.tencentcloudapi.com:443 HTTP/1.1\r\n",
+        &[0x16, 0x03, 0x01],
+    ] {
+        let mut sock = tokio::net::TcpStream::connect(emu.addr())
+            .await
+            .expect("connect");
+        sock.write_all(first).await.expect("send");
+        socks.push(sock);
+    }
+    tokio::time::sleep(Duration::from_secs(45)).await;
+    // Real time for a close the emulator made at a virtual deadline to reach the socket.
+    std::thread::sleep(Duration::from_millis(100));
+    for (i, sock) in socks.iter().enumerate() {
+        let mut byte = [0u8; 1];
+        match sock.try_read(&mut byte) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("connection {i} ended before the timeout: {other:?}"),
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    for (i, mut sock) in socks.into_iter().enumerate() {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), sock.read_to_end(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "connection {i} is still open after the timeout: {read:?}"
+        );
+    }
+}
+
+/// A body that trickles (one byte every 0.4 × `--client-timeout`, so no single wait reaches
+/// the timeout) is cut off with RequestTimeout once it falls below the minimum rate, long
+/// before it would have finished; nothing is stored.
+#[tokio::test]
+async fn trickling_bodies_are_cut_off() {
+    let emu = Emulator::builder()
+        .auth(vod_emulator::AuthMode::None)
+        .client_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let b = bucket(&api);
+    let mut sock = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("connect");
+    let head = format!(
+        "PUT /{b}/trickle HTTP/1.1\r\nHost: {}\r\nContent-Length: 40\r\n\r\n",
+        api.host
+    );
+    sock.write_all(head.as_bytes()).await.expect("head");
+    let started = std::time::Instant::now();
+    for _ in 0..40 {
+        if sock.write_all(b"x").await.is_err() {
+            break;
+        }
+        let mut probe = [0u8; 1];
+        if tokio::time::timeout(Duration::from_millis(120), sock.peek(&mut probe))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), sock.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("<Code>RequestTimeout</Code>"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "cut after {:?}",
+        started.elapsed()
+    );
+    let head = api
+        .cos(&api.owner(), Method::HEAD, &b, "trickle", &[], &[], vec![])
+        .await;
+    assert_eq!(head.status, 404);
+}
+
+/// A VOD API call whose body stalls is answered (InvalidParameter) after `--client-timeout`
+/// instead of holding the connection forever.
+#[tokio::test]
+async fn stalled_vod_bodies_time_out() {
+    let emu = Emulator::builder()
+        .client_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .expect("start");
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nX-TC-Action: ApplyUpload\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"MediaType\"",
+        emu.addr()
+    );
+    let answer = raw(&emu, req.as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("InvalidParameter"), "{answer}");
 }
 
 fn open_fds() -> usize {

@@ -319,3 +319,132 @@ async fn media_refusals_use_the_actions_documented_codes() {
         "nothing deleted"
     );
 }
+
+/// The TC3 Authorization of `call` as `api` would sign it (content-type and host).
+fn tc3_authorization(api: &Api, call: &crate::common::api::VodCall) -> String {
+    let headers = [
+        ("content-type", call.content_type.as_str()),
+        ("host", api.host.as_str()),
+    ];
+    let input = vod_client::sign::tc3::CanonicalInput {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        payload_hash: &vod_client::sign::tc3::payload_hash(&call.body),
+    };
+    vod_client::sign::tc3::authorization(
+        &api.secret_id,
+        &api.secret_key,
+        "vod",
+        call.timestamp,
+        &input,
+    )
+}
+
+/// A second value of a signed header (Content-Type, Host) is refused with SignatureFailure:
+/// the value verified must be the only value the request carries.
+#[tokio::test]
+async fn duplicates_of_signed_headers_are_refused() {
+    let (emu, api) = setup().await;
+    let call = api.call("ApplyUpload", &json!({"MediaType": "mp4"}));
+    let resp = api
+        .vod_request(call)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .expect("send");
+    let json: serde_json::Value =
+        serde_json::from_slice(&resp.bytes().await.expect("body")).expect("json");
+    assert_eq!(
+        json["Response"]["Error"]["Code"], "AuthFailure.SignatureFailure",
+        "{json}"
+    );
+
+    let call = api.call("ApplyUpload", &json!({"MediaType": "mp4"}));
+    let auth = tc3_authorization(&api, &call);
+    let body = String::from_utf8(call.body.clone()).expect("utf-8");
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nHost: vod.tencentcloudapi.com\r\n\
+         Content-Type: application/json\r\nX-TC-Action: ApplyUpload\r\n\
+         X-TC-Version: 2018-07-17\r\nX-TC-Timestamp: {ts}\r\nAuthorization: {auth}\r\n\
+         Content-Length: {len}\r\nConnection: close\r\n\r\n{body}",
+        host = api.host,
+        ts = call.timestamp,
+        len = body.len(),
+    );
+    let mut sock = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("connect");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    sock.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sock.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 400") || answer.contains("AuthFailure.SignatureFailure"),
+        "{answer}"
+    );
+}
+
+/// The legacy form refuses a parameter given twice, common ones (`Action`) included, even
+/// when the signature covers both values: which one is meant is ambiguous.
+#[tokio::test]
+async fn legacy_calls_with_a_repeated_parameter_are_refused() {
+    let (_emu, api) = setup().await;
+    let legacy = |extra: &[(&str, &str)]| {
+        let timestamp = crate::common::api::now().to_string();
+        let mut pairs = vec![
+            ("Action", "DescribeMediaInfos"),
+            ("Version", "2018-07-17"),
+            ("Region", "ap-guangzhou"),
+            ("Timestamp", timestamp.as_str()),
+            ("Nonce", "7"),
+            ("SecretId", api.secret_id.as_str()),
+            ("FileIds.0", "1"),
+        ];
+        pairs.extend_from_slice(extra);
+        let to_sign =
+            vod_client::sign::legacy::string_to_sign("POST", &api.host, "/", pairs.iter().copied());
+        let signature = vod_client::sign::legacy::signature(
+            vod_client::sign::legacy::Method::HmacSha1,
+            &api.secret_key,
+            &to_sign,
+        );
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(pairs.iter().copied());
+        form.append_pair("Signature", &signature);
+        let body = form.finish();
+        let http = api.http.clone();
+        let url = format!("{}/", api.endpoint);
+        async move {
+            let resp = http
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.expect("body"))
+                .expect("json")["Response"]
+                .clone()
+        }
+    };
+    Api::ok(legacy(&[]).await);
+    for extra in [
+        &[("Action", "DeleteMedia")][..],
+        &[("SecretId", "AKIDnobody")],
+        &[("FileIds.0", "2")],
+    ] {
+        let resp = legacy(extra).await;
+        assert_eq!(
+            Api::error_code(&resp),
+            "InvalidParameter",
+            "{extra:?}: {resp}"
+        );
+    }
+}

@@ -171,8 +171,8 @@ impl Api {
         self.vod_request(call).send().await
     }
 
-    /// A call as a request not yet sent.
-    fn vod_request(&self, call: VodCall) -> reqwest::RequestBuilder {
+    /// A call as a request not yet sent (tests may add headers to it).
+    pub fn vod_request(&self, call: VodCall) -> reqwest::RequestBuilder {
         let headers = [
             ("content-type", call.content_type.as_str()),
             ("host", self.host.as_str()),
