@@ -7,5 +7,6 @@ pub mod cos;
 pub mod events;
 pub mod headers;
 pub mod media;
+pub mod procedure;
 pub mod vocabulary;
 pub mod vod;

@@ -3,6 +3,7 @@
 //! §5.4, §5.5).
 
 use crate::store::{MediaInfoRow, TaskRow};
+use crate::task_flows::MediaProcessTaskInput;
 use crate::vod::procedure;
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
@@ -82,10 +83,11 @@ pub fn synthetic_file_upload(file_id: &str, now: i64) -> EventContent {
     new_file_upload(&info, None)
 }
 
-/// ProcedureStateChanged (FINISH) for a task flow; `info` is the media's description when it
-/// still exists.
+/// ProcedureStateChanged (FINISH) for a task flow that ran `steps` (none when its name no
+/// longer resolves); `info` is the media's description when it still exists.
 pub fn procedure_state_changed(
     task: &TaskRow,
+    steps: Option<&MediaProcessTaskInput>,
     info: Option<&MediaInfoRow>,
     started: i64,
     finished: i64,
@@ -98,8 +100,8 @@ pub fn procedure_state_changed(
         ),
         None => Default::default(),
     };
-    let results = procedure::parse(&task.procedure)
-        .map(|p| procedure::results(&p, &url, &meta, &iso8601(started), &iso8601(finished)))
+    let results = steps
+        .map(|s| procedure::results(s, &url, &meta, &iso8601(started), &iso8601(finished)))
         .unwrap_or_default();
     EventContent {
         procedure_state_change_event: Some(ProcedureTask {

@@ -76,12 +76,15 @@ pub async fn finish_task(state: &AppState, task: &TaskRow) -> Result<bool, Store
     let delivery = events::delivery_of(&config);
     let now_ms = state.clock().now_ms();
     let now = now_ms.div_euclid(1000);
+    // The steps are those of the task flow's name now: a registered task flow removed since
+    // the upload finishes with no results.
+    let steps = state.task_flows().resolve(&task.procedure).ok();
     let done = state
         .store()
         .finish_task(task.task_id.clone(), now_ms, move |task, info| {
             Some(crate::store::NewEvent {
                 sub_app_id: task.sub_app_id,
-                content: content::procedure_state_changed(task, info, now, now),
+                content: content::procedure_state_changed(task, steps.as_ref(), info, now, now),
                 delivery,
                 created_ms: now_ms,
                 held_until_ms: None,
