@@ -32,18 +32,19 @@ pub struct FileUploadTask {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TaskResult<I, O> {
-    /// `FINISH` once done.
+    /// `PROCESSING`, `SUCCESS` or `FAIL`.
     pub status: String,
-    /// Error code string; empty on success.
+    /// Error code string (`SourceFileError`, …); empty on success.
     pub err_code_ext: String,
     /// Deprecated numeric error code; 0 on success.
     pub err_code: i64,
-    /// `SUCCESS` on success.
+    /// `SUCCESS` on success, what went wrong otherwise.
     pub message: String,
     /// What the step was asked for.
     pub input: I,
-    /// What it produced.
-    pub output: O,
+    /// What it produced; absent when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<O>,
     /// Percent done.
     pub progress: i64,
     /// ISO 8601 UTC.
@@ -161,9 +162,9 @@ pub struct ProcedureTask {
     pub task_id: String,
     /// `PROCESSING` or `FINISH`.
     pub status: String,
-    /// Deprecated; 0.
+    /// Deprecated; 0, or the first failed step's.
     pub err_code: i64,
-    /// Deprecated; `SUCCESS`.
+    /// Deprecated; `SUCCESS`, or the first failed step's message.
     pub message: String,
     /// The media processed.
     pub file_id: String,

@@ -508,10 +508,9 @@ fn plan_commit(
     let task = task.map(|mut t| {
         if state.config().procedure_progress == ProcedureProgress::Immediate {
             t.finished_ms = Some(now_ms);
-            let steps = state.task_flows().resolve(&t.procedure).ok();
             new_events.push(event(content::procedure_state_changed(
                 &t,
-                steps.as_ref(),
+                &worker::task_run(state, &t),
                 Some(&info),
                 now,
                 now,

@@ -253,9 +253,9 @@ async fn apply_with_exe_media_type_raises_sdk_error() {
 
 /// tencentcloud-sdk-python-vod: an upload with SourceContext, SessionContext and the preset
 /// task flow LongVideoPreset yields exactly one NewFileUpload (same FileId and SourceContext)
-/// and one ProcedureStateChanged (same SessionContext, the preset's three steps, read through
-/// the SDK's own models); ConfirmEvents empties the queue; DescribeMediaInfos and DeleteMedia
-/// behave.
+/// and one ProcedureStateChanged (same SessionContext, the preset's three steps `SUCCESS`, read
+/// through the SDK's own models); ConfirmEvents empties the queue; DescribeMediaInfos and
+/// DeleteMedia behave.
 #[tokio::test]
 async fn python_sdk_pulls_confirms_describes_and_deletes() {
     let emu = Emulator::builder()
@@ -322,6 +322,7 @@ async fn python_sdk_pulls_confirms_describes_and_deletes() {
     );
     let adaptive = &task["MediaProcessResultSet"][2]["AdaptiveDynamicStreamingTask"];
     assert_eq!(adaptive["Output"]["Package"], "HLS", "{out:#}");
+    assert_eq!(adaptive["Status"], "SUCCESS", "{out:#}");
     assert_eq!(out["EmptyPullCode"], "ResourceNotFound");
     let described = &out["Described"];
     assert_eq!(described["MediaInfoSet"][0]["FileId"], file_id);

@@ -304,3 +304,114 @@ async fn task_flows_are_registered_in_process() {
         Err(vod_emulator::StartError::TaskFlow(_))
     ));
 }
+
+/// Documented values (tencentcloud-sdk-python-vod 3.1.194 models.py) of the enum-like fields
+/// events carry, by where they are.
+const STEP_STATUS: &[&str] = &["PROCESSING", "SUCCESS", "FAIL"];
+const STEP_TYPES: &[&str] = &[
+    "Transcode",
+    "AnimatedGraphics",
+    "SnapshotByTimeOffset",
+    "SampleSnapshot",
+    "ImageSprites",
+    "CoverBySnapshot",
+    "AdaptiveDynamicStreaming",
+];
+const STEP_TASKS: &[&str] = &[
+    "TranscodeTask",
+    "SampleSnapshotTask",
+    "ImageSpriteTask",
+    "CoverBySnapshotTask",
+    "AdaptiveDynamicStreamingTask",
+];
+
+fn documented(value: &Value, allowed: &[&str], what: &str) {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("{what} is {value}"));
+    assert!(
+        allowed.contains(&text),
+        "{what} is {text:?}, not one of {allowed:?}"
+    );
+}
+
+/// Every enum-like field of NewFileUpload and ProcedureStateChanged has one of its documented
+/// values: the task flow `FINISH`ed (`PROCESSING`/`FINISH`), each step `SUCCESS` (`PROCESSING`,
+/// `SUCCESS`, `FAIL`) with ErrCode 0, an empty ErrCodeExt and Message `SUCCESS` (as the
+/// documented example and a real event show), and the media's category, status, storage class
+/// and source type, the notify mode, step types, cover position, packaging and DRM.
+#[tokio::test]
+async fn events_carry_only_documented_enum_values() {
+    let (_emu, api) = start().await;
+    let flow = json!({"Name": "Everything", "MediaProcessTask": {
+        "TranscodeTaskSet": [{"Definition": 100010}],
+        "SampleSnapshotTaskSet": [{"Definition": 10}],
+        "ImageSpriteTaskSet": [{"Definition": 10}],
+        "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Percent", "PositionValue": 10}],
+        "AdaptiveDynamicStreamingTaskSet": [{"Definition": 12}, {"Definition": 41}]
+    }});
+    let (status, added) = api
+        .admin_call(Method::POST, "/_emulator/task-flows", Some(flow))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let task = run(&api, "Everything", 6).await;
+    let (_, events) = api.admin_get("events?type=NewFileUpload").await;
+    let basic = &events["events"][0]["content"]["FileUploadEvent"]["MediaBasicInfo"];
+    documented(&basic["Category"], &["Video", "Audio", "Image"], "Category");
+    documented(
+        &basic["Status"],
+        &["Normal", "Forbidden"],
+        "MediaBasicInfo.Status",
+    );
+    documented(
+        &basic["StorageClass"],
+        &["STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE"],
+        "StorageClass",
+    );
+    documented(
+        &basic["SourceInfo"]["SourceType"],
+        &[
+            "Record",
+            "Upload",
+            "VideoProcessing",
+            "TrtcRecord",
+            "WebPageRecord",
+            "Unknown",
+        ],
+        "SourceType",
+    );
+
+    assert_eq!(task["Status"], "FINISH");
+    assert_eq!(task["ErrCode"], 0);
+    documented(
+        &task["TasksNotifyMode"],
+        &["Finish", "Change", "None"],
+        "TasksNotifyMode",
+    );
+    let results = task["MediaProcessResultSet"].as_array().expect("results");
+    assert_eq!(results.len(), 6);
+    for r in results {
+        documented(&r["Type"], STEP_TYPES, "Type");
+        let tasks: Vec<&Value> = STEP_TASKS.iter().filter_map(|t| r.get(*t)).collect();
+        assert_eq!(tasks.len(), 1, "one task per result: {r}");
+        let step = tasks[0];
+        documented(&step["Status"], STEP_STATUS, "step Status");
+        assert_eq!(step["Status"], "SUCCESS", "{r}");
+        assert_eq!(
+            (&step["ErrCode"], &step["ErrCodeExt"], &step["Message"]),
+            (&json!(0), &json!(""), &json!("SUCCESS")),
+            "{r}"
+        );
+        if let Some(position) = step["Input"].get("PositionType") {
+            documented(position, &["Time", "Percent"], "PositionType");
+        }
+        if let Some(package) = step["Output"].get("Package") {
+            documented(package, &["HLS", "DASH"], "Package");
+            documented(
+                &step["Output"]["DrmType"],
+                &["", "SimpleAES", "Widevine", "FairPlay", "Widevine+FairPlay"],
+                "DrmType",
+            );
+        }
+    }
+}
