@@ -1,7 +1,7 @@
 //! The emulator's own control API under `/_emulator/`: health, routes, fault rules, the request
-//! journal (query and live stream), the clock, and reset. JSON in and out; documented in
-//! `emulator/openapi/admin.json`, which the tests check this implementation against.
-//! The event system's endpoints (`events…`, `tasks…`) are served by `events::admin`.
+//! journal (query and live stream), the clock, reset, and task flows. JSON in and out;
+//! documented in `emulator/openapi/admin.json`, which the tests check this implementation
+//! against. The event system's endpoints (`events…`, `tasks…`) are served by `events::admin`.
 //! Admin calls are not journaled and no fault applies to them.
 
 use crate::body::{self, Body};
@@ -11,11 +11,13 @@ use crate::events;
 use crate::faults::{Effect, Rule, RuleError, Scenario, Service};
 use crate::journal::{Entry, Filter};
 use crate::state::AppState;
+use crate::task_flows::{self, TaskFlowError};
 use bytes::Bytes;
 use futures_util::stream;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, Limited, StreamBody};
+use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -37,6 +39,9 @@ pub const ROUTES: &[&str] = &[
     "GET /_emulator/clock",
     "POST /_emulator/clock",
     "POST /_emulator/reset",
+    "GET /_emulator/task-flows",
+    "POST /_emulator/task-flows",
+    "DELETE /_emulator/task-flows/{name}",
 ];
 
 /// A refused admin call: status and message (plus valid names when a name was wrong).
@@ -66,6 +71,12 @@ impl AdminError {
             body["valid"] = json!(self.valid);
         }
         with_status(json_response(&body), self.status)
+    }
+}
+
+impl From<TaskFlowError> for AdminError {
+    fn from(err: TaskFlowError) -> Self {
+        Self::bad(err.to_string())
     }
 }
 
@@ -215,6 +226,11 @@ async fn serve(
             })?;
             Ok(json_response(&json!({ "status": "reset" })))
         }
+        (&Method::GET, ["task-flows"]) => Ok(json_response(&json!({
+            "taskFlows": state.task_flows().list(),
+        }))),
+        (&Method::POST, ["task-flows"]) => add_task_flows(state, req).await,
+        (&Method::DELETE, ["task-flows", name]) => remove_task_flow(state, name),
         _ => {
             let known = ROUTES.iter().any(|r| {
                 r.split_once(' ')
@@ -302,6 +318,32 @@ async fn add_faults(state: &AppState, req: Request<Body>) -> Result<Response<Bod
         json_response(&json!({ "ids": ids, "rules": rules })),
         StatusCode::CREATED,
     ))
+}
+
+/// One task flow, or `{"TaskFlows": [...]}`, registered all or none.
+async fn add_task_flows(
+    state: &AppState,
+    req: Request<Body>,
+) -> Result<Response<Body>, AdminError> {
+    let flows = task_flows::from_json(read_json(req).await?).map_err(AdminError::bad)?;
+    let names = state.task_flows().register(flows)?;
+    Ok(with_status(
+        json_response(&json!({ "names": names })),
+        StatusCode::CREATED,
+    ))
+}
+
+/// Removes a registered task flow (its name percent-encoded in the path).
+fn remove_task_flow(state: &AppState, name: &str) -> Result<Response<Body>, AdminError> {
+    let name = percent_decode_str(name).decode_utf8_lossy();
+    if state.task_flows().remove(&name)? {
+        Ok(no_content())
+    } else {
+        Err(AdminError::new(
+            StatusCode::NOT_FOUND,
+            format!("no registered task flow `{name}`"),
+        ))
+    }
 }
 
 /// The journal filter and `follow` flag from a query string.

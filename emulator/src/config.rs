@@ -4,6 +4,7 @@
 //! [`crate::EmulatorBuilder`] for in-process use.
 
 use crate::faults::Rule;
+use crate::task_flows::TaskFlow;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -148,6 +149,9 @@ pub struct Config {
     pub events: EventDefaults,
     /// When task flows finish.
     pub procedure_progress: ProcedureProgress,
+    /// Task flows registered at start-up, beside the presets (from `--task-flows FILE` or the
+    /// builder); a reset comes back to them.
+    pub task_flows: Vec<TaskFlow>,
     /// How long PullEvents waits for an event when none is ready.
     pub pull_wait: Duration,
     /// Push callback tries before giving up (the first try included).
@@ -191,6 +195,7 @@ impl Default for Config {
             session_ttl: DEFAULT_SESSION_TTL,
             events: EventDefaults::default(),
             procedure_progress: ProcedureProgress::After(Duration::from_secs(5)),
+            task_flows: Vec::new(),
             pull_wait: DEFAULT_PULL_WAIT,
             push_attempts: DEFAULT_PUSH_ATTEMPTS,
             push_timeout: Duration::from_secs(5),

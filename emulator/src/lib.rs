@@ -40,6 +40,7 @@
 //! - `events`: durable event delivery (pull and push), the task-flow simulation's clockwork;
 //!   `metadata`: what the emulator can read from uploaded files (MP4).
 //! - [`faults`]: rules (match + effect + schedule), their pure decisions, body shaping.
+//! - [`task_flows`]: what a `Procedure` names: presets, `QCVB_` forms, registered task flows.
 //! - [`journal`]: every request, bounded in memory, filterable, streamed, optionally on disk.
 //! - `header_case`: response header names spelled as the real services spell them.
 //! - `store`: SQLite metadata and blob files; `error`: wire errors → responses, in one place.
@@ -53,6 +54,7 @@ pub mod journal;
 pub mod parse;
 pub mod redirect;
 pub mod router;
+pub mod task_flows;
 
 mod admin;
 mod body;
@@ -80,6 +82,7 @@ use state::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use task_flows::{TaskFlow, TaskFlowError, TaskFlows};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -101,6 +104,9 @@ pub enum StartError {
     /// A start-up fault rule is invalid.
     #[error("invalid fault rule: {0}")]
     Fault(#[from] RuleError),
+    /// A start-up task flow is invalid.
+    #[error("invalid task flow: {0}")]
+    TaskFlow(#[from] TaskFlowError),
     /// The journal file could not be opened.
     #[error("cannot open the journal file: {0}")]
     Journal(std::io::Error),
@@ -231,6 +237,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Registers a task flow at start-up, beside the presets (it survives
+    /// [`Emulator::reset`]); ApplyUpload's `Procedure` may then name it.
+    pub fn task_flow(mut self, flow: TaskFlow) -> Self {
+        self.config.task_flows.push(flow);
+        self
+    }
+
     /// How long PullEvents waits on an empty queue (5 s by default, as the real API).
     pub fn pull_wait(mut self, wait: Duration) -> Self {
         self.config.pull_wait = wait;
@@ -278,13 +291,14 @@ impl EmulatorBuilder {
     ///
     /// # Errors
     /// The port cannot be bound, the storage or journal file cannot be opened, or a start-up
-    /// fault rule is invalid.
+    /// fault rule or task flow is invalid.
     pub async fn start(self) -> Result<Emulator, StartError> {
         let config = self.config;
         let seed = config.seed.unwrap_or_else(rand::random);
         let clock = Clock::default();
         let faults = Faults::new(seed, clock.clone(), catalog());
         faults.add_all(config.faults.clone())?;
+        let task_flows = TaskFlows::new(config.task_flows.clone())?;
         let journal = Journal::new(config.journal_capacity, config.journal_file.as_deref())
             .map_err(StartError::Journal)?;
         let addr = SocketAddr::new(config.bind, config.port);
@@ -344,6 +358,7 @@ impl EmulatorBuilder {
             clock,
             store,
             faults,
+            task_flows,
             journal,
         });
         let worker = tokio::spawn(events::worker::run(state.clone()));
@@ -419,6 +434,11 @@ impl Emulator {
         self.state.faults()
     }
 
+    /// The task flows ApplyUpload's `Procedure` may name: register, list, remove.
+    pub fn task_flows(&self) -> &TaskFlows {
+        self.state.task_flows()
+    }
+
     /// The request journal: what was asked, what was answered, which faults applied.
     pub fn journal(&self) -> &Journal {
         self.state.journal()
@@ -430,8 +450,8 @@ impl Emulator {
     }
 
     /// Back to the state right after start-up, without a restart: empty store and journal,
-    /// only the start-up fault rules (counters at zero), clock at wall time and running,
-    /// identifiers from the seed again.
+    /// only the start-up fault rules (counters at zero) and task flows, clock at wall time
+    /// and running, identifiers from the seed again.
     ///
     /// # Errors
     /// The store could not be emptied.

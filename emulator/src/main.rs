@@ -15,6 +15,7 @@ use vod_emulator::config::{
 };
 use vod_emulator::faults::Scenario;
 use vod_emulator::redirect::{self, Shell};
+use vod_emulator::task_flows::TaskFlowFile;
 use vod_emulator::{
     ensure_ca, AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress,
 };
@@ -218,6 +219,16 @@ struct ServeArgs {
         global = true
     )]
     procedure_progress: ProcedureProgress,
+    /// Task flows that ApplyUpload's `Procedure` may name beside the presets, as
+    /// CreateProcedureTemplate takes them: TOML (`[[TaskFlows]]`) or JSON
+    /// (`{"TaskFlows": [...]}`); see fixtures/task-flows/.
+    #[arg(
+        long,
+        env = "VOD_EMULATOR_TASK_FLOWS",
+        value_name = "FILE",
+        global = true
+    )]
+    task_flows: Option<PathBuf>,
     /// Seconds PullEvents waits on an empty queue before answering ResourceNotFound.
     #[arg(
         long,
@@ -281,10 +292,15 @@ struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The validated configuration: the fault scenario is read here, before anything starts.
+    /// The validated configuration: the fault scenario and the task flows are read here,
+    /// before anything starts.
     fn config(&self, default_port: u16) -> anyhow::Result<Config> {
         let faults = match &self.faults {
             Some(path) => Scenario::from_file(path)?.rules,
+            None => Vec::new(),
+        };
+        let task_flows = match &self.task_flows {
+            Some(path) => TaskFlowFile::from_file(path)?.task_flows,
             None => Vec::new(),
         };
         Ok(Config {
@@ -314,6 +330,7 @@ impl ServeArgs {
                 legacy_urls: self.legacy_callback_url.clone(),
             },
             procedure_progress: self.procedure_progress,
+            task_flows,
             pull_wait: Duration::from_secs_f64(self.pull_wait.clamp(0.0, 60.0)),
             push_attempts: self.push_attempts.max(1),
             seed: self.seed,
@@ -486,6 +503,10 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
     let rules = emu.faults().list();
     if !rules.is_empty() {
         banner += &format!("  faults       {} rule(s) installed\n", rules.len());
+    }
+    if !c.task_flows.is_empty() {
+        let names: Vec<&str> = c.task_flows.iter().map(|f| f.name.as_str()).collect();
+        banner += &format!("  task flows   {}\n", names.join(", "));
     }
     if c.strict {
         banner += "  strict       unread request fields are refused\n";

@@ -59,13 +59,31 @@ pub fn query(raw: &str) -> Vec<(String, String)> {
     Query::parse(Some(raw)).pairs().to_vec()
 }
 
-/// A `Procedure` (task flow) string.
+/// A `Procedure` (task flow) string, against the presets and the `QCVB_…(…)` forms.
 ///
 /// # Errors
-/// Why it is not a procedure the emulator knows.
+/// Why it is not a procedure every emulator knows.
 pub fn procedure(text: &str) -> Result<(), String> {
-    crate::vod::procedure::parse(text)
+    crate::task_flows::builtin::resolve(text)
+        .unwrap_or_else(|| {
+            Err(crate::task_flows::ProcedureError::UnknownName(
+                text.to_owned(),
+            ))
+        })
         .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// The body of `POST /_emulator/task-flows` (one task flow or `{"TaskFlows": [...]}`), then
+/// each task flow's validation.
+///
+/// # Errors
+/// Why it is refused.
+pub fn task_flows(body: &[u8]) -> Result<(), String> {
+    let value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    crate::task_flows::from_json(value)?
+        .iter()
+        .try_for_each(crate::task_flows::TaskFlow::validate)
         .map_err(|e| e.to_string())
 }
 

@@ -8,10 +8,11 @@ use crate::faults::Faults;
 use crate::ids::Ids;
 use crate::journal::Journal;
 use crate::store::Store;
+use crate::task_flows::TaskFlows;
 use std::sync::Arc;
 
 /// Cheap-to-clone handle to the emulator's configuration, clock, store, event hub, fault
-/// rules, journal and identifier generator.
+/// rules, task flows, journal and identifier generator.
 #[derive(Debug, Clone)]
 pub struct AppState {
     inner: Arc<Shared>,
@@ -27,6 +28,7 @@ struct Shared {
     store: Store,
     events: EventHub,
     faults: Faults,
+    task_flows: TaskFlows,
     journal: Journal,
     ids: Ids,
 }
@@ -48,6 +50,8 @@ pub struct Parts {
     pub store: Store,
     /// The fault rules.
     pub faults: Faults,
+    /// The task flows.
+    pub task_flows: TaskFlows,
     /// The journal.
     pub journal: Journal,
 }
@@ -66,6 +70,7 @@ impl AppState {
                 clock: parts.clock,
                 store: parts.store,
                 faults: parts.faults,
+                task_flows: parts.task_flows,
                 journal: parts.journal,
             }),
         }
@@ -111,6 +116,11 @@ impl AppState {
         &self.inner.faults
     }
 
+    /// The task flows a `Procedure` may name.
+    pub fn task_flows(&self) -> &TaskFlows {
+        &self.inner.task_flows
+    }
+
     /// The request journal.
     pub fn journal(&self) -> &Journal {
         &self.inner.journal
@@ -122,7 +132,8 @@ impl AppState {
     }
 
     /// Back to a fresh emulator without restarting: empty store, journal and rule set, clock at
-    /// wall time, identifiers from the seed again, and only the start-up fault rules.
+    /// wall time, identifiers from the seed again, and only the start-up fault rules and task
+    /// flows.
     ///
     /// # Errors
     /// The store could not be emptied.
@@ -133,6 +144,7 @@ impl AppState {
         if let Err(err) = faults.add_all(self.inner.config.faults.clone()) {
             tracing::error!(error = %err, "start-up fault rules no longer validate");
         }
+        self.inner.task_flows.reset();
         self.inner.journal.clear();
         self.inner.clock.reset();
         self.inner.ids.reseed(self.inner.seed);

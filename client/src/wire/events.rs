@@ -3,6 +3,10 @@
 //! legacy v2 format); shared/spec/vod-api.md §5.
 
 use crate::wire::media::{MediaBasicInfo, MediaMetaData};
+use crate::wire::procedure::{
+    AdaptiveDynamicStreamingTaskInput, CoverBySnapshotTaskInput, ImageSpriteTaskInput,
+    SampleSnapshotTaskInput, TranscodeTaskInput,
+};
 use crate::wire::unfilled::{OtherEvents, OtherTasks, Unfilled};
 use serde::{Deserialize, Serialize};
 
@@ -29,35 +33,25 @@ pub struct FileUploadTask {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TaskResult<I, O> {
-    /// `FINISH` once done.
+    /// `PROCESSING`, `SUCCESS` or `FAIL`.
     pub status: String,
-    /// Error code string; empty on success.
+    /// Error code string (`SourceFileError`, …); empty on success.
     pub err_code_ext: String,
     /// Deprecated numeric error code; 0 on success.
     pub err_code: i64,
-    /// `SUCCESS` on success.
+    /// `SUCCESS` on success, what went wrong otherwise.
     pub message: String,
     /// What the step was asked for.
     pub input: I,
-    /// What it produced.
-    pub output: O,
+    /// What it produced; absent when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<O>,
     /// Percent done.
     pub progress: i64,
     /// ISO 8601 UTC.
     pub begin_process_time: String,
     /// ISO 8601 UTC.
     pub finish_time: String,
-}
-
-/// The template a step ran with (and its watermark, for transcodes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TemplateInput {
-    /// Template id.
-    pub definition: i64,
-    /// Watermark template id; 0 without a watermark.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watermark_definition: Option<i64>,
 }
 
 /// One transcode output.
@@ -84,36 +78,81 @@ pub struct MediaTranscodeItem {
     pub md5: String,
 }
 
-/// Pictures of a time-offset snapshot (used for CoverBySnapshot too).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Pictures of a sampled screenshot step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SnapshotOutput {
     /// Template id.
     pub definition: i64,
-    /// URL of the picture (cover) or pictures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cover_url: Option<String>,
-    /// Sampled pictures, for sample snapshots.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_url_set: Option<Vec<String>>,
+    /// The sampled pictures.
+    pub image_url_set: Vec<String>,
+}
+
+/// The cover a screenshot-as-cover step made (`CoverBySnapshotTaskOutput`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CoverBySnapshotTaskOutput {
+    /// URL of the cover.
+    pub cover_url: String,
+}
+
+/// The image sprites a step made (`MediaImageSpriteItem`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MediaImageSpriteItem {
+    /// Template id.
+    pub definition: i64,
+    /// Height of one small picture, pixels.
+    pub height: i64,
+    /// Width of one small picture, pixels.
+    pub width: i64,
+    /// How many small pictures there are.
+    pub total_count: i64,
+    /// The large pictures.
+    pub image_url_set: Vec<String>,
+    /// WebVTT file mapping times to small pictures.
+    pub web_vtt_url: String,
+}
+
+/// One adaptive bitrate stream (`AdaptiveDynamicStreamingInfoItem`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AdaptiveDynamicStreamingInfoItem {
+    /// Template id.
+    pub definition: i64,
+    /// `HLS` or `DASH`.
+    pub package: String,
+    /// `SimpleAES`, `Widevine`, `FairPlay`, `Widevine+FairPlay`, or empty without DRM.
+    pub drm_type: String,
+    /// Playlist (`.m3u8`) or manifest (`.mpd`) URL.
+    pub url: String,
 }
 
 /// One entry of `ProcedureTask.MediaProcessResultSet`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MediaProcessTaskResult {
-    /// `Transcode`, `CoverBySnapshot`, `SampleSnapshot`, …
+    /// `Transcode`, `SampleSnapshot`, `ImageSprites`, `CoverBySnapshot`,
+    /// `AdaptiveDynamicStreaming`, …
     #[serde(rename = "Type")]
     pub task_type: String,
     /// Set when `Type` is `Transcode`; `null` otherwise.
     #[serde(default)]
-    pub transcode_task: Option<TaskResult<TemplateInput, MediaTranscodeItem>>,
-    /// Set when `Type` is `CoverBySnapshot`; `null` otherwise.
-    #[serde(default)]
-    pub cover_by_snapshot_task: Option<TaskResult<TemplateInput, SnapshotOutput>>,
+    pub transcode_task: Option<TaskResult<TranscodeTaskInput, MediaTranscodeItem>>,
     /// Set when `Type` is `SampleSnapshot`; `null` otherwise.
     #[serde(default)]
-    pub sample_snapshot_task: Option<TaskResult<TemplateInput, SnapshotOutput>>,
+    pub sample_snapshot_task: Option<TaskResult<SampleSnapshotTaskInput, SnapshotOutput>>,
+    /// Set when `Type` is `ImageSprites`; `null` otherwise.
+    #[serde(default)]
+    pub image_sprite_task: Option<TaskResult<ImageSpriteTaskInput, MediaImageSpriteItem>>,
+    /// Set when `Type` is `CoverBySnapshot`; `null` otherwise.
+    #[serde(default)]
+    pub cover_by_snapshot_task:
+        Option<TaskResult<CoverBySnapshotTaskInput, CoverBySnapshotTaskOutput>>,
+    /// Set when `Type` is `AdaptiveDynamicStreaming`; `null` otherwise.
+    #[serde(default)]
+    pub adaptive_dynamic_streaming_task:
+        Option<TaskResult<AdaptiveDynamicStreamingTaskInput, AdaptiveDynamicStreamingInfoItem>>,
     /// The task kinds the emulator never runs, `null`.
     #[serde(flatten)]
     pub other_tasks: Unfilled<OtherTasks>,
@@ -127,9 +166,9 @@ pub struct ProcedureTask {
     pub task_id: String,
     /// `PROCESSING` or `FINISH`.
     pub status: String,
-    /// Deprecated; 0.
+    /// Deprecated; 0, or the first failed step's.
     pub err_code: i64,
-    /// Deprecated; `SUCCESS`.
+    /// Deprecated; `SUCCESS`, or the first failed step's message.
     pub message: String,
     /// The media processed.
     pub file_id: String,

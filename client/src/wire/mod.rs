@@ -7,6 +7,7 @@ pub mod cos;
 pub mod events;
 pub mod headers;
 pub mod media;
+pub mod procedure;
 pub mod unfilled;
 pub mod vocabulary;
 pub mod vod;

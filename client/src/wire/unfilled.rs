@@ -111,12 +111,7 @@ impl Names for OtherEvents {
 pub struct OtherTasks;
 
 impl Names for OtherTasks {
-    const NAMES: &'static [&'static str] = &[
-        "AnimatedGraphicTask",
-        "SnapshotByTimeOffsetTask",
-        "ImageSpriteTask",
-        "AdaptiveDynamicStreamingTask",
-    ];
+    const NAMES: &'static [&'static str] = &["AnimatedGraphicTask", "SnapshotByTimeOffsetTask"];
 }
 
 /// `MediaSourceData`'s recording descriptions (never set for uploads).

@@ -79,10 +79,12 @@ pub fn synthetic_file_upload(file_id: &str, now: i64) -> EventContent {
     new_file_upload(&info, None)
 }
 
-/// ProcedureStateChanged (FINISH) for a task flow; `info` is the media's description when it
-/// still exists.
+/// ProcedureStateChanged (FINISH) for a task flow that ran as `run` says; `info` is the
+/// media's description when it still exists. The deprecated top-level ErrCode and Message are
+/// the first failed step's, or 0 and `SUCCESS` (as a real event shows).
 pub fn procedure_state_changed(
     task: &TaskRow,
+    run: &procedure::Run,
     info: Option<&MediaInfoRow>,
     started: i64,
     finished: i64,
@@ -95,15 +97,24 @@ pub fn procedure_state_changed(
         ),
         None => Default::default(),
     };
-    let results = procedure::parse(&task.procedure)
-        .map(|p| procedure::results(&p, &url, &meta, &iso8601(started), &iso8601(finished)))
+    let failure = run.failure.as_ref();
+    let (begin, end) = (iso8601(started), iso8601(finished));
+    let results = run
+        .steps
+        .as_ref()
+        .map(|s| procedure::results(s, failure, &url, &meta, &begin, &end))
         .unwrap_or_default();
+    let (err_code, message) = failure
+        .filter(|f| results.iter().any(|r| f.hits(&r.task_type)))
+        .map_or((0, "SUCCESS".to_owned()), |f| {
+            (f.code.err_code, f.message.clone())
+        });
     EventContent {
         procedure_state_change_event: Some(ProcedureTask {
             task_id: task.task_id.clone(),
             status: "FINISH".into(),
-            err_code: 0,
-            message: "SUCCESS".into(),
+            err_code,
+            message,
             file_id: task.file_id.clone(),
             file_name: name,
             file_url: url,

@@ -12,6 +12,7 @@ use crate::events::{self, callback, content};
 use crate::faults::{Channel, Effect, Plan};
 use crate::state::AppState;
 use crate::store::{EventRow, EventState, StoreError, TaskRow};
+use crate::vod::procedure;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
@@ -153,12 +154,13 @@ pub async fn finish_task(state: &AppState, task: &TaskRow) -> Result<bool, Store
     let delivery = events::delivery_of(&config);
     let now_ms = state.clock().now_ms();
     let now = now_ms.div_euclid(1000);
+    let run = task_run(state, task);
     let done = state
         .store()
         .finish_task(task.task_id.clone(), now_ms, move |task, info| {
             Some(crate::store::NewEvent {
                 sub_app_id: task.sub_app_id,
-                content: content::procedure_state_changed(task, info, now, now),
+                content: content::procedure_state_changed(task, &run, info, now, now),
                 delivery,
                 created_ms: now_ms,
                 held_until_ms: None,
@@ -171,6 +173,20 @@ pub async fn finish_task(state: &AppState, task: &TaskRow) -> Result<bool, Store
             Ok(true)
         }
         None => Ok(false),
+    }
+}
+
+/// How a task flow runs as it finishes: the steps its name has now (a registered task flow
+/// removed since the upload finishes with no results) and the failure a `fail_task` fault
+/// decides for it.
+pub fn task_run(state: &AppState, task: &TaskRow) -> procedure::Run {
+    let plan = state.faults().fail_task(Some(task.sub_app_id));
+    if !plan.fired.is_empty() {
+        tracing::info!(task = %task.task_id, faults = %plan.labels().join(","), "task flow fails");
+    }
+    procedure::Run {
+        steps: state.task_flows().resolve(&task.procedure).ok(),
+        failure: plan.primary().and_then(procedure::Failure::of),
     }
 }
 

@@ -3,8 +3,8 @@
 //! A [`Rule`] is a [`Match`] (service, action, bucket/key glob, part number, SubAppId, header)
 //! plus an [`Effect`] (protocol-correct error, latency, throttling, connection reset, truncated
 //! or stalled response, corrupted checksum, lost write, early session expiry, clock skew, and
-//! for events drop/duplicate/delay/reorder/early callback/bad signature) plus a [`Schedule`]
-//! (n-th, first k, every k-th, seeded probability, time window, max count).
+//! for events drop/duplicate/delay/reorder/early callback/bad signature/failed task flow) plus
+//! a [`Schedule`] (n-th, first k, every k-th, seeded probability, time window, max count).
 //!
 //! Rules come from a scenario file ([`Scenario`], `--faults FILE`), the admin API
 //! (`/_emulator/faults`) or [`Faults::add`] on the in-process handle. The server consults
@@ -161,6 +161,22 @@ impl Faults {
             now,
             |effect| matches!(effect, Effect::EarlyCallback),
         );
+        Plan { fired }
+    }
+
+    /// Decides, as a task flow of `sub_app_id` finishes, whether a `fail_task` rule fires:
+    /// its ProcedureStateChanged then reports failed steps.
+    pub fn fail_task(&self, sub_app_id: Option<u64>) -> Plan {
+        let now = self.inner.clock.now_ms();
+        let subject = Subject {
+            service: Some(Service::Events),
+            action: Some("ProcedureStateChanged".to_owned()),
+            sub_app_id,
+            ..Subject::default()
+        };
+        let fired = self.engine().decide_where(&subject, now, |effect| {
+            matches!(effect, Effect::FailTask { .. })
+        });
         Plan { fired }
     }
 }

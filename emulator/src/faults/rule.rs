@@ -6,6 +6,7 @@
 
 use super::schedule::Schedule;
 use serde::{Deserialize, Serialize};
+use vod_client::wire::procedure::{task_error_code, STEP_TYPES, TASK_ERROR_CODES};
 
 /// One fault rule: match + effect + schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,6 +247,21 @@ pub enum Effect {
     EarlyCallback,
     /// Events: sign the callback with the wrong key.
     BadSignature,
+    /// Events: the task flow fails when it finishes: its steps of type `step` (all of them
+    /// without one) are `FAIL` with a documented video processing error, and its
+    /// ProcedureStateChanged reports them. Decided once per task flow, where it finishes.
+    FailTask {
+        /// Which steps fail, by result `Type` (`Transcode`, `SampleSnapshot`, `ImageSprites`,
+        /// `CoverBySnapshot`, `AdaptiveDynamicStreaming`); every step when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        /// Their `ErrCodeExt`, one of the documented codes; `InternalError` when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        err_code: Option<String>,
+        /// Their `Message`; the code's documented meaning when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
 }
 
 fn one() -> u32 {
@@ -281,6 +297,7 @@ impl Effect {
         "reorder",
         "early_callback",
         "bad_signature",
+        "fail_task",
     ];
 
     /// The effect's `type` name.
@@ -302,6 +319,7 @@ impl Effect {
             Effect::Reorder => "reorder",
             Effect::EarlyCallback => "early_callback",
             Effect::BadSignature => "bad_signature",
+            Effect::FailTask { .. } => "fail_task",
         }
     }
 
@@ -323,7 +341,8 @@ impl Effect {
             | Effect::Duplicate { .. }
             | Effect::Reorder
             | Effect::EarlyCallback
-            | Effect::BadSignature => Kind::Primary,
+            | Effect::BadSignature
+            | Effect::FailTask { .. } => Kind::Primary,
         }
     }
 
@@ -344,14 +363,16 @@ impl Effect {
             | Effect::Delay { .. }
             | Effect::Reorder
             | Effect::EarlyCallback
-            | Effect::BadSignature => &[Service::Events],
+            | Effect::BadSignature
+            | Effect::FailTask { .. } => &[Service::Events],
         }
     }
 }
 
 impl Effect {
     /// The event channels on which the effect applies when an event is delivered; none for
-    /// request effects and for `early_callback`, which applies when CommitUpload runs.
+    /// request effects, for `early_callback`, which applies when CommitUpload runs, and for
+    /// `fail_task`, which applies when a task flow finishes.
     pub fn delivery_channels(&self) -> &'static [Channel] {
         match self {
             Effect::Drop | Effect::Duplicate { .. } | Effect::Delay { .. } | Effect::Reorder => {
@@ -368,7 +389,8 @@ impl Effect {
             | Effect::LoseWrite
             | Effect::ExpireSession
             | Effect::Skew { .. }
-            | Effect::EarlyCallback => &[],
+            | Effect::EarlyCallback
+            | Effect::FailTask { .. } => &[],
         }
     }
 }
@@ -694,6 +716,32 @@ impl Rule {
                     &["NewFileUpload"],
                 )),
             },
+            Effect::FailTask { step, err_code, .. } => {
+                if !matches!(action, None | Some("ProcedureStateChanged")) {
+                    return Err(RuleError::choices(
+                        "fail_task applies to task flows, notified by ProcedureStateChanged",
+                        &["ProcedureStateChanged"],
+                    ));
+                }
+                if let Some(step) = step.as_deref() {
+                    if !STEP_TYPES.contains(&step) {
+                        return Err(RuleError::choices(
+                            format!("`{step}` is not a step type"),
+                            STEP_TYPES,
+                        ));
+                    }
+                }
+                match err_code.as_deref() {
+                    Some(code) if task_error_code(code).is_none() => {
+                        let codes: Vec<&str> = TASK_ERROR_CODES.iter().map(|c| c.code).collect();
+                        Err(RuleError::choices(
+                            format!("`{code}` is not a documented video processing error code"),
+                            &codes,
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            }
             Effect::Latency { .. }
             | Effect::Throttle { .. }
             | Effect::Reset { .. }
@@ -848,6 +896,62 @@ mod tests {
         assert!(ok(event(Effect::EarlyCallback, Channel::Push)));
         assert!(!ok(event(Effect::EarlyCallback, Channel::Pull)));
         assert!(!ok(event(Effect::BadSignature, Channel::Pull)));
+    }
+
+    #[test]
+    fn failed_task_flows_name_a_step_type_and_a_documented_code() {
+        let c = catalog();
+        let fail = |step: Option<&str>, code: Option<&str>| Effect::FailTask {
+            step: step.map(str::to_owned),
+            err_code: code.map(str::to_owned),
+            message: None,
+        };
+        let ok = |r: Rule| r.validate(&c).is_ok();
+        assert!(ok(Rule::new(
+            Service::Events,
+            "ProcedureStateChanged",
+            fail(
+                Some("ImageSprites"),
+                Some("SourceFileError.ContentMalformed")
+            )
+        )));
+        let any = Rule {
+            matcher: Match::service(Service::Events),
+            ..Rule::new(Service::Events, "", fail(None, None))
+        };
+        assert!(ok(any));
+        let err = Rule::new(
+            Service::Events,
+            "ProcedureStateChanged",
+            fail(None, Some("Oops")),
+        )
+        .validate(&c)
+        .expect_err("undocumented code");
+        assert!(err.valid.iter().any(|v| v == "SourceFileError"), "{err:?}");
+        let err = Rule::new(
+            Service::Events,
+            "ProcedureStateChanged",
+            fail(Some("Snapshot"), None),
+        )
+        .validate(&c)
+        .expect_err("unknown step");
+        assert!(err.valid.iter().any(|v| v == "CoverBySnapshot"), "{err:?}");
+        assert!(!ok(Rule::new(
+            Service::Events,
+            "NewFileUpload",
+            fail(None, None)
+        )));
+        assert!(!ok(Rule::new(
+            Service::Events,
+            "ProcedureStateChanged",
+            fail(None, None)
+        )
+        .channel(Channel::Push)));
+        assert!(!ok(Rule::new(
+            Service::Vod,
+            "CommitUpload",
+            fail(None, None)
+        )));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The VOD API (TC API 3.0, version 2018-07-17): envelope, signature check and dispatch to
-//! the action families (`upload`, `events`, `media`; `procedure` parses task flows). Calls come
-//! as TC3-signed JSON (`auth`) or in the legacy form-encoded, HmacSHA1/256-signed form that
-//! tencentcloud-sdk-nodejs 3.x sends (`legacy`).
+//! the action families (`upload`, `events`, `media`; `procedure` simulates what task flows
+//! produce). Calls come as TC3-signed JSON (`auth`) or in the legacy form-encoded,
+//! HmacSHA1/256-signed form that tencentcloud-sdk-nodejs 3.x sends (`legacy`).
 //!
 //! Calls are served on `/` of every host the emulator answers, by POST or GET
 //! ([`RequestForm`]).

@@ -15,7 +15,6 @@ use crate::state::AppState;
 use crate::store::{
     CommitPlan, Delivery, EventConfigRow, Media, MediaInfoRow, NewEvent, Session, TaskRow,
 };
-use crate::vod::procedure;
 use http::Response;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -94,12 +93,6 @@ fn validate(req: &ApplyUploadRequest, now: i64) -> Result<(String, Option<String
             Some(ext)
         }
     };
-    if let Some(procedure) = req.procedure.as_deref().filter(|p| !p.is_empty()) {
-        // One code for an unknown name and for bad arguments: `InvalidParameterValue.Procedure`
-        // ("wrong Procedure") is the one ApplyUpload's documented error list has.
-        procedure::parse(procedure)
-            .map_err(|e| VodError::new(VodCode::Procedure, e.to_string()))?;
-    }
     if let Some(expire) = req.expire_time.as_deref() {
         let at = OffsetDateTime::parse(expire, &Rfc3339).map_err(|_| {
             VodError::new(
@@ -186,6 +179,16 @@ pub async fn apply_upload(
 ) -> Result<Response<Body>, VodError> {
     let now = state.clock().now();
     let (media_ext, cover_ext) = validate(&req, now)?;
+    if let Some(procedure) = req.procedure.as_deref().filter(|p| !p.is_empty()) {
+        // One code for an unknown name and for bad arguments. ApplyUpload's documented error
+        // list names no Procedure code; `InvalidParameterValue.Procedure` ("wrong Procedure",
+        // errorcodes.py) is the one the SDKs list for SimpleHlsClip's `Procedure`, the same
+        // upload task flow.
+        state
+            .task_flows()
+            .resolve(procedure)
+            .map_err(|e| VodError::new(VodCode::Procedure, e.to_string()))?;
+    }
     let config = state.config();
     let region = req
         .storage_region
@@ -511,6 +514,7 @@ fn plan_commit(
             t.finished_ms = Some(now_ms);
             new_events.push(event(content::procedure_state_changed(
                 &t,
+                &worker::task_run(state, &t),
                 Some(&info),
                 now,
                 now,

@@ -10,25 +10,6 @@ use std::time::Duration;
 use vod_emulator::faults::{Effect, Rule, Service};
 use vod_emulator::Emulator;
 
-/// An admin call; returns the status and the JSON body (`null` when empty).
-async fn admin(api: &Api, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = api.http.request(method, format!("{}{path}", api.endpoint));
-    if let Some(body) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(&body).expect("json"));
-    }
-    let resp = req.send().await.expect("admin call");
-    let status = resp.status();
-    let bytes = resp.bytes().await.expect("body");
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).expect("json body")
-    };
-    (status, value)
-}
-
 async fn start() -> (Emulator, Api) {
     let emu = Emulator::builder().start().await.expect("start");
     let api = Api::new(&emu);
@@ -42,12 +23,16 @@ async fn fault_rules_are_managed_over_http() {
     let (_emu, api) = start().await;
     let rule = json!({"id": "slow-apply", "match": {"service": "vod", "action": "ApplyUpload"},
         "effect": {"type": "error", "code": "RequestLimitExceeded"}, "schedule": {"nth": 1}});
-    let (status, added) = admin(&api, Method::POST, "/_emulator/faults", Some(rule)).await;
+    let (status, added) = api
+        .admin_call(Method::POST, "/_emulator/faults", Some(rule))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
     assert_eq!(added["ids"], json!(["slow-apply"]));
     api.vod("ApplyUpload", json!({"MediaType": "mp4"})).await;
     api.apply(false).await;
-    let (_, one) = admin(&api, Method::GET, "/_emulator/faults/slow-apply", None).await;
+    let (_, one) = api
+        .admin_call(Method::GET, "/_emulator/faults/slow-apply", None)
+        .await;
     assert_eq!(
         (one["matched"].as_u64(), one["hits"].as_u64()),
         (Some(2), Some(1))
@@ -57,14 +42,18 @@ async fn fault_rules_are_managed_over_http() {
         {"match": {"service": "cos", "action": "UploadPart"}, "effect": {"type": "reset", "at": "before_body"}},
         {"match": {"service": "media"}, "effect": {"type": "latency", "ms": 5}}
     ]});
-    let (status, added) = admin(&api, Method::POST, "/_emulator/faults", Some(batch)).await;
+    let (status, added) = api
+        .admin_call(Method::POST, "/_emulator/faults", Some(batch))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(added["ids"], json!(["rule-1", "rule-2"]));
-    let (_, list) = admin(&api, Method::GET, "/_emulator/faults", None).await;
+    let (_, list) = api.admin_call(Method::GET, "/_emulator/faults", None).await;
     assert_eq!(list["rules"].as_array().map(Vec::len), Some(3));
 
     let bad = json!({"match": {"service": "cos", "action": "UploadParts"}, "effect": {"type": "error", "code": "InternalError"}});
-    let (status, err) = admin(&api, Method::POST, "/_emulator/faults", Some(bad)).await;
+    let (status, err) = api
+        .admin_call(Method::POST, "/_emulator/faults", Some(bad))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         err["valid"]
@@ -73,12 +62,17 @@ async fn fault_rules_are_managed_over_http() {
         "{err}"
     );
 
-    let (status, _) = admin(&api, Method::DELETE, "/_emulator/faults/rule-1", None).await;
+    let (status, _) = api
+        .admin_call(Method::DELETE, "/_emulator/faults/rule-1", None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = admin(&api, Method::DELETE, "/_emulator/faults/rule-1", None).await;
+    let (status, _) = api
+        .admin_call(Method::DELETE, "/_emulator/faults/rule-1", None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    admin(&api, Method::DELETE, "/_emulator/faults", None).await;
-    let (_, list) = admin(&api, Method::GET, "/_emulator/faults", None).await;
+    api.admin_call(Method::DELETE, "/_emulator/faults", None)
+        .await;
+    let (_, list) = api.admin_call(Method::GET, "/_emulator/faults", None).await;
     assert_eq!(list["rules"], json!([]));
 }
 
@@ -87,42 +81,41 @@ async fn fault_rules_are_managed_over_http() {
 #[tokio::test]
 async fn the_clock_is_read_advanced_and_frozen_over_http() {
     let (emu, api) = start().await;
-    let (_, frozen) = admin(
-        &api,
-        Method::POST,
-        "/_emulator/clock",
-        Some(json!({"freeze": true})),
-    )
-    .await;
+    let (_, frozen) = api
+        .admin_call(
+            Method::POST,
+            "/_emulator/clock",
+            Some(json!({"freeze": true})),
+        )
+        .await;
     assert_eq!(frozen["frozen"], true);
-    let (_, again) = admin(&api, Method::GET, "/_emulator/clock", None).await;
+    let (_, again) = api.admin_call(Method::GET, "/_emulator/clock", None).await;
     assert_eq!(
         again["now_ms"], frozen["now_ms"],
         "a frozen clock does not move"
     );
-    let (_, moved) = admin(
-        &api,
-        Method::POST,
-        "/_emulator/clock",
-        Some(json!({"advance": "10m"})),
-    )
-    .await;
+    let (_, moved) = api
+        .admin_call(
+            Method::POST,
+            "/_emulator/clock",
+            Some(json!({"advance": "10m"})),
+        )
+        .await;
     assert_eq!(
         moved["now_ms"].as_i64(),
         frozen["now_ms"].as_i64().map(|t| t + 600_000)
     );
     let resp = api.vod("ApplyUpload", json!({"MediaType": "mp4"})).await;
     assert_eq!(Api::error_code(&resp), "AuthFailure.SignatureExpire");
-    let (status, _) = admin(
-        &api,
-        Method::POST,
-        "/_emulator/clock",
-        Some(json!({"advance": "soon"})),
-    )
-    .await;
+    let (status, _) = api
+        .admin_call(
+            Method::POST,
+            "/_emulator/clock",
+            Some(json!({"advance": "soon"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    admin(
-        &api,
+    api.admin_call(
         Method::POST,
         "/_emulator/clock",
         Some(json!({"freeze": false, "advance_ms": -600_000})),
@@ -174,7 +167,7 @@ async fn reset_returns_to_the_start_up_state() {
         ))
         .expect("rule");
     emu.clock().advance_ms(1_000_000);
-    let (status, _) = admin(&api, Method::POST, "/_emulator/reset", None).await;
+    let (status, _) = api.admin_call(Method::POST, "/_emulator/reset", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(emu.journal().all().is_empty());
     let rules = emu.faults().list();
@@ -194,23 +187,25 @@ async fn the_journal_is_queried_and_followed_over_http() {
     let (_emu, api) = start().await;
     api.apply(false).await;
     api.vod("NoSuchAction", json!({})).await;
-    let (_, ok) = admin(
-        &api,
-        Method::GET,
-        "/_emulator/requests?action=ApplyUpload&status=200",
-        None,
-    )
-    .await;
+    let (_, ok) = api
+        .admin_call(
+            Method::GET,
+            "/_emulator/requests?action=ApplyUpload&status=200",
+            None,
+        )
+        .await;
     assert_eq!(ok["requests"].as_array().map(Vec::len), Some(1));
-    let (_, bad) = admin(
-        &api,
-        Method::GET,
-        "/_emulator/requests?error_code=InvalidAction",
-        None,
-    )
-    .await;
+    let (_, bad) = api
+        .admin_call(
+            Method::GET,
+            "/_emulator/requests?error_code=InvalidAction",
+            None,
+        )
+        .await;
     assert_eq!(bad["requests"][0]["action"], "NoSuchAction");
-    let (status, err) = admin(&api, Method::GET, "/_emulator/requests?acton=x", None).await;
+    let (status, err) = api
+        .admin_call(Method::GET, "/_emulator/requests?acton=x", None)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
 
     let mut live = api
@@ -239,7 +234,7 @@ async fn the_journal_is_queried_and_followed_over_http() {
 #[tokio::test]
 async fn routes_list_the_served_names() {
     let (_emu, api) = start().await;
-    let (_, routes) = admin(&api, Method::GET, "/_emulator/routes", None).await;
+    let (_, routes) = api.admin_call(Method::GET, "/_emulator/routes", None).await;
     assert!(routes["cos"]
         .as_array()
         .is_some_and(|a| a.contains(&json!("UploadPart"))));
@@ -249,9 +244,11 @@ async fn routes_list_the_served_names() {
     assert!(routes["effects"]
         .as_array()
         .is_some_and(|a| a.contains(&json!("lose_write"))));
-    let (status, _) = admin(&api, Method::GET, "/_emulator/nothing", None).await;
+    let (status, _) = api
+        .admin_call(Method::GET, "/_emulator/nothing", None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = admin(&api, Method::PUT, "/_emulator/clock", None).await;
+    let (status, _) = api.admin_call(Method::PUT, "/_emulator/clock", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
@@ -346,7 +343,7 @@ async fn the_admin_api_matches_its_openapi_file() {
                 .map(move |m| format!("{} {path}", m.to_uppercase()))
         })
         .collect();
-    let (_, routes) = admin(&api, Method::GET, "/_emulator/routes", None).await;
+    let (_, routes) = api.admin_call(Method::GET, "/_emulator/routes", None).await;
     let served: BTreeSet<String> = routes["admin"]
         .as_array()
         .expect("admin routes")
@@ -409,7 +406,7 @@ async fn the_admin_api_matches_its_openapi_file() {
                 checked += 1;
                 continue;
             }
-            let (status, value) = admin(&api, m, &url, body).await;
+            let (status, value) = api.admin_call(m, &url, body).await;
             let response = &op["responses"][status.as_str()];
             assert!(
                 response.is_object(),

@@ -372,6 +372,39 @@ async fn exec_installs_a_fault_scenario_and_a_seed() {
     assert!(stderr.contains("2 rule(s)"), "{stderr}");
 }
 
+/// `--task-flows FILE` registers the file's task flows before the command runs: the admin
+/// API lists them as custom beside the presets, and the banner names them.
+#[tokio::test]
+async fn exec_registers_task_flows_from_a_file() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/task-flows/custom.toml"
+    );
+    let script = "import json, os, urllib.request as u\n\
+        base = os.environ['VOD_EMULATOR_ENDPOINT']\n\
+        flows = json.load(u.urlopen(base + '/_emulator/task-flows'))['taskFlows']\n\
+        print(json.dumps([f['Name'] for f in flows if f['Type'] == 'Custom']))";
+    let out = tokio::task::spawn_blocking(move || {
+        emulator_command()
+            .args(["--task-flows", file, "exec", "--", "python3", "-c", script])
+            .env_remove("VOD_EMULATOR_PORT")
+            .env("NO_PROXY", "127.0.0.1")
+            .output()
+            .expect("run exec")
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let got: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(got, serde_json::json!(["HlsWithSprites", "ShortVideo720"]));
+    assert!(
+        stderr.contains("task flows   ShortVideo720, HlsWithSprites"),
+        "{stderr}"
+    );
+}
+
 /// A scenario naming an operation the emulator does not serve stops start-up with a message
 /// listing the valid names.
 #[tokio::test]

@@ -309,8 +309,8 @@ async fn manual_procedures_finish_through_the_admin_api() {
         [
             "Transcode",
             "Transcode",
-            "CoverBySnapshot",
-            "SampleSnapshot"
+            "SampleSnapshot",
+            "CoverBySnapshot"
         ]
     );
     let (status, _) = api.admin_post(&format!("tasks/{task_id}/finish")).await;

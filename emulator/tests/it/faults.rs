@@ -713,6 +713,133 @@ async fn rules_for_unserved_actions_are_refused_with_the_valid_names() {
     assert!(emu.faults().list().is_empty());
 }
 
+/// `fail_task` makes a task flow fail as the service reports it: the steps of the rule's
+/// `step` (every step without one) are `FAIL` with the rule's documented ErrCodeExt, its
+/// legacy numeric ErrCode and a message, and no output; the others `SUCCESS`; the task flow
+/// still `FINISH`es and carries the first failure in its deprecated ErrCode and Message. The
+/// rule applies where the task finishes, is refused with a channel or an undocumented code,
+/// and its schedule counts task flows.
+#[tokio::test]
+async fn fail_task_fails_steps_of_a_task_flow() {
+    let emu = Emulator::builder()
+        .procedure_progress(vod_emulator::ProcedureProgress::Immediate)
+        .start()
+        .await
+        .expect("start");
+    let api = Api::new(&emu);
+    let rules = json!({"rules": [
+        {"id": "fail-transcodes", "match": {"service": "events", "action": "ProcedureStateChanged"},
+         "effect": {"type": "fail_task", "step": "Transcode", "err_code": "SourceFileError.NoVideoMedia"},
+         "schedule": {"nth": 1}},
+        {"id": "fail-all", "match": {"service": "events", "action": "ProcedureStateChanged"},
+         "effect": {"type": "fail_task", "message": "the source could not be decoded"},
+         "schedule": {"nth": 2}}
+    ]});
+    let (status, added) = api
+        .admin_call(Method::POST, "/_emulator/faults", Some(rules))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{added}");
+    let mut tasks = Vec::new();
+    for seed in 0..3 {
+        let done = api
+            .upload(
+                json!({"MediaType": "mp4", "Procedure": "QCVB_SimpleProcessFile({10,20},0,10)"}),
+                bytes(32, 70 + seed),
+            )
+            .await;
+        let ev = api
+            .wait_event(&format!(
+                "type=ProcedureStateChanged&fileId={}",
+                done["FileId"].as_str().expect("FileId")
+            ))
+            .await;
+        tasks.push(ev["content"]["ProcedureStateChangeEvent"].clone());
+    }
+    let outcome = |task: &Value| -> Vec<(String, String)> {
+        task["MediaProcessResultSet"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                let step = r["TranscodeTask"]
+                    .as_object()
+                    .or(r["CoverBySnapshotTask"].as_object())
+                    .expect("a step");
+                (
+                    r["Type"].as_str().unwrap_or_default().to_owned(),
+                    step["Status"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        outcome(&tasks[0]),
+        pairs(&[
+            ("Transcode", "FAIL"),
+            ("Transcode", "FAIL"),
+            ("CoverBySnapshot", "SUCCESS")
+        ])
+    );
+    let failed = &tasks[0]["MediaProcessResultSet"][0]["TranscodeTask"];
+    assert_eq!(failed["ErrCodeExt"], "SourceFileError.NoVideoMedia");
+    assert_eq!(failed["ErrCode"], 60000);
+    assert!(failed["Message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty() && m != "SUCCESS"));
+    assert!(
+        failed.get("Output").is_none(),
+        "a failed step has no output: {failed}"
+    );
+    assert_eq!(tasks[0]["Status"], "FINISH");
+    assert_eq!(tasks[0]["ErrCode"], 60000);
+    assert_eq!(tasks[0]["Message"], failed["Message"]);
+
+    assert_eq!(
+        outcome(&tasks[1]),
+        pairs(&[
+            ("Transcode", "FAIL"),
+            ("Transcode", "FAIL"),
+            ("CoverBySnapshot", "FAIL")
+        ])
+    );
+    let cover = &tasks[1]["MediaProcessResultSet"][2]["CoverBySnapshotTask"];
+    assert_eq!(cover["ErrCodeExt"], "InternalError");
+    assert_eq!(cover["ErrCode"], 70000);
+    assert_eq!(cover["Message"], "the source could not be decoded");
+
+    assert!(outcome(&tasks[2]).iter().all(|(_, s)| s == "SUCCESS"));
+    assert_eq!(tasks[2]["ErrCode"], 0);
+    let (_, rule) = api.admin_get("faults/fail-transcodes").await;
+    assert_eq!((&rule["matched"], &rule["hits"]), (&json!(3), &json!(1)));
+
+    for refused in [
+        json!({"match": {"service": "events", "action": "ProcedureStateChanged", "channel": "pull"},
+               "effect": {"type": "fail_task"}}),
+        json!({"match": {"service": "events", "action": "NewFileUpload"},
+               "effect": {"type": "fail_task"}}),
+        json!({"match": {"service": "events"},
+               "effect": {"type": "fail_task", "err_code": "SomethingWentWrong"}}),
+        json!({"match": {"service": "events"},
+               "effect": {"type": "fail_task", "step": "Transcoding"}}),
+        json!({"match": {"service": "vod", "action": "CommitUpload"},
+               "effect": {"type": "fail_task"}}),
+    ] {
+        let (status, err) = api
+            .admin_call(Method::POST, "/_emulator/faults", Some(refused.clone()))
+            .await;
+        assert_eq!(
+            status,
+            reqwest::StatusCode::BAD_REQUEST,
+            "{refused} -> {err}"
+        );
+    }
+}
+
 /// Every scenario shipped in fixtures/faults/ parses, validates and starts an emulator.
 #[tokio::test]
 async fn every_shipped_scenario_is_valid() {

@@ -149,6 +149,17 @@ fn parsers_never_panic() {
     )
     .expect("procedure");
     r.run(
+        &prop_oneof![
+            "\\PC{0,80}",
+            "\\{\"(Name|TaskFlows|MediaProcessTask)\": ?(\"[a-zA-Z]{0,25}\"|\\[|\\{)[\\PC]{0,60}\\}?"
+        ],
+        |body| {
+            let _ = parse::task_flows(body.as_bytes());
+            Ok(())
+        },
+    )
+    .expect("task flows");
+    r.run(
         &"(#EXT[A-Z-]{0,10}(:[^\\n]{0,20})?\\n|[^#\\n]{0,20}\\n|\\PC{0,20}){0,8}",
         |m| {
             if let Ok(segments) = parse::m3u8(&m) {

@@ -14,6 +14,7 @@
 //! - `cos_auth` — COS signatures and temporary-credential scope.
 //! - `events_pull` — NewFileUpload, PullEvents / ConfirmEvents, event config, durability.
 //! - `events_push` — push callbacks, retries, task flows, DeleteMedia's event, admin API.
+//! - `task_flows` — preset task flows, user task flows (builder, admin API), unknown names.
 //! - `faults` — every fault effect and schedule, end to end; the shipped scenarios.
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
@@ -36,6 +37,7 @@ mod journal;
 mod python;
 mod redirect;
 mod reliability;
+mod task_flows;
 mod upload_flow;
 mod vod_api;
 mod wire;

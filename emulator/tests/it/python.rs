@@ -251,10 +251,11 @@ async fn apply_with_exe_media_type_raises_sdk_error() {
     emu.shutdown().await;
 }
 
-/// tencentcloud-sdk-python-vod: an upload with SourceContext, SessionContext and a Procedure
-/// yields exactly one NewFileUpload (same FileId and SourceContext) and one
-/// ProcedureStateChanged (same SessionContext); ConfirmEvents empties the queue;
-/// DescribeMediaInfos and DeleteMedia behave; no field of the SDK's models is missing.
+/// tencentcloud-sdk-python-vod: an upload with SourceContext, SessionContext and the preset
+/// task flow LongVideoPreset yields exactly one NewFileUpload (same FileId and SourceContext)
+/// and one ProcedureStateChanged (same SessionContext, the preset's three steps `SUCCESS`, read
+/// through the SDK's own models); ConfirmEvents empties the queue; DescribeMediaInfos and
+/// DeleteMedia behave; no field of the SDK's models is missing.
 #[tokio::test]
 async fn python_sdk_pulls_confirms_describes_and_deletes() {
     let emu = Emulator::builder()
@@ -276,7 +277,7 @@ async fn python_sdk_pulls_confirms_describes_and_deletes() {
             "--session-context".into(),
             "session-ctx".into(),
             "--procedure".into(),
-            "QCVB_SimpleProcessFile({10,20},150,10,10)".into(),
+            "LongVideoPreset".into(),
         ],
     )
     .await;
@@ -304,10 +305,24 @@ async fn python_sdk_pulls_confirms_describes_and_deletes() {
     assert_eq!(task["TaskId"], task_id);
     assert_eq!(task["Status"], "FINISH");
     assert_eq!(task["SessionContext"], "session-ctx");
+    let steps: Vec<&Value> = task["MediaProcessResultSet"]
+        .as_array()
+        .expect("MediaProcessResultSet")
+        .iter()
+        .map(|r| &r["Type"])
+        .collect();
     assert_eq!(
-        task["MediaProcessResultSet"].as_array().map(Vec::len),
-        Some(4)
+        steps,
+        [
+            "ImageSprites",
+            "CoverBySnapshot",
+            "AdaptiveDynamicStreaming"
+        ],
+        "{out:#}"
     );
+    let adaptive = &task["MediaProcessResultSet"][2]["AdaptiveDynamicStreamingTask"];
+    assert_eq!(adaptive["Output"]["Package"], "HLS", "{out:#}");
+    assert_eq!(adaptive["Status"], "SUCCESS", "{out:#}");
     assert_eq!(out["EmptyPullCode"], "ResourceNotFound");
     let described = &out["Described"];
     assert_eq!(described["MediaInfoSet"][0]["FileId"], file_id);

@@ -490,6 +490,33 @@ impl Api {
         self.admin(Method::POST, path).await
     }
 
+    /// Any admin call (`path` starts with `/_emulator/`), with an optional JSON body; returns
+    /// the status and the JSON body (`null` when empty).
+    pub async fn admin_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.endpoint));
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(&body).expect("json"));
+        }
+        let resp = req.send().await.expect("admin call");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body");
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("json body")
+        };
+        (status, value)
+    }
+
     async fn admin(&self, method: Method, path: &str) -> (StatusCode, Value) {
         let resp = self
             .http
