@@ -8,7 +8,7 @@ use crate::body::{self, Body};
 use crate::cos::Query;
 use crate::error::json_response;
 use crate::events;
-use crate::faults::{Effect, Rule, RuleError, Scenario, Service};
+use crate::faults::{Effect, RuleError, Scenario, Service};
 use crate::journal::{Entry, Filter};
 use crate::state::AppState;
 use crate::task_flows::{self, TaskFlowError};
@@ -232,7 +232,7 @@ async fn serve(
         (&Method::POST, ["task-flows"]) => add_task_flows(state, req).await,
         (&Method::DELETE, ["task-flows", name]) => remove_task_flow(state, name),
         _ => {
-            let known = ROUTES.iter().any(|r| {
+            let known = all_routes().any(|r| {
                 r.split_once(' ')
                     .is_some_and(|(_, p)| route_matches(p, &segments))
             });
@@ -244,10 +244,15 @@ async fn serve(
             Err(AdminError {
                 status,
                 message: format!("no route for {method} /_emulator/{path}"),
-                valid: ROUTES.iter().map(|r| (*r).to_owned()).collect(),
+                valid: all_routes().map(|r| (*r).to_owned()).collect(),
             })
         }
     }
+}
+
+/// Every admin route: these and the event system's.
+fn all_routes() -> impl Iterator<Item = &'static &'static str> {
+    ROUTES.iter().chain(events::admin::ROUTES)
 }
 
 /// Whether a route pattern (`/_emulator/faults/{id}`) matches the path's segments.
@@ -290,8 +295,18 @@ fn routes(state: &AppState) -> Value {
         "media": catalog.media,
         "services": Service::ALL.iter().map(|s| s.name()).collect::<Vec<_>>(),
         "effects": Effect::NAMES,
-        "admin": ROUTES.iter().chain(events::admin::ROUTES).collect::<Vec<_>>(),
+        "admin": all_routes().collect::<Vec<_>>(),
     })
+}
+
+/// The body as UTF-8 text, up to the admin body limit.
+async fn read_text(req: Request<Body>) -> Result<String, AdminError> {
+    let bytes = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| AdminError::bad(format!("the body must be at most {MAX_BODY} bytes")))?
+        .to_bytes();
+    String::from_utf8(bytes.to_vec()).map_err(|_| AdminError::bad("the body must be UTF-8"))
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(req: Request<Body>) -> Result<T, AdminError> {
@@ -304,14 +319,12 @@ async fn read_json<T: serde::de::DeserializeOwned>(req: Request<Body>) -> Result
 }
 
 /// One rule, or `{"rules": [...]}` (a scenario), installed all or none.
+/// One rule, a list of rules, or a whole scenario, in JSON or TOML: what `--faults` takes.
 async fn add_faults(state: &AppState, req: Request<Body>) -> Result<Response<Body>, AdminError> {
-    let value: Value = read_json(req).await?;
-    let rules = if value.get("rules").is_some() {
-        serde_json::from_value::<Scenario>(value).map(|s| s.rules)
-    } else {
-        serde_json::from_value::<Rule>(value).map(|r| vec![r])
-    }
-    .map_err(|e| AdminError::bad(format!("not a fault rule: {e}")))?;
+    let text = read_text(req).await?;
+    let rules = Scenario::parse(&text)
+        .map(|s| s.rules)
+        .map_err(|e| AdminError::bad(format!("not a fault rule or scenario: {e}")))?;
     let ids = state.faults().add_all(rules)?;
     let rules: Vec<_> = ids.iter().filter_map(|id| state.faults().get(id)).collect();
     Ok(with_status(

@@ -58,6 +58,9 @@ pub fn route(method: &Method, uri: &Uri, headers: &HeaderMap) -> Endpoint {
     if let Some(rest) = path.strip_prefix(ADMIN_PREFIX) {
         return Endpoint::Admin(rest.to_owned());
     }
+    if path == ADMIN_PREFIX.trim_end_matches('/') {
+        return Endpoint::Admin(String::new());
+    }
     let host = headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -344,7 +344,7 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
-    /// Reads a scenario; `.json` files are JSON, anything else TOML.
+    /// Reads a scenario file, in any of the forms [`Scenario::parse`] takes.
     ///
     /// # Errors
     /// The file cannot be read or parsed. Rule validation happens when the rules are added.
@@ -354,16 +354,43 @@ impl Scenario {
             path: shown.clone(),
             source,
         })?;
-        let json = path.extension().is_some_and(|e| e == "json");
-        let parsed = if json {
-            serde_json::from_str(&text).map_err(|e| e.to_string())
-        } else {
-            toml::from_str(&text).map_err(|e| e.to_string())
-        };
-        parsed.map_err(|message| ScenarioError::Parse {
+        Self::parse(&text).map_err(|message| ScenarioError::Parse {
             path: shown,
             message,
         })
+    }
+
+    /// Parses a scenario in any of its forms, the same for `--faults` files and the admin API:
+    /// TOML (`description`, `class`, `[[rules]]`), or JSON — `{"rules": [...]}`, an array of
+    /// rules, or one rule.
+    ///
+    /// # Errors
+    /// What the parser said.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') && !trimmed.starts_with("[[") {
+            let rules = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            return Ok(Self::of(rules));
+        }
+        if trimmed.starts_with('{') {
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            return if value.get("rules").is_some() {
+                serde_json::from_value(value).map_err(|e| e.to_string())
+            } else {
+                serde_json::from_value(value)
+                    .map(|rule| Self::of(vec![rule]))
+                    .map_err(|e| e.to_string())
+            };
+        }
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    fn of(rules: Vec<Rule>) -> Self {
+        Self {
+            description: None,
+            class: None,
+            rules,
+        }
     }
 }
 

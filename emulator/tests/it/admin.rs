@@ -422,3 +422,43 @@ async fn the_admin_api_matches_its_openapi_file() {
     }
     assert_eq!(checked, served.len());
 }
+
+/// One scenario format everywhere: the admin API takes a shipped TOML scenario as it is, and a
+/// scenario file may hold a single JSON rule, as the admin API takes it.
+#[tokio::test]
+async fn the_admin_api_and_scenario_files_take_the_same_formats() {
+    let (_emu, api) = start().await;
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/faults/flaky-cos-5xx.toml");
+    let toml = std::fs::read_to_string(&shipped).expect("shipped scenario");
+    let resp = api
+        .http
+        .post(format!("{}/_emulator/faults", api.endpoint))
+        .header("content-type", "application/toml")
+        .body(toml)
+        .send()
+        .await
+        .expect("POST a TOML scenario");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let single = dir.path().join("one-rule.json");
+    std::fs::write(
+        &single,
+        r#"{"match": {"service": "vod", "action": "ApplyUpload"}, "effect": {"type": "error", "code": "InternalError"}}"#,
+    )
+    .expect("write");
+    let scenario = vod_emulator::faults::Scenario::from_file(&single).expect("a single JSON rule");
+    assert_eq!(scenario.rules.len(), 1);
+}
+
+/// The admin index and every unknown admin path list the same routes `/_emulator/routes` does.
+#[tokio::test]
+async fn unknown_admin_paths_list_every_route() {
+    let (_emu, api) = start().await;
+    let (_, routes) = api.admin_call(Method::GET, "/_emulator/routes", None).await;
+    for path in ["/_emulator", "/_emulator/", "/_emulator/nothing"] {
+        let (status, body) = api.admin_call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(body["valid"], routes["admin"], "{path}");
+    }
+}
