@@ -17,6 +17,7 @@
 //! - `task_flows` — preset task flows, user task flows (builder, admin API), unknown names.
 //! - `faults` — every fault effect and schedule, end to end; the shipped scenarios.
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
+//! - `quick_start` — the README's quick start, run as written.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
 //! - `wire` — refusals delivered to clients that write first, `--strict` and the SDKs.
 //! - `redirect` — unmodified example programs under `vod-emulator exec` (proxy, CA, shim),
@@ -35,6 +36,7 @@ mod faults;
 mod hostile;
 mod journal;
 mod python;
+mod quick_start;
 mod redirect;
 mod reliability;
 mod task_flows;
