@@ -100,7 +100,14 @@ impl Checkpoint {
             path: path.clone(),
             source: e,
         };
-        std::fs::write(&tmp, text).map_err(io)?;
+        // The checkpoint holds the session's temporary SecretKey and token: owner-only.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(io)?;
+        std::io::Write::write_all(&mut file, &text).map_err(io)?;
+        drop(file);
         std::fs::rename(&tmp, &path).map_err(io)
     }
 

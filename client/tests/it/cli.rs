@@ -98,7 +98,8 @@ async fn wrong_credentials_exit_3_with_code_and_request_id() {
     assert_eq!(json(&out)["Error"]["Code"], "AuthFailure.SecretIdNotFound");
 }
 
-/// An unknown region is refused before any request, naming the valid ones.
+/// An unknown region is refused before any request (a usage error, exit 2), naming the valid
+/// ones.
 #[tokio::test]
 async fn unknown_region_is_refused_up_front() {
     let emu = emulator().await;
@@ -107,7 +108,11 @@ async fn unknown_region_is_refused_up_front() {
     let mut cmd = cli(&emu);
     cmd.arg(&file).args(["--region", "mars-north-1"]);
     let out = output(cmd).await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a flag value mistake is a usage error"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("unknown region `mars-north-1`") && stderr.contains("ap-guangzhou"),
@@ -266,4 +271,92 @@ async fn events_and_media_subcommands() {
     cmd.args(["media", "describe", &file_id, "--json"]);
     let after = json(&output(cmd).await);
     assert_eq!(after["NotExistFileIdSet"][0], file_id.as_str());
+}
+
+/// Ctrl-C (SIGINT) mid-upload exits 130 saying the checkpoint is kept and how to resume, and
+/// the checkpoint, which holds the session's temporary SecretKey and token, is private (0600).
+#[tokio::test]
+async fn an_interrupted_upload_keeps_a_private_checkpoint_and_says_how_to_resume() {
+    use std::os::unix::fs::PermissionsExt;
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "big.mp4", &bytes(160 * MIB + 3, 8));
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--part-size", "1", "--concurrency", "1", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn");
+    wait_for_parts(&emu, &file, 2).await;
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("checkpoint") && stderr.contains("resume"),
+        "{stderr}"
+    );
+    let checkpoint = vod_client::checkpoint::path_for(&file);
+    let mode = std::fs::metadata(&checkpoint)
+        .expect("the checkpoint is kept")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "checkpoint mode {mode:o}");
+}
+
+/// Usage mistakes exit 2 and name the fix: `--part-size 0`; a file without an extension
+/// names `--media-type`; a directory says it is one.
+#[tokio::test]
+async fn usage_mistakes_exit_2_and_name_the_fix() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "v.mp4", b"abc");
+    let bare = write(dir.path(), "video", b"abc");
+    for (args, expected) in [
+        (
+            vec![file.display().to_string(), "--part-size".into(), "0".into()],
+            "--part-size",
+        ),
+        (vec![bare.display().to_string()], "--media-type"),
+        (vec![dir.path().display().to_string()], "is a directory"),
+    ] {
+        let mut cmd = cli(&emu);
+        cmd.args(&args);
+        let out = output(cmd).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+/// `--endpoint https://127.0.0.1:PORT` (the emulator serves TLS on its port) is trusted
+/// through `SSL_CERT_FILE`, the variable `vod-emulator exec` sets to its CA.
+#[tokio::test]
+async fn https_endpoints_are_trusted_through_ssl_cert_file() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "tls.mp4", b"over tls");
+    let ca = emu
+        .exec_env()
+        .into_iter()
+        .find(|(k, _)| k == "SSL_CERT_FILE")
+        .map(|(_, v)| v)
+        .expect("exec sets SSL_CERT_FILE");
+    let endpoint = format!("https://127.0.0.1:{}", emu.addr().port());
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--endpoint", &endpoint, "--json"])
+        .env("SSL_CERT_FILE", &ca)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy");
+    let out = output(cmd).await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(json(&out)["MediaUrl"].as_str().is_some());
 }

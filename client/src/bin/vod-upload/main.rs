@@ -41,9 +41,8 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
         .with_ansi(colour_logs())
         .init();
     let plan = Plan::from_args(args)?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(32)
-        .build()?;
+    let http =
+        trusting_ssl_cert_file(reqwest::Client::builder().pool_max_idle_per_host(32))?.build()?;
     let vod = VodClient::new(
         http.clone(),
         &plan.vod_endpoint,
@@ -84,11 +83,16 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
                         | Progress::Committed { .. } => {}
                     }
                 });
-            let outcome = uploader.upload(&file).await;
+            let outcome = tokio::select! {
+                outcome = uploader.upload(&file) => Some(outcome),
+                _ = tokio::signal::ctrl_c() => None,
+            };
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            let outcome = outcome?;
+            let checkpoint = vod_client::checkpoint::path_for(&file);
+            let outcome =
+                outcome.ok_or_else(|| Interrupted(checkpoint.exists().then_some(checkpoint)))??;
             let value = serde_json::to_value(&outcome)?;
             let human = match &outcome.cover_url {
                 Some(cover) => format!(
@@ -101,6 +105,37 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Ctrl-C during an upload: exit code 130, and where the checkpoint that resumes it is.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted{}", match .0 {
+    Some(path) => format!("; the checkpoint {} is kept: run the same command again to resume", path.display()),
+    None => String::new(),
+})]
+pub struct Interrupted(Option<std::path::PathBuf>);
+
+/// Adds the certificates of `SSL_CERT_FILE` (what `vod-emulator exec` sets to its local CA) to
+/// the trusted roots, so `--endpoint https://127.0.0.1:PORT` works as it does for OpenSSL
+/// clients.
+fn trusting_ssl_cert_file(
+    builder: reqwest::ClientBuilder,
+) -> anyhow::Result<reqwest::ClientBuilder> {
+    use anyhow::Context;
+    let Some(path) = std::env::var_os("SSL_CERT_FILE") else {
+        return Ok(builder);
+    };
+    let pem = std::fs::read(&path)
+        .with_context(|| format!("reading SSL_CERT_FILE {}", path.to_string_lossy()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| {
+        format!(
+            "SSL_CERT_FILE {} holds no PEM certificate",
+            path.to_string_lossy()
+        )
+    })?;
+    Ok(certs
+        .into_iter()
+        .fold(builder, reqwest::ClientBuilder::add_root_certificate))
 }
 
 /// Log lines are coloured only on a terminal, and never when `NO_COLOR` is set (non-empty,

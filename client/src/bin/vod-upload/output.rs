@@ -15,13 +15,22 @@ pub fn success(json: bool, value: &serde_json::Value, human: &str) {
 /// Prints an error in one line (plus a hint for common causes) and picks the exit code.
 pub fn failure(json: bool, err: &anyhow::Error) -> ExitCode {
     let client = err.downcast_ref::<Error>();
-    let code = match client {
-        Some(
-            Error::Api { .. } | Error::Cos { .. } | Error::Status { .. } | Error::Protocol { .. },
-        ) => 3,
-        Some(Error::Transport { .. }) => 4,
-        Some(Error::Integrity { .. }) => 5,
-        Some(Error::File { .. } | Error::Invalid(_)) | None => 1,
+    let code = if err.downcast_ref::<crate::plan::Usage>().is_some() {
+        2
+    } else if err.downcast_ref::<crate::Interrupted>().is_some() {
+        130
+    } else {
+        match client {
+            Some(
+                Error::Api { .. }
+                | Error::Cos { .. }
+                | Error::Status { .. }
+                | Error::Protocol { .. },
+            ) => 3,
+            Some(Error::Transport { .. }) => 4,
+            Some(Error::Integrity { .. }) => 5,
+            Some(Error::File { .. } | Error::Invalid(_)) | None => 1,
+        }
     };
     let hint = client.and_then(hint);
     if json {

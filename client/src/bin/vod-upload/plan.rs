@@ -10,6 +10,18 @@ use vod_client::wire::media::{DeleteMediaRequest, DescribeMediaInfosRequest};
 use vod_client::wire::vod::REGIONS;
 use vod_client::{CosEndpoint, Credentials, UploadOptions};
 
+/// A mistake in the command line: exit code 2, as clap's own.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// Returns a [`Usage`] error built like `format!`.
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err(Usage(format!($($arg)*)).into())
+    };
+}
+
 /// What to do.
 #[derive(Debug)]
 pub enum Action {
@@ -41,7 +53,7 @@ impl Plan {
     pub fn from_args(args: Args) -> anyhow::Result<Self> {
         let g = &args.global;
         if !REGIONS.contains(&g.region.as_str()) {
-            bail!(
+            usage!(
                 "unknown region `{}`; VOD regions are: {}",
                 g.region,
                 REGIONS.join(", ")
@@ -82,6 +94,19 @@ impl Plan {
             }
             None => {
                 let file = args.file.context("no file to upload")?;
+                if file.is_dir() {
+                    usage!(
+                        "`{}` is a directory: give one media file (an HLS or DASH manifest brings its segments along)",
+                        file.display()
+                    );
+                }
+                let extension = file.extension().filter(|e| !e.is_empty());
+                if extension.is_none() && args.upload.media_type.is_none() {
+                    usage!(
+                        "`{}` has no extension: name its media type with --media-type (mp4, mov, m3u8, …)",
+                        file.display()
+                    );
+                }
                 Action::Upload(file, Box::new(upload_options(&args.upload, g)?))
             }
         };
@@ -122,14 +147,14 @@ fn credentials(g: &Global) -> anyhow::Result<Credentials> {
 
 fn upload_options(u: &UploadArgs, g: &Global) -> anyhow::Result<UploadOptions> {
     if u.part_size == 0 || u.part_size > 5 * 1024 {
-        bail!("--part-size must be between 1 and 5120 MiB");
+        usage!("--part-size must be between 1 and 5120 MiB");
     }
     if u.concurrency == 0 {
-        bail!("--concurrency must be at least 1");
+        usage!("--concurrency must be at least 1");
     }
     if let Some(r) = &u.storage_region {
         if !REGIONS.contains(&r.as_str()) {
-            bail!(
+            usage!(
                 "unknown storage region `{r}`; VOD regions are: {}",
                 REGIONS.join(", ")
             );
