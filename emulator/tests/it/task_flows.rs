@@ -392,8 +392,16 @@ async fn events_carry_only_documented_enum_values() {
     assert_eq!(results.len(), 6);
     for r in results {
         documented(&r["Type"], STEP_TYPES, "Type");
-        let tasks: Vec<&Value> = STEP_TASKS.iter().filter_map(|t| r.get(*t)).collect();
-        assert_eq!(tasks.len(), 1, "one task per result: {r}");
+        let tasks: Vec<&Value> = STEP_TASKS
+            .iter()
+            .filter_map(|t| r.get(*t))
+            .filter(|t| !t.is_null())
+            .collect();
+        assert_eq!(
+            tasks.len(),
+            1,
+            "one task set per result, the others null: {r}"
+        );
         let step = tasks[0];
         documented(&step["Status"], STEP_STATUS, "step Status");
         assert_eq!(step["Status"], "SUCCESS", "{r}");
