@@ -1,6 +1,6 @@
 //! Events: at-least-once delivery of NewFileUpload through PullEvents / ConfirmEvents.
 
-use crate::properties::round_trip::{bytes, work_dir};
+use crate::properties::round_trip::upload_generated;
 use crate::runner::{check, expect_eq, outcome_code, Ctx, Failure};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
@@ -31,24 +31,12 @@ pub fn events_at_least_once(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Fa
             ctx.block_on(async {
                 let sub_app_id = 1_600_000_000 + app;
                 let vod = ctx.target.vod().map_err(|e| e.to_string())?;
-                let dir = work_dir()?;
-                let file = dir.path().join("e.mp4");
-                std::fs::write(&file, bytes(size, app)).map_err(|e| e.to_string())?;
                 let options = UploadOptions {
                     sub_app_id: Some(sub_app_id),
                     source_context: source_context.clone(),
-                    resume: false,
                     ..UploadOptions::default()
                 };
-                let done = ctx
-                    .target
-                    .uploader(options)
-                    .map_err(|e| e.to_string())?
-                    .upload(&file)
-                    .await;
-                drop(dir);
-                let done = done.map_err(|e| format!("upload: {e}"))?;
-                ctx.target.created_in(&done.file_id, Some(sub_app_id));
+                let done = upload_generated(ctx, size, app, options).await?;
 
                 let first = pull(&vod, sub_app_id).await?;
                 let event = only_new_file_upload(&first, &done.file_id)?;

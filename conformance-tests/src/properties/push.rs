@@ -1,7 +1,7 @@
 //! Push callbacks: every NewFileUpload reaches the application's NotificationUrl, signed with
 //! its SignKey, and a callback the application failed to take is tried again.
 
-use crate::properties::round_trip::{bytes, work_dir};
+use crate::properties::round_trip::upload_generated;
 use crate::runner::{check, expect_eq, Ctx, Failure};
 use md5::{Digest, Md5};
 use proptest::prelude::*;
@@ -172,23 +172,11 @@ async fn push_case(
         )
         .await
         .map_err(|e| format!("ModifyEventConfig: {e}"))?;
-    let dir = work_dir()?;
-    let file = dir.path().join("p.mp4");
-    std::fs::write(&file, bytes(case.size, case.app)).map_err(|e| e.to_string())?;
     let options = UploadOptions {
         sub_app_id: Some(sub_app_id),
-        resume: false,
         ..UploadOptions::default()
     };
-    let done = ctx
-        .target
-        .uploader(options)
-        .map_err(|e| e.to_string())?
-        .upload(&file)
-        .await;
-    drop(dir);
-    let done = done.map_err(|e| format!("upload: {e}"))?;
-    ctx.target.created_in(&done.file_id, Some(sub_app_id));
+    let done = upload_generated(ctx, case.size, case.app, options).await?;
 
     let mut steps = 0;
     let calls = loop {
