@@ -1,9 +1,8 @@
-//! `vod-client`: the one home of the Tencent Cloud VOD upload protocol in this workspace, and
-//! a reference client that does the whole upload flow correctly and fast.
+//! `vod-client`: a reference client that does the whole Tencent Cloud VOD upload flow
+//! correctly and fast, against the cloud or the emulator.
 //!
-//! The emulator verifies requests with the same signers and speaks the same wire types that
-//! the client sends, so the protocol is written down exactly once and pinned by known-answer
-//! vectors (see `fixtures/vectors/`).
+//! The protocol itself (wire types, signers, checksums) lives in `vod-protocol`, which the
+//! emulator verifies with; it is re-exported here as [`wire`], [`sign`] and [`checksum`].
 //!
 //! ```no_run
 //! # async fn demo() -> vod_client::Result<()> {
@@ -19,25 +18,20 @@
 //! ```
 //!
 //! # Layout
-//! - [`wire`]: serde types for the VOD API 3.0 JSON and the COS XML bodies.
-//! - [`sign`]: TC3-HMAC-SHA256 (VOD API) and the COS `q-sign-algorithm=sha1` scheme.
-//! - [`checksum`]: CRC-64/XZ (`x-cos-hash-crc64ecma`), its combine, and COS ETags.
+//! - [`wire`], [`sign`], [`checksum`]: the protocol, from `vod-protocol`.
 //! - [`vod`], [`cos`]: async API clients on one shared connection pool.
 //! - [`upload`]: the [`Uploader`] orchestrating the flow; [`checkpoint`]: resume state;
 //!   [`retry`]: the backoff policy; [`clock`]: clock-skew correction; [`credentials`];
 //!   [`error`].
 
 pub mod checkpoint;
-pub mod checksum;
 pub mod clock;
 pub mod cos;
 pub mod credentials;
 pub mod error;
 pub mod retry;
-pub mod sign;
 pub mod upload;
 pub mod vod;
-pub mod wire;
 
 pub use cos::{CosClient, CosEndpoint};
 pub use credentials::Credentials;
@@ -45,3 +39,4 @@ pub use error::{Error, Result};
 pub use retry::RetryPolicy;
 pub use upload::{Progress, UploadOptions, UploadOutcome, Uploader};
 pub use vod::VodClient;
+pub use vod_protocol::{checksum, sign, wire};

@@ -8,7 +8,7 @@
 use crate::body::{self, Body};
 use crate::store::StoreError;
 use http::{header, HeaderValue, Response, StatusCode};
-use vod_client::wire;
+use vod_protocol::wire;
 
 macro_rules! vod_codes {
     ($($variant:ident => $code:literal),* $(,)?) => {

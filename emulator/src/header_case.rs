@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vod_client::wire::headers::RESPONSE_HEADER_NAMES;
+use vod_protocol::wire::headers::RESPONSE_HEADER_NAMES;
 
 /// Response extensions that make hyper write every name of [`RESPONSE_HEADER_NAMES`] as
 /// listed; [`Extensions::default`] (lower case throughout) if hyper no longer records casing.

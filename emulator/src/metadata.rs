@@ -7,7 +7,7 @@ use crate::store::{ObjectMeta, Store};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use vod_client::wire::media::{MediaAudioStreamItem, MediaMetaData, MediaVideoStreamItem};
+use vod_protocol::wire::media::{MediaAudioStreamItem, MediaMetaData, MediaVideoStreamItem};
 
 /// Extensions whose files are ISO base media (MP4 family) and worth parsing.
 const MP4_FAMILY: &[&str] = &["mp4", "mov", "m4v", "m4a", "3gp", "f4v", "mp4v", "qt"];

@@ -7,7 +7,7 @@
 
 use crate::cos::Query;
 use crate::vod::Action;
-use vod_client::wire::cos::{from_xml, CompleteMultipartUpload};
+use vod_protocol::wire::cos::{from_xml, CompleteMultipartUpload};
 
 /// The parameters of a VOD API action (`action` by name) from a request body.
 ///
@@ -108,7 +108,7 @@ pub fn mpd(text: &str) -> Result<Vec<String>, String> {
 /// # Errors
 /// Why it is malformed.
 pub fn tc3_authorization(header: &str) -> Result<(), String> {
-    vod_client::sign::tc3::Authorization::parse(header)
+    vod_protocol::sign::tc3::Authorization::parse(header)
         .map(drop)
         .map_err(|e| e.to_string())
 }
@@ -118,7 +118,7 @@ pub fn tc3_authorization(header: &str) -> Result<(), String> {
 /// # Errors
 /// Why it is malformed.
 pub fn cos_authorization(header: &str) -> Result<(), String> {
-    vod_client::sign::cos::CosAuthorization::parse(header)
+    vod_protocol::sign::cos::CosAuthorization::parse(header)
         .map(drop)
         .map_err(|e| e.to_string())
 }

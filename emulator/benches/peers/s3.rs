@@ -9,7 +9,7 @@ use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use vod_client::wire::cos::{
+use vod_protocol::wire::cos::{
     from_xml, to_xml, CompleteMultipartUpload, CompletePart, InitiateMultipartUploadResult,
 };
 

@@ -13,7 +13,7 @@ use crate::router::{strip_port, CosAddress};
 use crate::state::AppState;
 use crate::store::Session;
 use http::Request;
-use vod_client::sign::cos::{self, CosAuthorization, CosSignInput};
+use vod_protocol::sign::cos::{self, CosAuthorization, CosSignInput};
 
 /// Who a request acts as.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use http::HeaderMap;
 use http_body_util::BodyExt;
 use md5::{Digest, Md5};
 use tokio::sync::{mpsc, oneshot};
-use vod_client::checksum::Crc64;
+use vod_protocol::checksum::Crc64;
 
 /// Largest single PUT or part: 5 GiB.
 pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;

@@ -21,8 +21,8 @@ use crate::vod::upload::region_of_bucket;
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response};
 use percent_encoding::percent_decode_str;
-use vod_client::sign::cos::CosAuthorization;
-use vod_client::wire::vocabulary;
+use vod_protocol::sign::cos::CosAuthorization;
+use vod_protocol::wire::vocabulary;
 
 /// Longest object key COS accepts, in UTF-8 bytes.
 const MAX_KEY_BYTES: usize = 850;
@@ -502,7 +502,7 @@ fn plain_chunked_at_most(headers: &http::HeaderMap) -> Result<(), CosError> {
 fn xml_text(what: &str, value: &str) -> Result<(), CosError> {
     match value
         .chars()
-        .find(|&c| !vod_client::wire::cos::is_xml_char(c))
+        .find(|&c| !vod_protocol::wire::cos::is_xml_char(c))
     {
         None => Ok(()),
         Some(c) => Err(CosError::with_message(
@@ -517,7 +517,7 @@ fn xml_text(what: &str, value: &str) -> Result<(), CosError> {
 
 /// An XML 200 response.
 fn xml_response<T: serde::Serialize>(value: &T) -> Result<Response<Body>, CosError> {
-    let xml = vod_client::wire::cos::to_xml(value).map_err(|e| {
+    let xml = vod_protocol::wire::cos::to_xml(value).map_err(|e| {
         tracing::error!(error = %e, "xml serialisation failed");
         CosError::new(CosCode::InternalError)
     })?;

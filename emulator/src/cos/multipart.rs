@@ -15,8 +15,8 @@ use crate::state::AppState;
 use crate::store::{ObjectMeta, Part, Segment, Upload};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use vod_client::checksum::{crc64_combine, md5_etag, multipart_etag};
-use vod_client::wire::cos::{
+use vod_protocol::checksum::{crc64_combine, md5_etag, multipart_etag};
+use vod_protocol::wire::cos::{
     from_xml, CommonPrefix, CompleteMultipartUpload, CompleteMultipartUploadResult,
     InitiateMultipartUploadResult, ListMultipartUploadsResult, ListPartsResult, ListedPart,
     ListedUpload, Principal as XmlPrincipal,
@@ -340,7 +340,7 @@ fn url_encoded(query: &Query) -> Result<bool, CosError> {
 
 fn encode_if(url: bool, s: &str) -> String {
     if url {
-        vod_client::sign::cos::cos_encode(s)
+        vod_protocol::sign::cos::cos_encode(s)
     } else {
         s.to_owned()
     }
@@ -486,8 +486,8 @@ pub async fn list_uploads(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vod_client::checksum::crc64;
-    use vod_client::wire::cos::CompletePart;
+    use vod_protocol::checksum::crc64;
+    use vod_protocol::wire::cos::CompletePart;
 
     fn upload() -> Upload {
         Upload {

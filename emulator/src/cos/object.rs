@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, StreamBody};
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use vod_client::checksum::md5_etag;
+use vod_protocol::checksum::md5_etag;
 
 /// Bytes read from disk per response frame.
 const CHUNK: usize = 256 * 1024;

@@ -6,11 +6,11 @@ use crate::store::{MediaInfoRow, TaskRow};
 use crate::vod::procedure;
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
-use vod_client::wire::events::{
+use vod_protocol::wire::events::{
     EventContent, FileDeleteResultItem, FileDeleteTask, FileUploadTask, LegacyCallback,
     LegacyCallbackData, ProcedureTask, PushBody,
 };
-use vod_client::wire::media::{MediaBasicInfo, MediaMetaData};
+use vod_protocol::wire::media::{MediaBasicInfo, MediaMetaData};
 
 /// How long a push body's `T` stays in the future (the documented default, 10 minutes).
 const SIGN_VALIDITY_S: i64 = 600;
@@ -64,7 +64,7 @@ pub fn synthetic_file_upload(file_id: &str, now: i64) -> EventContent {
             class_name: "Other".into(),
             class_path: "Other".into(),
             media_type: "mp4".into(),
-            source_info: vod_client::wire::media::MediaSourceData {
+            source_info: vod_protocol::wire::media::MediaSourceData {
                 source_type: "Upload".into(),
                 ..Default::default()
             },
@@ -215,7 +215,7 @@ mod tests {
             file_id: "42".into(),
             sub_app_id: 0,
             basic_info: MediaBasicInfo {
-                source_info: vod_client::wire::media::MediaSourceData {
+                source_info: vod_protocol::wire::media::MediaSourceData {
                     source_type: "Upload".into(),
                     source_context: "ctx".into(),
                     ..Default::default()

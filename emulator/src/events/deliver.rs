@@ -9,7 +9,7 @@
 
 use crate::faults::{Effect, Plan};
 use crate::store::{EventRow, EventState, PullDecision};
-use vod_client::wire::events::MAX_EVENTS_PER_CALL;
+use vod_protocol::wire::events::MAX_EVENTS_PER_CALL;
 
 /// How long a pulled event waits for ConfirmEvents before it is pullable again (30 s).
 pub const CONFIRM_DEADLINE_MS: i64 = 30_000;
@@ -153,7 +153,7 @@ pub fn after_push(
 mod tests {
     use super::*;
     use crate::faults::Fired;
-    use vod_client::wire::events::EventContent;
+    use vod_protocol::wire::events::EventContent;
 
     fn plan(effects: Vec<Effect>) -> Plan {
         Plan {

@@ -6,7 +6,7 @@
 
 use super::schedule::Schedule;
 use serde::{Deserialize, Serialize};
-use vod_client::wire::procedure::{task_error_code, STEP_TYPES, TASK_ERROR_CODES};
+use vod_protocol::wire::procedure::{task_error_code, STEP_TYPES, TASK_ERROR_CODES};
 
 /// One fault rule: match + effect + schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use super::{session_where, Result, Store};
 use crate::store::Session;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
-use vod_client::wire::events::EventContent;
+use vod_protocol::wire::events::EventContent;
 
 /// How an event reaches the application, fixed when it is produced (from the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,9 +180,9 @@ pub struct MediaInfoRow {
     /// Application.
     pub sub_app_id: u64,
     /// `MediaBasicInfo`.
-    pub basic_info: vod_client::wire::media::MediaBasicInfo,
+    pub basic_info: vod_protocol::wire::media::MediaBasicInfo,
     /// `MediaMetaData`.
-    pub meta_data: vod_client::wire::media::MediaMetaData,
+    pub meta_data: vod_protocol::wire::media::MediaMetaData,
 }
 
 /// Everything a successful CommitUpload writes besides the session's commit mark.

@@ -1,7 +1,7 @@
 //! The rows the store keeps, as plain data.
 
 use serde::{Deserialize, Serialize};
-use vod_client::wire::vod::ApplyUploadRequest;
+use vod_protocol::wire::vod::ApplyUploadRequest;
 
 /// An ApplyUpload session: what was reserved and the credentials that go with it.
 #[derive(Debug, Clone, PartialEq)]

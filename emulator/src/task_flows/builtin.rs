@@ -24,7 +24,7 @@
 //! `QCVB_SimpleProcessFile({10,20},150,10,10)`.
 
 use super::ProcedureError;
-use vod_client::wire::procedure::{
+use vod_protocol::wire::procedure::{
     AdaptiveDynamicStreamingTaskInput, CoverBySnapshotTaskInput, ImageSpriteTaskInput,
     MediaProcessTaskInput, PositionType, SampleSnapshotTaskInput, TranscodeTaskInput,
     WatermarkInput,

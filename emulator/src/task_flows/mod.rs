@@ -33,7 +33,7 @@
 
 pub mod builtin;
 
-pub use vod_client::wire::procedure::{
+pub use vod_protocol::wire::procedure::{
     AdaptiveDynamicStreamingTaskInput, CoverBySnapshotTaskInput, ImageSpriteTaskInput,
     MediaProcessTaskInput, PositionType, SampleSnapshotTaskInput, TranscodeTaskInput,
     WatermarkInput,

@@ -7,8 +7,8 @@
 use crate::error::{VodCode, VodError};
 use crate::state::AppState;
 use http::request::Parts;
-use vod_client::sign::tc3;
-use vod_client::wire::vod::SERVICE;
+use vod_protocol::sign::tc3;
+use vod_protocol::wire::vod::SERVICE;
 
 /// How far `X-TC-Timestamp` may be from the emulator's clock.
 const MAX_SKEW_SECS: i64 = 300;

@@ -16,12 +16,12 @@ use crate::state::AppState;
 use crate::store::{EventConfigRow, EventState};
 use http::Response;
 use std::time::{Duration, Instant};
-use vod_client::wire::events::{
+use vod_protocol::wire::events::{
     ConfirmEventsRequest, DescribeEventConfigRequest, DescribeEventConfigResponse,
     ModifyEventConfigRequest, PullEventsRequest, PullEventsResponse, MAX_EVENTS_PER_CALL,
 };
-use vod_client::wire::media::EmptyResponse;
-use vod_client::wire::vod::Envelope;
+use vod_protocol::wire::media::EmptyResponse;
+use vod_protocol::wire::vod::Envelope;
 
 /// How often a waiting PullEvents looks again without being woken (clock moves, deadlines).
 const POLL: Duration = Duration::from_millis(100);

@@ -1,6 +1,6 @@
 //! API 3.0 calls in the legacy form (spec vod-api.md §1.4): every parameter in an
 //! `application/x-www-form-urlencoded` body (POST) or the query (GET), signed with `HmacSHA1`/`HmacSHA256`
-//! ([`vod_client::sign::legacy`]).
+//! ([`vod_protocol::sign::legacy`]).
 //!
 //! tencentcloud-sdk-nodejs 3.x, which vod-node-sdk's `VodUploadClient` uses, sends every call
 //! this way. The form is verified, then turned into the JSON object a TC3 call would carry
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use http::request::Parts;
 use serde_json::Value;
-use vod_client::sign::legacy::{self, Method};
+use vod_protocol::sign::legacy::{self, Method};
 
 use super::{auth, missing, Call};
 use crate::error::{VodCode, VodError};

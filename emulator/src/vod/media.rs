@@ -7,11 +7,11 @@ use crate::events::{self, content};
 use crate::state::AppState;
 use crate::store::NewEvent;
 use http::Response;
-use vod_client::wire::media::{
+use vod_protocol::wire::media::{
     DeleteMediaRequest, DescribeMediaInfosRequest, DescribeMediaInfosResponse, EmptyResponse,
     MediaInfo, ParseStreamingManifestRequest, ParseStreamingManifestResponse,
 };
-use vod_client::wire::vod::Envelope;
+use vod_protocol::wire::vod::Envelope;
 
 /// Most FileIds one DescribeMediaInfos takes.
 const MAX_FILE_IDS: usize = 20;

@@ -30,13 +30,13 @@ use http::{Method, Response};
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use vod_client::wire::events::{
+use vod_protocol::wire::events::{
     ConfirmEventsRequest, DescribeEventConfigRequest, ModifyEventConfigRequest, PullEventsRequest,
 };
-use vod_client::wire::media::{
+use vod_protocol::wire::media::{
     DeleteMediaRequest, DescribeMediaInfosRequest, ParseStreamingManifestRequest,
 };
-use vod_client::wire::vod::{ApplyUploadRequest, CommitUploadRequest, VERSION};
+use vod_protocol::wire::vod::{ApplyUploadRequest, CommitUploadRequest, VERSION};
 
 /// Largest request body accepted (the real API's limit for JSON bodies is 10 MB).
 const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -450,7 +450,7 @@ fn params<T: DeserializeOwned>(body: &[u8], action: Action, strict: bool) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vod_client::wire::vod::ApplyUploadRequest;
+    use vod_protocol::wire::vod::ApplyUploadRequest;
 
     #[test]
     fn unknown_parameters_are_ignored_unless_strict() {

@@ -6,12 +6,12 @@
 
 use crate::faults::Effect;
 use crate::task_flows::MediaProcessTaskInput;
-use vod_client::wire::events::{
+use vod_protocol::wire::events::{
     AdaptiveDynamicStreamingInfoItem, CoverBySnapshotTaskOutput, MediaImageSpriteItem,
     MediaProcessTaskResult, MediaTranscodeItem, SnapshotOutput, TaskResult,
 };
-use vod_client::wire::media::MediaMetaData;
-use vod_client::wire::procedure::{task_error_code, TaskErrorCode};
+use vod_protocol::wire::media::MediaMetaData;
+use vod_protocol::wire::procedure::{task_error_code, TaskErrorCode};
 
 /// How the steps of a task flow fail (a `fail_task` fault).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use crate::store::{
 use http::Response;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use vod_client::wire::media::{MediaBasicInfo, MediaMetaData, MediaSourceData};
-use vod_client::wire::vod::{
+use vod_protocol::wire::media::{MediaBasicInfo, MediaMetaData, MediaSourceData};
+use vod_protocol::wire::vod::{
     ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest, CommitUploadResponse, Envelope,
     TempCertificate,
 };
@@ -44,7 +44,7 @@ pub const COVER_TYPES: &[&str] = &[
 ];
 
 /// VOD storage regions.
-pub use vod_client::wire::vod::REGIONS as STORAGE_REGIONS;
+pub use vod_protocol::wire::vod::REGIONS as STORAGE_REGIONS;
 
 /// Longest SourceContext, in characters (Unicode scalar values, as the Python SDK's `len`
 /// counts): models.py ApplyUploadRequest.SourceContext, "最长 250 个字符".
@@ -250,7 +250,7 @@ pub async fn apply_upload(
 
 /// The URL the emulator serves an object of a VOD bucket under.
 pub fn media_url(state: &AppState, bucket: &str, key: &str) -> String {
-    let encoded = vod_client::sign::cos::encode_key(key);
+    let encoded = vod_protocol::sign::cos::encode_key(key);
     format!("{}/media/{bucket}/{encoded}", state.public_url())
 }
 

@@ -2,8 +2,8 @@
 
 use crate::common::api::{bytes, Api, CosCreds};
 use reqwest::Method;
-use vod_client::checksum::crc64;
 use vod_emulator::Emulator;
+use vod_protocol::checksum::crc64;
 
 const MIB: usize = 1024 * 1024;
 
@@ -478,7 +478,7 @@ async fn keys_xml_cannot_carry_are_refused_and_every_answer_stays_well_formed() 
         assert_eq!(encoded.status, 200);
         assert_eq!(
             encoded.xml("Prefix"),
-            Some(vod_client::sign::cos::cos_encode(key))
+            Some(vod_protocol::sign::cos::cos_encode(key))
         );
         assert!(encoded.xml("Upload").is_none(), "nothing was initiated");
     }

@@ -5,8 +5,8 @@ use crate::common::api::{bytes, Api};
 use md5::{Digest, Md5};
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vod_client::checksum::crc64;
 use vod_emulator::Emulator;
+use vod_protocol::checksum::crc64;
 
 async fn setup() -> (Emulator, Api, String) {
     let emu = Emulator::builder().start().await.expect("start");

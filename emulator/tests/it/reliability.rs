@@ -458,7 +458,7 @@ async fn crash_worker(endpoint: String, seed: u64) -> Progress {
     let mut progress = Progress::default();
     for i in 0..10_000u64 {
         let Ok(session) = vod
-            .apply_upload(&vod_client::wire::vod::ApplyUploadRequest {
+            .apply_upload(&vod_protocol::wire::vod::ApplyUploadRequest {
                 media_type: Some("mp4".into()),
                 ..Default::default()
             })
@@ -513,7 +513,7 @@ async fn crash_worker(endpoint: String, seed: u64) -> Progress {
             break;
         }
         let commit = vod
-            .commit_upload(&vod_client::wire::vod::CommitUploadRequest {
+            .commit_upload(&vod_protocol::wire::vod::CommitUploadRequest {
                 vod_session_key: Some(session.vod_session_key.clone()),
                 sub_app_id: None,
             })
@@ -638,7 +638,7 @@ async fn committed_uploads_survive_random_kill_9() {
                     .iter()
                     .filter_map(|e| e.file_upload_event.as_ref().map(|u| u.file_id.clone())),
             );
-            vod.confirm_events(&vod_client::wire::events::ConfirmEventsRequest {
+            vod.confirm_events(&vod_protocol::wire::events::ConfirmEventsRequest {
                 event_handles: Some(handles),
                 ..Default::default()
             })

@@ -54,7 +54,7 @@ async fn committed_media_and_cover_are_served_from_their_urls() {
 
 /// The playback URL of an object of `bucket`, as CommitUpload spells it.
 fn media_url_of(emu: &Emulator, bucket: &str, key: &str) -> String {
-    let encoded = vod_client::sign::cos::encode_key(key);
+    let encoded = vod_protocol::sign::cos::encode_key(key);
     format!("{}/media/{bucket}/{encoded}", emu.endpoint())
 }
 

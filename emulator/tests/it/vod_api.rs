@@ -187,14 +187,14 @@ async fn a_body_changed_after_signing_is_refused() {
         ("content-type", "application/json"),
         ("host", api.host.as_str()),
     ];
-    let input = vod_client::sign::tc3::CanonicalInput {
+    let input = vod_protocol::sign::tc3::CanonicalInput {
         method: "POST",
         path: "/",
         query: "",
         headers: &headers,
-        payload_hash: &vod_client::sign::tc3::payload_hash(&call.body),
+        payload_hash: &vod_protocol::sign::tc3::payload_hash(&call.body),
     };
-    let auth = vod_client::sign::tc3::authorization(
+    let auth = vod_protocol::sign::tc3::authorization(
         &api.secret_id,
         &api.secret_key,
         "vod",
@@ -326,14 +326,14 @@ fn tc3_authorization(api: &Api, call: &crate::common::api::VodCall) -> String {
         ("content-type", call.content_type.as_str()),
         ("host", api.host.as_str()),
     ];
-    let input = vod_client::sign::tc3::CanonicalInput {
+    let input = vod_protocol::sign::tc3::CanonicalInput {
         method: "POST",
         path: "/",
         query: "",
         headers: &headers,
-        payload_hash: &vod_client::sign::tc3::payload_hash(&call.body),
+        payload_hash: &vod_protocol::sign::tc3::payload_hash(&call.body),
     };
-    vod_client::sign::tc3::authorization(
+    vod_protocol::sign::tc3::authorization(
         &api.secret_id,
         &api.secret_key,
         "vod",
@@ -408,10 +408,14 @@ async fn legacy_calls_with_a_repeated_parameter_are_refused() {
             ("FileIds.0", "1"),
         ];
         pairs.extend_from_slice(extra);
-        let to_sign =
-            vod_client::sign::legacy::string_to_sign("POST", &api.host, "/", pairs.iter().copied());
-        let signature = vod_client::sign::legacy::signature(
-            vod_client::sign::legacy::Method::HmacSha1,
+        let to_sign = vod_protocol::sign::legacy::string_to_sign(
+            "POST",
+            &api.host,
+            "/",
+            pairs.iter().copied(),
+        );
+        let signature = vod_protocol::sign::legacy::signature(
+            vod_protocol::sign::legacy::Method::HmacSha1,
             &api.secret_key,
             &to_sign,
         );

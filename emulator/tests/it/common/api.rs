@@ -4,8 +4,8 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
-use vod_client::sign::{cos, tc3};
 use vod_emulator::Emulator;
+use vod_protocol::sign::{cos, tc3};
 
 /// Unix seconds now.
 pub fn now() -> i64 {
