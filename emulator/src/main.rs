@@ -23,7 +23,7 @@ mod events_cli;
 
 /// Local emulator of Tencent Cloud VOD server-side upload: the VOD API (ApplyUpload,
 /// CommitUpload) and the COS XML API on one port. Every flag can also be set with the
-/// environment variable named after it.
+/// environment variable named after it (the port's is VOD_EMULATOR_LISTEN_PORT).
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
@@ -107,7 +107,9 @@ struct ServeArgs {
     )]
     bind: IpAddr,
     /// Port to listen on; 0 picks a free one [default: 9266, or 0 for `exec`].
-    #[arg(long, env = "VOD_EMULATOR_PORT", global = true)]
+    // Not VOD_EMULATOR_PORT: `env` and `exec` set that one for clients, and a server that read
+    // it back would take the port of the emulator they describe.
+    #[arg(long, env = "VOD_EMULATOR_LISTEN_PORT", global = true)]
     port: Option<u16>,
     /// Keep objects, sessions and media in DIR across restarts (default: a temporary directory
     /// removed on exit).
@@ -382,7 +384,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .with_ansi(colour_logs())
         .init();
     match cli.command {
-        None => serve(cli.serve.config(DEFAULT_PORT)?).await,
+        None => {
+            warn_client_port(cli.serve.port);
+            serve(cli.serve.config(DEFAULT_PORT)?).await
+        }
         Some(Command::Exec { cmd }) => exec(cli.serve.config(0)?, cmd).await,
         Some(Command::Env { shell }) => print_env(&cli.serve.config(DEFAULT_PORT)?, shell),
         Some(Command::Ca) => {
@@ -391,6 +396,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Events(args)) => events_cli::run(&args).await,
+    }
+}
+
+/// Says so when `VOD_EMULATOR_PORT` asks for another port than the one the server takes: the
+/// server read it before it became the clients' variable only.
+fn warn_client_port(port: Option<u16>) {
+    let Some(asked) = std::env::var_os("VOD_EMULATOR_PORT") else {
+        return;
+    };
+    if port.is_none() && asked.to_str() != Some(&DEFAULT_PORT.to_string()) {
+        eprintln!(
+            "vod-emulator: VOD_EMULATOR_PORT={} is ignored: it tells clients where an emulator \
+             listens; set the server's port with --port or VOD_EMULATOR_LISTEN_PORT",
+            asked.to_string_lossy()
+        );
     }
 }
 

@@ -14,7 +14,6 @@ use crate::common::exec::emulator_command;
 async fn serve_prints_ready_line_and_stops_on_sigterm() {
     let mut child = emulator_command()
         .args(["--port", "0", "--app-id", "1300000001"])
-        .env_remove("VOD_EMULATOR_PORT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -82,7 +81,6 @@ exit 7"#;
     let out = tokio::task::spawn_blocking(move || {
         emulator_command()
             .args(["exec", "--", "sh", "-c", script])
-            .env_remove("VOD_EMULATOR_PORT")
             .env("NO_PROXY", "*")
             .output()
     })
@@ -110,7 +108,6 @@ async fn auth_none_is_announced() {
     let out = tokio::task::spawn_blocking(move || {
         emulator_command()
             .args(["--auth", "none", "exec", "--", "true"])
-            .env_remove("VOD_EMULATOR_PORT")
             .output()
     })
     .await
@@ -323,7 +320,6 @@ async fn exec_installs_a_fault_scenario_and_a_seed() {
             .args([
                 "--faults", scenario, "--seed", "4242", "exec", "--", "python3", "-c", script,
             ])
-            .env_remove("VOD_EMULATOR_PORT")
             .env("NO_PROXY", "127.0.0.1")
             .output()
             .expect("run exec")
@@ -362,7 +358,6 @@ async fn an_invalid_scenario_is_refused_at_start_up() {
                 "--".as_ref(),
                 "true".as_ref(),
             ])
-            .env_remove("VOD_EMULATOR_PORT")
             .output()
             .expect("run")
     })
@@ -402,7 +397,7 @@ async fn logs_are_coloured_only_on_a_terminal_without_no_color() {
         };
         command
             .env("VOD_EMULATOR_CA_DIR", crate::common::exec::shared_ca_dir())
-            .env_remove("VOD_EMULATOR_PORT")
+            .env_remove("VOD_EMULATOR_LISTEN_PORT")
             .env_remove("NO_COLOR");
         if no_color {
             command.env("NO_COLOR", "1");
@@ -422,4 +417,41 @@ async fn logs_are_coloured_only_on_a_terminal_without_no_color() {
     assert!(on_terminal, "a terminal gets coloured log lines");
     assert!(!with_no_color, "NO_COLOR turns colour off");
     assert!(!in_pipe, "a pipe gets plain log lines");
+}
+
+/// The variables `env` prints for clients are never read back as the server's flags: in a
+/// shell that evaluated `env` for an emulator already listening (`VOD_EMULATOR_PORT` names a
+/// taken port), `exec` still starts one of its own on a free port.
+#[tokio::test]
+async fn exec_after_eval_env_starts_on_a_free_port() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let printed = emulator_command()
+            .args(["--port", &port, "env"])
+            .output()
+            .expect("run env");
+        assert!(printed.status.success(), "{printed:?}");
+        let script = format!(
+            "{}\n'{}' exec -- sh -c 'echo \"$VOD_EMULATOR_PORT\"'",
+            String::from_utf8_lossy(&printed.stdout),
+            crate::common::exec::BIN
+        );
+        let out = Command::new("sh")
+            .args(["-c", &script])
+            .env("VOD_EMULATOR_CA_DIR", crate::common::exec::shared_ca_dir())
+            .env_remove("VOD_EMULATOR_LISTEN_PORT")
+            .output()
+            .expect("run exec");
+        (port, out)
+    });
+    let (port, out) = out.await.expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let seen = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        !seen.is_empty() && seen != port,
+        "exec ran on {seen}, env named {port}"
+    );
+    drop(taken);
 }
