@@ -4,7 +4,7 @@
 //! status, for CI jobs.
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -353,8 +353,50 @@ fn parse_progress(s: &str) -> Result<ProcedureProgress, String> {
     }
 }
 
+/// The parser. The server's flags are global, so they may come before or after `exec`, `env`
+/// and `ca`; `events` only talks to a running emulator, so they are hidden from its help and
+/// refused there.
+fn parse() -> Cli {
+    let mut command = Cli::command();
+    command.build();
+    let server: Vec<clap::Id> = ServeArgs::augment_args(clap::Command::new("serve"))
+        .get_arguments()
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    let mut command = command.mut_subcommand("events", |events| hide(events, &server));
+    let matches = command.get_matches_mut();
+    if matches.subcommand_name() == Some("events") {
+        let given = server.iter().find(|id| {
+            matches.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+        });
+        if let Some(id) = given {
+            let flag = format!("--{}", id.as_str().replace('_', "-"));
+            command
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("{flag} configures a server; `events` talks to the one at --endpoint"),
+                )
+                .exit();
+        }
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// `command` and its subcommands with the arguments named in `ids` hidden.
+fn hide(command: clap::Command, ids: &[clap::Id]) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            if ids.contains(arg.get_id()) {
+                arg.hide(true)
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(|sub| hide(sub, ids))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
@@ -364,11 +406,22 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        // A reader that went away (`| head -1`) is not an error, as for any Unix filter.
+        Err(err) if broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("vod-emulator: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether writing to standard output failed because its reader is gone.
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -511,9 +564,20 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let emu = start(config).await?;
     println!("vod-emulator ready on {}", emu.endpoint());
     shutdown.wait().await;
-    eprintln!("vod-emulator: shutting down");
-    emu.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(stop(emu, &mut shutdown, ExitCode::SUCCESS).await)
+}
+
+/// Stops the emulator gracefully (in-flight requests get a short drain), or at once on a
+/// second signal; answers `code`, or 130 when stopped at once.
+async fn stop(emu: Emulator, shutdown: &mut Shutdown, code: ExitCode) -> ExitCode {
+    eprintln!("vod-emulator: shutting down (again to stop at once)");
+    tokio::select! {
+        () = emu.shutdown() => code,
+        () = shutdown.wait() => {
+            eprintln!("vod-emulator: stopped without waiting for in-flight requests");
+            ExitCode::from(130)
+        }
+    }
 }
 
 async fn exec(config: Config, cmd: Vec<String>) -> anyhow::Result<ExitCode> {
@@ -530,7 +594,8 @@ async fn exec(config: Config, cmd: Vec<String>) -> anyhow::Result<ExitCode> {
         status = child.wait() => status.context("waiting for the command failed")?,
         () = shutdown.wait() => {
             let _ = child.start_kill();
-            child.wait().await.context("waiting for the command failed")?
+            let status = child.wait().await.context("waiting for the command failed")?;
+            return Ok(stop(emu, &mut shutdown, exit_code(status)).await);
         }
     };
     emu.shutdown().await;

@@ -1,7 +1,8 @@
 //! The `vod-emulator` binary, black box: start-up banner, ready line, health, graceful
-//! shutdown on SIGTERM, and `exec`.
+//! shutdown on SIGTERM, and `exec` (the `events` tools are in `events_cli`).
 
 use crate::common::exec::spawn_ready;
+use crate::common::upload;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -117,36 +118,6 @@ async fn auth_none_is_announced() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: --auth none"));
 }
 
-/// Uploads `data` through the reference client to the emulator at `endpoint`.
-async fn upload(endpoint: &str, data: &[u8], source_context: &str) -> vod_client::UploadOutcome {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("v.mp4");
-    std::fs::write(&file, data).expect("write");
-    let creds = vod_client::Credentials::new(
-        vod_emulator::config::DEFAULT_SECRET_ID,
-        vod_emulator::config::DEFAULT_SECRET_KEY,
-    );
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let vod =
-        vod_client::VodClient::new(http.clone(), endpoint, creds, "ap-guangzhou").expect("vod");
-    vod_client::Uploader::new(
-        vod,
-        http,
-        vod_client::CosEndpoint::PathStyle(endpoint.to_owned()),
-    )
-    .with_options(vod_client::UploadOptions {
-        source_context: Some(source_context.to_owned()),
-        resume: false,
-        ..Default::default()
-    })
-    .upload(&file)
-    .await
-    .expect("upload")
-}
-
 /// Committed media and their unconfirmed events survive `kill -9` with `--data-dir`.
 #[tokio::test]
 async fn media_and_events_survive_kill_9() {
@@ -200,106 +171,6 @@ async fn media_and_events_survive_kill_9() {
     assert_eq!(upload.file_id, done.file_id);
     assert_eq!(upload.media_basic_info.source_info.source_context, "kept");
     child.kill();
-}
-
-/// `vod-emulator events list` shows each event with its state; `trigger` adds a synthetic one.
-#[tokio::test]
-async fn events_cli_lists_and_triggers() {
-    let emu = vod_emulator::Emulator::builder()
-        .start()
-        .await
-        .expect("start");
-    let done = upload(&emu.endpoint(), b"x", "cli").await;
-    let endpoint = emu.endpoint();
-    let run = |args: Vec<String>| {
-        tokio::task::spawn_blocking(move || {
-            emulator_command().args(args).env("NO_PROXY", "*").output()
-        })
-    };
-    let list = |endpoint: String| {
-        run(vec![
-            "events".into(),
-            "--endpoint".into(),
-            endpoint,
-            "--json".into(),
-            "list".into(),
-        ])
-    };
-    let out = list(endpoint.clone()).await.expect("join").expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(events_of(&out.stdout, &done.file_id), 1);
-    let out = run(vec![
-        "events".into(),
-        "--endpoint".into(),
-        endpoint.clone(),
-        "trigger".into(),
-        "NewFileUpload".into(),
-        "--file-id".into(),
-        done.file_id.clone(),
-    ])
-    .await
-    .expect("join")
-    .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = list(endpoint).await.expect("join").expect("run");
-    assert_eq!(events_of(&out.stdout, &done.file_id), 2);
-}
-
-/// How many NewFileUpload events for `file_id` a `--json` listing (one object per line) has.
-fn events_of(stdout: &[u8], file_id: &str) -> usize {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))
-        .filter(|e| e["eventType"] == "NewFileUpload" && e["fileId"] == file_id)
-        .count()
-}
-
-/// `vod-emulator events tail` streams new events as they happen.
-#[tokio::test]
-async fn events_tail_streams_new_events() {
-    let emu = vod_emulator::Emulator::builder()
-        .start()
-        .await
-        .expect("start");
-    let mut child = emulator_command()
-        .args(["events", "--endpoint", &emu.endpoint(), "--json", "tail"])
-        .env("NO_PROXY", "*")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn tail");
-    let stdout = child.stdout.take().expect("stdout");
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        lines.find_map(|l| {
-            let l = l.ok()?;
-            l.contains("NewFileUpload").then_some(l)
-        })
-    });
-    // The tail may connect after the first upload: upload until it has seen one (bounded).
-    let mut file_ids = Vec::new();
-    for _ in 0..100 {
-        file_ids.push(upload(&emu.endpoint(), b"t", "tail").await.file_id);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if reader.is_finished() {
-            break;
-        }
-    }
-    let line = reader.await.expect("join").expect("a NewFileUpload line");
-    assert!(
-        file_ids.iter().any(|id| line.contains(id.as_str())),
-        "{line}"
-    );
-    child.kill().expect("kill");
-    child.wait().expect("reap");
 }
 
 /// `--faults FILE --seed N` installs the scenario's rules and seeds the emulator before the
