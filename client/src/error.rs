@@ -144,9 +144,49 @@ impl Error {
     }
 }
 
+/// An error and its causes in one line, each cause once. Errors here (and many elsewhere)
+/// show their source in their own message as well as returning it from `source()`, so joining
+/// the chain naively says the cause two or three times; a cause whose text is already there is
+/// left out. Line breaks inside a message become spaces.
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        let text = err.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = err.source();
+    }
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_says_each_cause_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let file = Error::File {
+            path: "/x/cover.jpg".into(),
+            source: io(),
+        };
+        assert_eq!(one_line(&file), "/x/cover.jpg: gone");
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot start")]
+        struct Outer(#[source] Error);
+        assert_eq!(
+            one_line(&Outer(Error::File {
+                path: "/d".into(),
+                source: io(),
+            })),
+            "cannot start: /d: gone"
+        );
+        let multi = std::io::Error::other("first\n  second");
+        assert_eq!(one_line(&multi), "first second");
+    }
 
     fn cos(status: u16, code: &str) -> Error {
         Error::Cos {

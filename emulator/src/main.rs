@@ -3,12 +3,13 @@
 //! `vod-emulator exec -- CMD ARGS…` runs a command against a fresh emulator and exits with its
 //! status, for CI jobs.
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use vod_client::error::one_line;
 use vod_emulator::config::{
     DEFAULT_APP_ID, DEFAULT_PORT, DEFAULT_PUSH_ATTEMPTS, DEFAULT_REGION, DEFAULT_SECRET_ID,
     DEFAULT_SECRET_KEY,
@@ -16,7 +17,7 @@ use vod_emulator::config::{
 use vod_emulator::faults::Scenario;
 use vod_emulator::redirect::{self, Shell};
 use vod_emulator::{
-    ensure_ca, AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress,
+    ensure_ca, AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress, StartError,
 };
 
 mod events_cli;
@@ -283,9 +284,18 @@ impl ServeArgs {
     /// The validated configuration: the fault scenario is read here, before anything starts.
     fn config(&self, default_port: u16) -> anyhow::Result<Config> {
         let faults = match &self.faults {
-            Some(path) => Scenario::from_file(path)?.rules,
+            Some(path) => {
+                let scenario = Scenario::from_file(path)?;
+                scenario
+                    .check()
+                    .with_context(|| format!("{} is not a valid scenario", path.display()))?;
+                scenario.rules
+            }
             None => Vec::new(),
         };
+        if let Some(dir) = self.data_dir.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+            bail!("--data-dir {} is not a directory", dir.display());
+        }
         Ok(Config {
             bind: self.bind,
             port: self.port.unwrap_or(default_port),
@@ -409,9 +419,33 @@ fn main() -> ExitCode {
         // A reader that went away (`| head -1`) is not an error, as for any Unix filter.
         Err(err) if broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("vod-emulator: {err:#}");
+            let mut message = format!("vod-emulator: {}\n", one_line(err.as_ref()));
+            if let Some(hint) = hint(&err) {
+                message += &format!("  hint: {hint}\n");
+            }
+            eprint!("{message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What to try next, for the failures that have a usual cause.
+fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    let Some(StartError::Bind { source, .. }) = err.downcast_ref::<StartError>() else {
+        return None;
+    };
+    match source.kind() {
+        std::io::ErrorKind::AddrInUse => Some(
+            "another emulator (or another program) is listening there: stop it, or pick a \
+             free port with --port 0",
+        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            Some("--bind names an address this machine does not have (127.0.0.1, 0.0.0.0 work)")
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            Some("ports below 1024 need privileges; --port 0 picks a free one")
+        }
+        _ => None,
     }
 }
 
@@ -508,11 +542,7 @@ fn print_env(config: &Config, shell: ShellArg) -> anyhow::Result<ExitCode> {
 
 async fn start(config: Config) -> anyhow::Result<Emulator> {
     let data_dir = config.data_dir.clone();
-    let emu = Emulator::builder()
-        .config(config)
-        .start()
-        .await
-        .context("cannot start the emulator")?;
+    let emu = Emulator::builder().config(config).start().await?;
     let c = emu.config();
     // One write for the whole banner: standard error is unbuffered, and a write per line
     // showed up in the start-up time.

@@ -326,3 +326,88 @@ async fn exec_after_eval_env_starts_on_a_free_port() {
     );
     drop(taken);
 }
+
+/// Start-up errors are one line naming the path or address, with the cause once and a hint
+/// when there is one: `--data-dir` naming a file, a port in use, an invalid or unparsable
+/// `--faults` file.
+#[tokio::test]
+async fn start_up_errors_are_one_line_with_the_path_and_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").expect("write");
+    let bad_rule = dir.path().join("bad-rule.toml");
+    std::fs::write(
+        &bad_rule,
+        "[[rules]]\nmatch = { service = \"cos\", action = \"PostObject\" }\neffect = { type = \"drop\" }\n",
+    )
+    .expect("write");
+    let unparsable = dir.path().join("unparsable.toml");
+    std::fs::write(&unparsable, "rules = [\n").expect("write");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_owned();
+    let cases = [
+        (
+            vec!["--data-dir".to_owned(), path(&file)],
+            path(&file),
+            None,
+        ),
+        (
+            vec!["--port".to_owned(), port.clone()],
+            format!("127.0.0.1:{port}"),
+            Some("--port 0"),
+        ),
+        (
+            vec!["--faults".to_owned(), path(&bad_rule)],
+            path(&bad_rule),
+            None,
+        ),
+        (
+            vec!["--faults".to_owned(), path(&unparsable)],
+            path(&unparsable),
+            None,
+        ),
+    ];
+    for (flags, named, hint) in cases {
+        let out = tokio::task::spawn_blocking({
+            let flags = flags.clone();
+            move || {
+                emulator_command()
+                    .args(&flags)
+                    .args(["exec", "--", "true"])
+                    .output()
+                    .expect("run")
+            }
+        })
+        .await
+        .expect("join");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {stderr}");
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("vod-emulator:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{flags:?}: {stderr}");
+        let error = errors[0];
+        assert!(error.contains(&named), "{flags:?}: {stderr}");
+        let cause = error.rsplit(": ").next().expect("a cause");
+        assert_eq!(error.matches(cause).count(), 1, "{flags:?}: {stderr}");
+        let hints: Vec<&str> = stderr
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("hint: "))
+            .collect();
+        match hint {
+            Some(hint) => assert!(
+                hints.len() == 1 && hints[0].contains(hint),
+                "{flags:?}: {stderr}"
+            ),
+            None => assert!(hints.is_empty(), "{flags:?}: {stderr}"),
+        }
+        assert_eq!(
+            stderr.lines().count(),
+            1 + hints.len(),
+            "{flags:?}: {stderr}"
+        );
+    }
+    drop(taken);
+}

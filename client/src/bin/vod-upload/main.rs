@@ -67,6 +67,7 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
                 bar
             });
             let shown = bar.clone();
+            let cover = options.cover.clone();
             let uploader = Uploader::new(vod, http, plan.cos_endpoint)
                 .with_options(*options)
                 .on_progress(move |p| {
@@ -88,7 +89,7 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            let outcome = outcome?;
+            let outcome = outcome.map_err(|err| name_the_cover(err, cover.as_deref()))?;
             let value = serde_json::to_value(&outcome)?;
             let human = match &outcome.cover_url {
                 Some(cover) => format!(
@@ -101,6 +102,17 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An upload error about the cover file, said to be about the cover: the client's error names
+/// only the path.
+fn name_the_cover(err: vod_client::Error, cover: Option<&std::path::Path>) -> anyhow::Error {
+    match &err {
+        vod_client::Error::File { path, .. } if Some(path.as_path()) == cover => {
+            anyhow::Error::new(err).context("cannot read the cover")
+        }
+        _ => err.into(),
+    }
 }
 
 /// Log lines are coloured only on a terminal, and never when `NO_COLOR` is set (non-empty,
