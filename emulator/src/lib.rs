@@ -312,7 +312,7 @@ impl EmulatorBuilder {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let endpoint = format!("http://{addr}");
+        let endpoint = format!("http://{}", config::advertised(addr));
         let public_url = config
             .public_url
             .clone()
@@ -415,7 +415,8 @@ impl Emulator {
         self.addr
     }
 
-    /// `http://<addr>`: the VOD API endpoint and the COS endpoint (by Host or path style).
+    /// `http://<addr>`: the VOD API endpoint and the COS endpoint (by Host or path style); on
+    /// loopback when listening on an unspecified address ([`config::advertised`]).
     pub fn endpoint(&self) -> String {
         self.endpoint.clone()
     }

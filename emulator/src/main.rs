@@ -512,12 +512,8 @@ fn ca_dir(config: &Config) -> anyhow::Result<PathBuf> {
 fn print_env(config: &Config, shell: ShellArg) -> anyhow::Result<ExitCode> {
     let dir = ca_dir(config)?;
     let cert = ensure_ca(&dir)?;
-    let host = if config.bind.is_unspecified() {
-        IpAddr::from([127, 0, 0, 1])
-    } else {
-        config.bind
-    };
-    let endpoint = format!("http://{}", std::net::SocketAddr::new(host, config.port));
+    let addr = std::net::SocketAddr::new(config.bind, config.port);
+    let endpoint = format!("http://{}", vod_emulator::config::advertised(addr));
     let public_url = config
         .public_url
         .clone()
@@ -582,11 +578,37 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
         banner +=
             "\n  WARNING: --auth none: signatures are NOT checked; any request is accepted.\n\n";
     }
+    for warning in exposure_warnings(c, emu.addr(), &endpoint) {
+        banner += &format!("\n  WARNING: {warning}\n");
+    }
     eprint!("{banner}");
     if c.auth == AuthMode::None {
         tracing::warn!("authentication is disabled (--auth none)");
     }
     Ok(emu)
+}
+
+/// What to say at start-up about listening beyond loopback: the URLs handed out name
+/// loopback (`endpoint`) when no `--public-url` says how other machines reach this one, and the
+/// default key pair, printed in the banner and the README, opens the emulator to anyone.
+fn exposure_warnings(config: &Config, addr: std::net::SocketAddr, endpoint: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if addr.ip().is_unspecified() && config.public_url.is_none() {
+        warnings.push(format!(
+            "listening on {addr}, but MediaUrl and CoverUrl name {endpoint}, which only this \
+             machine can use: for clients elsewhere set --public-url http://<this host>:{port}",
+            port = addr.port()
+        ));
+    }
+    let default_keys =
+        config.secret_id == DEFAULT_SECRET_ID && config.secret_key == DEFAULT_SECRET_KEY;
+    if !addr.ip().is_loopback() && default_keys && config.auth == AuthMode::Verify {
+        warnings.push(format!(
+            "listening on {addr} with the default key pair above: anyone who can reach this port \
+             can use the emulator; set --secret-id and --secret-key"
+        ));
+    }
+    warnings
 }
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {

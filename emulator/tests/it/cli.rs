@@ -411,3 +411,54 @@ async fn start_up_errors_are_one_line_with_the_path_and_a_hint() {
     }
     drop(taken);
 }
+
+/// Bound to 0.0.0.0, the emulator advertises 127.0.0.1 (ready line, MediaUrl) rather than an
+/// address no client can use, and warns that other machines need `--public-url` and that the
+/// default key pair lets anyone who reaches the port in; with both set, it warns of neither.
+#[tokio::test]
+async fn bound_to_all_interfaces_it_advertises_loopback_and_warns() {
+    let mut child = emulator_command()
+        .args(["--bind", "0.0.0.0", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn emulator");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("ready");
+        line
+    })
+    .await
+    .expect("join");
+    let endpoint = line
+        .trim()
+        .strip_prefix("vod-emulator ready on ")
+        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+        .to_owned();
+    let done = upload(&endpoint, b"anywhere", "bind").await;
+    child.kill().expect("kill");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    assert!(done.media_url.starts_with(&endpoint), "{}", done.media_url);
+    assert!(stderr.contains("--public-url"), "{stderr}");
+    assert!(stderr.contains("anyone who can reach"), "{stderr}");
+
+    let out = tokio::task::spawn_blocking(|| {
+        emulator_command()
+            .args(["--bind", "0.0.0.0", "--public-url", "http://vod.test:9266"])
+            .args(["--secret-id", "AKIDmine", "--secret-key", "mine"])
+            .args(["exec", "--", "true"])
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("WARNING"), "{stderr}");
+}
