@@ -275,9 +275,11 @@ struct ServeArgs {
         global = true
     )]
     journal_capacity: usize,
-    /// Log filter (tracing syntax: error, warn, info, debug, or per-module directives).
-    #[arg(long, env = "VOD_EMULATOR_LOG", default_value = "info", global = true)]
-    log: String,
+    /// Log filter (tracing syntax: error, warn, info, debug, or per-module directives)
+    /// [default: info, or warn for `exec`, whose command's output would interleave with a line
+    /// per request].
+    #[arg(long, env = "VOD_EMULATOR_LOG", value_name = "FILTER", global = true)]
+    log: Option<String>,
 }
 
 impl ServeArgs {
@@ -462,10 +464,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::Events(args)) = &cli.command {
         return events_cli::run(args).await;
     }
+    let quiet = matches!(cli.command, Some(Command::Exec { .. }));
+    let filter = match (&cli.serve.log, quiet) {
+        (Some(filter), _) => filter.as_str(),
+        (None, true) => "warn",
+        (None, false) => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.serve.log)
-                .context("invalid --log filter")?,
+            tracing_subscriber::EnvFilter::try_new(filter)
+                .with_context(|| format!("invalid --log filter `{filter}`"))?,
         )
         .with_writer(std::io::stderr)
         .with_ansi(colour_logs())

@@ -462,3 +462,34 @@ async fn bound_to_all_interfaces_it_advertises_loopback_and_warns() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("WARNING"), "{stderr}");
 }
+
+/// Under `exec` the emulator logs warnings only, so its request lines do not interleave with
+/// the command's output; `--log` (or `VOD_EMULATOR_LOG`) given explicitly still applies.
+#[tokio::test]
+async fn exec_logs_quietly_unless_told_otherwise() {
+    let call = r#"exec 3<>/dev/tcp/127.0.0.1/$VOD_EMULATOR_PORT; printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' >&3; cat <&3 >/dev/null"#;
+    let run = |flags: &'static [&'static str], env: Option<&'static str>| {
+        tokio::task::spawn_blocking(move || {
+            let mut command = emulator_command();
+            command
+                .args(flags)
+                .args(["exec", "--", "bash", "-c", call])
+                .env_remove("VOD_EMULATOR_LOG");
+            if let Some(filter) = env {
+                command.env("VOD_EMULATOR_LOG", filter);
+            }
+            let out = command.output().expect("run");
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+    };
+    let quiet = run(&[], None).await.expect("join");
+    assert!(
+        !quiet.contains("POST /") && !quiet.contains(" INFO "),
+        "{quiet}"
+    );
+    let flag = run(&["--log", "info"], None).await.expect("join");
+    assert!(flag.contains("POST /"), "{flag}");
+    let env = run(&[], Some("info")).await.expect("join");
+    assert!(env.contains("POST /"), "{env}");
+}
