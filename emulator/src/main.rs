@@ -5,6 +5,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -487,7 +488,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Env { shell }) => print_env(&cli.serve.config(DEFAULT_PORT)?, shell),
         Some(Command::Ca) => {
             let config = cli.serve.config(DEFAULT_PORT)?;
-            println!("{}", ensure_ca(&ca_dir(&config)?)?.display());
+            let cert = ensure_ca(&ca_dir(&config)?)?;
+            writeln!(std::io::stdout(), "{}", cert.display())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Events(args)) => events_cli::run(&args).await,
@@ -540,7 +542,7 @@ fn print_env(config: &Config, shell: ShellArg) -> anyhow::Result<ExitCode> {
         ShellArg::Fish => Shell::Fish,
         ShellArg::Powershell => Shell::PowerShell,
     };
-    print!("{}", redirect::render(&vars, shell));
+    std::io::stdout().write_all(redirect::render(&vars, shell).as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -630,7 +632,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
 /// Stops the emulator gracefully (in-flight requests get a short drain), or at once on a
 /// second signal; answers `code`, or 130 when stopped at once.
 async fn stop(emu: Emulator, shutdown: &mut Shutdown, code: ExitCode) -> ExitCode {
-    eprintln!("vod-emulator: shutting down (again to stop at once)");
+    eprintln!("vod-emulator: shutting down (Ctrl-C again to stop at once)");
     tokio::select! {
         () = emu.shutdown() => code,
         () = shutdown.wait() => {

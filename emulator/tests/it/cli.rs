@@ -493,3 +493,25 @@ async fn exec_logs_quietly_unless_told_otherwise() {
     let env = run(&[], Some("info")).await.expect("join");
     assert!(env.contains("POST /"), "{env}");
 }
+
+/// `env` and `ca` into a pipe closed early end quietly with status 0, as `events` does.
+#[tokio::test]
+async fn env_and_ca_into_a_closed_pipe_end_quietly() {
+    for subcommand in ["env", "ca"] {
+        let out = tokio::task::spawn_blocking(move || {
+            let mut child = emulator_command()
+                .arg(subcommand)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            drop(child.stdout.take());
+            child.wait_with_output().expect("wait")
+        })
+        .await
+        .expect("join");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{subcommand}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{subcommand}: {stderr}");
+    }
+}
