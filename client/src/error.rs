@@ -144,9 +144,33 @@ impl Error {
     }
 }
 
+pub use vod_protocol::diagnostics::one_line;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_says_each_cause_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let file = Error::File {
+            path: "/x/cover.jpg".into(),
+            source: io(),
+        };
+        assert_eq!(one_line(&file), "/x/cover.jpg: gone");
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot start")]
+        struct Outer(#[source] Error);
+        assert_eq!(
+            one_line(&Outer(Error::File {
+                path: "/d".into(),
+                source: io(),
+            })),
+            "cannot start: /d: gone"
+        );
+        let multi = std::io::Error::other("first\n  second");
+        assert_eq!(one_line(&multi), "first second");
+    }
 
     fn cos(status: u16, code: &str) -> Error {
         Error::Cos {

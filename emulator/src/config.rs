@@ -5,7 +5,7 @@
 
 use crate::faults::Rule;
 use crate::task_flows::TaskFlow;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,6 +36,21 @@ pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_PULL_WAIT: Duration = Duration::from_secs(5);
 /// How many times a push callback is tried before it is given up.
 pub const DEFAULT_PUSH_ATTEMPTS: u32 = 6;
+
+/// The address clients are given for an emulator listening on `addr`: `addr` itself, or
+/// loopback of the same family when it is unspecified (0.0.0.0, ::), which no client can
+/// connect to portably and no other machine can use. Clients elsewhere need `public_url`.
+pub fn advertised(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
+    }
+}
 
 /// How the emulator delivers events of an application that has not called ModifyEventConfig.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -139,7 +154,8 @@ pub struct Config {
     /// directory without a data dir. The CLI defaults it to the user's config directory so the
     /// CA is trusted once.
     pub ca_dir: Option<PathBuf>,
-    /// Base of the URLs handed out (MediaUrl, CoverUrl); defaults to the listening address.
+    /// Base of the URLs handed out (MediaUrl, CoverUrl); defaults to the listening address, or
+    /// loopback when that is unspecified ([`advertised`]).
     pub public_url: Option<String>,
     /// Signature checking.
     pub auth: AuthMode,
@@ -207,5 +223,19 @@ impl Default for Config {
             admin_token: None,
             client_timeout: DEFAULT_CLIENT_TIMEOUT,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn unspecified_addresses_are_advertised_as_loopback() {
+        let at = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 9266);
+        assert_eq!(advertised(at("0.0.0.0")), at("127.0.0.1"));
+        assert_eq!(advertised(at("::")), at("::1"));
+        assert_eq!(advertised(at("192.168.1.5")), at("192.168.1.5"));
     }
 }

@@ -7,20 +7,24 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use serde_json::Value;
+use std::io::Write;
 use std::process::ExitCode;
 
-/// Arguments of `vod-emulator events`.
+/// Arguments of `vod-emulator events`. The flags are global: they may follow the subcommand
+/// (`events tail --json`) or precede it (`events --json tail`).
 #[derive(Debug, Args)]
 pub struct EventsArgs {
     /// The emulator to talk to.
     #[arg(
         long,
         env = "VOD_EMULATOR_ENDPOINT",
-        default_value = "http://127.0.0.1:9266"
+        default_value = "http://127.0.0.1:9266",
+        value_name = "URL",
+        global = true
     )]
     endpoint: String,
-    /// Print raw JSON lines instead of one human line per event.
-    #[arg(long)]
+    /// Print JSON, one object a line: the feed's lines, the events, the admin API's answers.
+    #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
     command: EventsCommand,
@@ -50,13 +54,15 @@ enum EventsCommand {
     },
 }
 
-/// Runs an `events` subcommand.
+/// Runs an `events` subcommand. Output goes to standard output through fallible writes, so a
+/// reader that goes away (`| head -1`) ends the command with a broken-pipe error.
 ///
 /// # Errors
-/// The emulator cannot be reached or refuses.
+/// The emulator cannot be reached or refuses, or standard output is closed.
 pub async fn run(args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let base = format!("{}/_emulator", args.endpoint.trim_end_matches('/'));
+    let mut out = std::io::stdout();
     match &args.command {
         EventsCommand::Tail => {
             let resp = client
@@ -73,19 +79,24 @@ pub async fn run(args: &EventsArgs) -> anyhow::Result<ExitCode> {
                 pending.extend_from_slice(&chunk.context("the feed broke off")?);
                 while let Some(i) = pending.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = pending.drain(..=i).collect();
-                    print_feed_line(&String::from_utf8_lossy(&line), args.json);
+                    print_feed_line(&mut out, &String::from_utf8_lossy(&line), args.json)?;
                 }
             }
+            eprintln!("vod-emulator events: the emulator ended the feed (it is stopping)");
         }
         EventsCommand::List => {
             let v = call(client.get(format!("{base}/events"))).await?;
             for event in v["events"].as_array().into_iter().flatten() {
-                print_event("", event, args.json);
+                print_event(&mut out, "", event, args.json)?;
             }
         }
         EventsCommand::Resend { id } => {
-            call(client.post(format!("{base}/events/{id}/resend"))).await?;
-            println!("event {id} will be delivered again");
+            let v = call(client.post(format!("{base}/events/{id}/resend"))).await?;
+            if args.json {
+                writeln!(out, "{v}")?;
+            } else {
+                writeln!(out, "event {id} will be delivered again")?;
+            }
         }
         EventsCommand::Trigger {
             event_type,
@@ -98,7 +109,15 @@ pub async fn run(args: &EventsArgs) -> anyhow::Result<ExitCode> {
                 ("subAppId", &sub_app_id.to_string()),
             ]))
             .await?;
-            println!("triggered {event_type} for {file_id}: event {}", v["ids"]);
+            if args.json {
+                writeln!(out, "{v}")?;
+            } else {
+                writeln!(
+                    out,
+                    "triggered {event_type} for {file_id}: event {}",
+                    v["ids"]
+                )?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -122,28 +141,32 @@ async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
     Ok(body)
 }
 
-fn print_feed_line(line: &str, json: bool) {
+fn print_feed_line(out: &mut impl Write, line: &str, json: bool) -> std::io::Result<()> {
     let line = line.trim();
     if json {
-        println!("{line}");
-        return;
+        return writeln!(out, "{line}");
     }
     match serde_json::from_str::<Value>(line) {
-        Ok(v) => print_event(v["what"].as_str().unwrap_or_default(), &v["event"], false),
-        Err(_) => println!("{line}"),
+        Ok(v) => print_event(
+            out,
+            v["what"].as_str().unwrap_or_default(),
+            &v["event"],
+            false,
+        ),
+        Err(_) => writeln!(out, "{line}"),
     }
 }
 
-fn print_event(what: &str, e: &Value, json: bool) {
+fn print_event(out: &mut impl Write, what: &str, e: &Value, json: bool) -> std::io::Result<()> {
     if json {
-        println!("{e}");
-        return;
+        return writeln!(out, "{e}");
     }
     let error = e["lastError"]
         .as_str()
         .map(|s| format!("  ({s})"))
         .unwrap_or_default();
-    println!(
+    writeln!(
+        out,
         "{what:<10} #{:<5} {:<22} file {:<20} {} {:<9} tries {}{error}",
         e["id"],
         e["eventType"].as_str().unwrap_or_default(),
@@ -151,5 +174,5 @@ fn print_event(what: &str, e: &Value, json: bool) {
         e["delivery"].as_str().unwrap_or_default(),
         e["state"].as_str().unwrap_or_default(),
         e["attempts"],
-    );
+    )
 }

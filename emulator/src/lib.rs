@@ -99,8 +99,13 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// The storage could not be opened.
-    #[error("cannot open storage: {0}")]
-    Store(#[from] store::StoreError),
+    #[error("cannot open {}: {source}", storage(.dir.as_deref()))]
+    Store {
+        /// The data directory; `None` for temporary storage.
+        dir: Option<PathBuf>,
+        /// Why.
+        source: store::StoreError,
+    },
     /// A start-up fault rule is invalid.
     #[error("invalid fault rule: {0}")]
     Fault(#[from] RuleError),
@@ -108,8 +113,13 @@ pub enum StartError {
     #[error("invalid task flow: {0}")]
     TaskFlow(#[from] TaskFlowError),
     /// The journal file could not be opened.
-    #[error("cannot open the journal file: {0}")]
-    Journal(std::io::Error),
+    #[error("cannot open the journal file {}: {source}", .path.display())]
+    Journal {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The local CA could not be loaded or created.
     #[error("cannot set up the local CA: {0}")]
     Ca(#[from] tls::TlsError),
@@ -119,6 +129,14 @@ pub enum StartError {
     /// The start-up NotificationUrl is refused, as ModifyEventConfig would refuse it.
     #[error("invalid --notification-url: {0}")]
     NotificationUrl(#[from] events::callback::CallbackUrlError),
+}
+
+/// The storage a [`StartError::Store`] is about, in words.
+fn storage(dir: Option<&std::path::Path>) -> String {
+    match dir {
+        Some(dir) => format!("the data directory {}", dir.display()),
+        None => "the temporary storage".to_owned(),
+    }
 }
 
 /// Why a reset failed.
@@ -300,7 +318,10 @@ impl EmulatorBuilder {
         faults.add_all(config.faults.clone())?;
         let task_flows = TaskFlows::new(config.task_flows.clone())?;
         let journal = Journal::new(config.journal_capacity, config.journal_file.as_deref())
-            .map_err(StartError::Journal)?;
+            .map_err(|source| StartError::Journal {
+                path: config.journal_file.clone().unwrap_or_default(),
+                source,
+            })?;
         let addr = SocketAddr::new(config.bind, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -313,7 +334,7 @@ impl EmulatorBuilder {
         if let Some(url) = &config.events.notification_url {
             events::callback::check(url, &listener_addresses, events::callback::is_local_address)?;
         }
-        let endpoint = format!("http://{addr}");
+        let endpoint = format!("http://{}", config::advertised(addr));
         let public_url = config
             .public_url
             .clone()
@@ -335,7 +356,11 @@ impl EmulatorBuilder {
             let dir = ca_dir.clone();
             tokio::task::spawn_blocking(move || tls::LocalCa::load_or_create(&dir))
         };
-        let store = store::Store::open(config.data_dir.as_deref())?;
+        let store =
+            store::Store::open(config.data_dir.as_deref()).map_err(|source| StartError::Store {
+                dir: config.data_dir.clone(),
+                source,
+            })?;
         let ca = ca
             .await
             .map_err(|e| StartError::CaDir(std::io::Error::other(e)))??;
@@ -414,7 +439,8 @@ impl Emulator {
         self.addr
     }
 
-    /// `http://<addr>`: the VOD API endpoint and the COS endpoint (by Host or path style).
+    /// `http://<addr>`: the VOD API endpoint and the COS endpoint (by Host or path style); on
+    /// loopback when listening on an unspecified address ([`config::advertised`]).
     pub fn endpoint(&self) -> String {
         self.endpoint.clone()
     }

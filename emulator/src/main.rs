@@ -3,8 +3,9 @@
 //! `vod-emulator exec -- CMD ARGS…` runs a command against a fresh emulator and exits with its
 //! status, for CI jobs.
 
-use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use anyhow::{bail, Context};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,14 +18,15 @@ use vod_emulator::faults::Scenario;
 use vod_emulator::redirect::{self, Shell};
 use vod_emulator::task_flows::TaskFlowFile;
 use vod_emulator::{
-    ensure_ca, AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress,
+    ensure_ca, AuthMode, Config, Emulator, EventDefaults, EventMode, ProcedureProgress, StartError,
 };
+use vod_protocol::diagnostics::one_line;
 
 mod events_cli;
 
 /// Local emulator of Tencent Cloud VOD server-side upload: the VOD API (ApplyUpload,
 /// CommitUpload) and the COS XML API on one port. Every flag can also be set with the
-/// environment variable named after it.
+/// environment variable named after it (the port's is VOD_EMULATOR_LISTEN_PORT).
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
@@ -108,7 +110,9 @@ struct ServeArgs {
     )]
     bind: IpAddr,
     /// Port to listen on; 0 picks a free one [default: 9266, or 0 for `exec`].
-    #[arg(long, env = "VOD_EMULATOR_PORT", global = true)]
+    // Not VOD_EMULATOR_PORT: `env` and `exec` set that one for clients, and a server that read
+    // it back would take the port of the emulator they describe.
+    #[arg(long, env = "VOD_EMULATOR_LISTEN_PORT", global = true)]
     port: Option<u16>,
     /// Keep objects, sessions and media in DIR across restarts (default: a temporary directory
     /// removed on exit).
@@ -286,9 +290,11 @@ struct ServeArgs {
         global = true
     )]
     journal_capacity: usize,
-    /// Log filter (tracing syntax: error, warn, info, debug, or per-module directives).
-    #[arg(long, env = "VOD_EMULATOR_LOG", default_value = "info", global = true)]
-    log: String,
+    /// Log filter (tracing syntax: error, warn, info, debug, or per-module directives)
+    /// [default: info, or warn for `exec`, whose command's output would interleave with a line
+    /// per request].
+    #[arg(long, env = "VOD_EMULATOR_LOG", value_name = "FILTER", global = true)]
+    log: Option<String>,
 }
 
 impl ServeArgs {
@@ -296,13 +302,22 @@ impl ServeArgs {
     /// before anything starts.
     fn config(&self, default_port: u16) -> anyhow::Result<Config> {
         let faults = match &self.faults {
-            Some(path) => Scenario::from_file(path)?.rules,
+            Some(path) => {
+                let scenario = Scenario::from_file(path)?;
+                scenario
+                    .check()
+                    .with_context(|| format!("{} is not a valid scenario", path.display()))?;
+                scenario.rules
+            }
             None => Vec::new(),
         };
         let task_flows = match &self.task_flows {
             Some(path) => TaskFlowFile::from_file(path)?.task_flows,
             None => Vec::new(),
         };
+        if let Some(dir) = self.data_dir.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+            bail!("--data-dir {} is not a directory", dir.display());
+        }
         Ok(Config {
             bind: self.bind,
             port: self.port.unwrap_or(default_port),
@@ -383,8 +398,50 @@ fn parse_progress(s: &str) -> Result<ProcedureProgress, String> {
     }
 }
 
+/// The parser. The server's flags are global, so they may come before or after `exec`, `env`
+/// and `ca`; `events` only talks to a running emulator, so they are hidden from its help and
+/// refused there.
+fn parse() -> Cli {
+    let mut command = Cli::command();
+    command.build();
+    let server: Vec<clap::Id> = ServeArgs::augment_args(clap::Command::new("serve"))
+        .get_arguments()
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    let mut command = command.mut_subcommand("events", |events| hide(events, &server));
+    let matches = command.get_matches_mut();
+    if matches.subcommand_name() == Some("events") {
+        let given = server.iter().find(|id| {
+            matches.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+        });
+        if let Some(id) = given {
+            let flag = format!("--{}", id.as_str().replace('_', "-"));
+            command
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("{flag} configures a server; `events` talks to the one at --endpoint"),
+                )
+                .exit();
+        }
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// `command` and its subcommands with the arguments named in `ids` hidden.
+fn hide(command: clap::Command, ids: &[clap::Id]) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            if ids.contains(arg.get_id()) {
+                arg.hide(true)
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(|sub| hide(sub, ids))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
@@ -394,35 +451,95 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        // A reader that went away (`| head -1`) is not an error, as for any Unix filter.
+        Err(err) if broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("vod-emulator: {err:#}");
+            let mut message = format!("vod-emulator: {}\n", one_line(err.as_ref()));
+            if let Some(hint) = hint(&err) {
+                message += &format!("  hint: {hint}\n");
+            }
+            eprint!("{message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// What to try next, for the failures that have a usual cause.
+fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    let Some(StartError::Bind { source, .. }) = err.downcast_ref::<StartError>() else {
+        return None;
+    };
+    match source.kind() {
+        std::io::ErrorKind::AddrInUse => Some(
+            "another emulator (or another program) is listening there: stop it, or pick a \
+             free port with --port 0",
+        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            Some("--bind names an address this machine does not have (127.0.0.1, 0.0.0.0 work)")
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            Some("ports below 1024 need privileges; --port 0 picks a free one")
+        }
+        _ => None,
+    }
+}
+
+/// Whether writing to standard output failed because its reader is gone.
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::Events(args)) = &cli.command {
         return events_cli::run(args).await;
     }
+    let quiet = matches!(cli.command, Some(Command::Exec { .. }));
+    let filter = match (&cli.serve.log, quiet) {
+        (Some(filter), _) => filter.as_str(),
+        (None, true) => "warn",
+        (None, false) => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.serve.log)
-                .context("invalid --log filter")?,
+            tracing_subscriber::EnvFilter::try_new(filter)
+                .with_context(|| format!("invalid --log filter `{filter}`"))?,
         )
         .with_writer(std::io::stderr)
         .with_ansi(colour_logs())
         .init();
     match cli.command {
-        None => serve(cli.serve.config(DEFAULT_PORT)?).await,
+        None => {
+            warn_client_port(cli.serve.port);
+            serve(cli.serve.config(DEFAULT_PORT)?).await
+        }
         Some(Command::Exec { cmd }) => exec(cli.serve.config(0)?, cmd).await,
         Some(Command::Env { shell }) => print_env(&cli.serve.config(DEFAULT_PORT)?, shell),
         Some(Command::Ca) => {
             let config = cli.serve.config(DEFAULT_PORT)?;
-            println!("{}", ensure_ca(&ca_dir(&config)?)?.display());
+            let cert = ensure_ca(&ca_dir(&config)?)?;
+            writeln!(std::io::stdout(), "{}", cert.display())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Events(args)) => events_cli::run(&args).await,
+    }
+}
+
+/// Says so when `VOD_EMULATOR_PORT` asks for another port than the one the server takes: the
+/// server read it before it became the clients' variable only.
+fn warn_client_port(port: Option<u16>) {
+    let Some(asked) = std::env::var_os("VOD_EMULATOR_PORT") else {
+        return;
+    };
+    if port.is_none() && asked.to_str() != Some(&DEFAULT_PORT.to_string()) {
+        eprintln!(
+            "vod-emulator: VOD_EMULATOR_PORT={} is ignored: it tells clients where an emulator \
+             listens; set the server's port with --port or VOD_EMULATOR_LISTEN_PORT",
+            asked.to_string_lossy()
+        );
     }
 }
 
@@ -437,12 +554,8 @@ fn ca_dir(config: &Config) -> anyhow::Result<PathBuf> {
 fn print_env(config: &Config, shell: ShellArg) -> anyhow::Result<ExitCode> {
     let dir = ca_dir(config)?;
     let cert = ensure_ca(&dir)?;
-    let host = if config.bind.is_unspecified() {
-        IpAddr::from([127, 0, 0, 1])
-    } else {
-        config.bind
-    };
-    let endpoint = format!("http://{}", std::net::SocketAddr::new(host, config.port));
+    let addr = std::net::SocketAddr::new(config.bind, config.port);
+    let endpoint = format!("http://{}", vod_emulator::config::advertised(addr));
     let public_url = config
         .public_url
         .clone()
@@ -461,17 +574,13 @@ fn print_env(config: &Config, shell: ShellArg) -> anyhow::Result<ExitCode> {
         ShellArg::Fish => Shell::Fish,
         ShellArg::Powershell => Shell::PowerShell,
     };
-    print!("{}", redirect::render(&vars, shell));
+    std::io::stdout().write_all(redirect::render(&vars, shell).as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn start(config: Config) -> anyhow::Result<Emulator> {
     let data_dir = config.data_dir.clone();
-    let emu = Emulator::builder()
-        .config(config)
-        .start()
-        .await
-        .context("cannot start the emulator")?;
+    let emu = Emulator::builder().config(config).start().await?;
     let c = emu.config();
     // One write for the whole banner: standard error is unbuffered, and a write per line
     // showed up in the start-up time.
@@ -515,6 +624,9 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
         banner +=
             "\n  WARNING: --auth none: signatures are NOT checked; any request is accepted.\n\n";
     }
+    for warning in exposure_warnings(c, emu.addr(), &endpoint) {
+        banner += &format!("\n  WARNING: {warning}\n");
+    }
     eprint!("{banner}");
     if c.auth == AuthMode::None {
         tracing::warn!("authentication is disabled (--auth none)");
@@ -522,14 +634,48 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
     Ok(emu)
 }
 
+/// What to say at start-up about listening beyond loopback: the URLs handed out name
+/// loopback (`endpoint`) when no `--public-url` says how other machines reach this one, and the
+/// default key pair, printed in the banner and the README, opens the emulator to anyone.
+fn exposure_warnings(config: &Config, addr: std::net::SocketAddr, endpoint: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if addr.ip().is_unspecified() && config.public_url.is_none() {
+        warnings.push(format!(
+            "listening on {addr}, but MediaUrl and CoverUrl name {endpoint}, which only this \
+             machine can use: for clients elsewhere set --public-url http://<this host>:{port}",
+            port = addr.port()
+        ));
+    }
+    let default_keys =
+        config.secret_id == DEFAULT_SECRET_ID && config.secret_key == DEFAULT_SECRET_KEY;
+    if !addr.ip().is_loopback() && default_keys && config.auth == AuthMode::Verify {
+        warnings.push(format!(
+            "listening on {addr} with the default key pair above: anyone who can reach this port \
+             can use the emulator; set --secret-id and --secret-key"
+        ));
+    }
+    warnings
+}
+
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let mut shutdown = Shutdown::listen();
     let emu = start(config).await?;
     println!("vod-emulator ready on {}", emu.endpoint());
     shutdown.wait().await;
-    eprintln!("vod-emulator: shutting down");
-    emu.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(stop(emu, &mut shutdown, ExitCode::SUCCESS).await)
+}
+
+/// Stops the emulator gracefully (in-flight requests get a short drain), or at once on a
+/// second signal; answers `code`, or 130 when stopped at once.
+async fn stop(emu: Emulator, shutdown: &mut Shutdown, code: ExitCode) -> ExitCode {
+    eprintln!("vod-emulator: shutting down (Ctrl-C again to stop at once)");
+    tokio::select! {
+        () = emu.shutdown() => code,
+        () = shutdown.wait() => {
+            eprintln!("vod-emulator: stopped without waiting for in-flight requests");
+            ExitCode::from(130)
+        }
+    }
 }
 
 async fn exec(config: Config, cmd: Vec<String>) -> anyhow::Result<ExitCode> {
@@ -546,7 +692,8 @@ async fn exec(config: Config, cmd: Vec<String>) -> anyhow::Result<ExitCode> {
         status = child.wait() => status.context("waiting for the command failed")?,
         () = shutdown.wait() => {
             let _ = child.start_kill();
-            child.wait().await.context("waiting for the command failed")?
+            let status = child.wait().await.context("waiting for the command failed")?;
+            return Ok(stop(emu, &mut shutdown, exit_code(status)).await);
         }
     };
     emu.shutdown().await;

@@ -37,8 +37,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-/// How long in-flight requests may take to finish after shutdown is asked for.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests may take to finish after shutdown is asked for. Short: the
+/// event feeds and long polls end at once ([`crate::events::EventHub::stop`]), so only real
+/// work (an upload's last bytes) is waited for.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves connections from `listener` until `shutdown` resolves, then drains in-flight ones.
 /// Plain HTTP, CONNECT tunnels and direct TLS share the port ([`proxy::accept`]); `tls`
@@ -102,6 +104,7 @@ pub async fn run(
     }
     drop(listener);
     drop(stopping_tx);
+    state.events().stop();
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()

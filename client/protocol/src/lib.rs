@@ -11,7 +11,9 @@
 //!   (header names, the SDKs' vocabulary, task flows, unfilled model fields).
 //! - [`sign`]: TC3-HMAC-SHA256, the legacy HmacSHA1/256 form, and COS `q-sign-algorithm=sha1`.
 //! - [`checksum`]: CRC-64/XZ (`x-cos-hash-crc64ecma`), its combine, and COS ETags.
+//! - [`diagnostics`]: errors said in one line, shared by the binaries.
 
 pub mod checksum;
+pub mod diagnostics;
 pub mod sign;
 pub mod wire;

@@ -73,6 +73,39 @@ async fn missing_file_exits_1_with_one_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/video.mp4"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}
+
+/// A missing cover is named as the cover, with its cause once; `--json` errors carry no
+/// `Hint` when there is none.
+#[tokio::test]
+async fn a_missing_cover_is_named_as_the_cover() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "v.mp4", b"abc");
+    let mut cmd = cli(&emu);
+    cmd.arg(&file).args(["--cover", "/nonexistent/poster.jpg"]);
+    let out = output(cmd).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cover") && stderr.contains("/nonexistent/poster.jpg"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+    let mut cmd = cli(&emu);
+    cmd.arg(&file)
+        .args(["--cover", "/nonexistent/poster.jpg", "--json"]);
+    let out = output(cmd).await;
+    let error = &json(&out)["Error"];
+    assert!(
+        error["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cover")),
+        "{error}"
+    );
+    assert!(error.get("Hint").is_none(), "{error}");
 }
 
 /// Wrong credentials: exit 3, the service's code and request id, and a hint.

@@ -185,20 +185,32 @@ async fn wait(state: &AppState, q: &Query) -> Result<Response<Body>, StoreError>
         tokio::select! {
             () = state.events().changed() => {}
             () = tokio::time::sleep(left.min(WAIT_POLL)) => {}
+            // Stopping: the timeout's answer now, without holding up the drain.
+            () = state.events().stopped() => {
+                return Ok(status(
+                    StatusCode::REQUEST_TIMEOUT,
+                    json!({"error": "the emulator is stopping"}),
+                ));
+            }
         }
     }
 }
 
 /// `GET /_emulator/events/stream`: one JSON object per line for every event created, pulled,
-/// confirmed, pushed, retried or given up, as it happens.
+/// confirmed, pushed, retried or given up, as it happens; it ends when the server stops.
 fn stream(state: &AppState) -> Response<Body> {
     let rx = state.events().subscribe();
-    let lines = futures_util::stream::unfold(rx, |mut rx| async move {
+    let hub = state.events().clone();
+    let lines = futures_util::stream::unfold((rx, hub), |(mut rx, hub)| async move {
         loop {
-            match rx.recv().await {
+            let received = tokio::select! {
+                received = rx.recv() => received,
+                () = hub.stopped() => return None,
+            };
+            match received {
                 Ok(line) => {
                     let frame = Frame::data(Bytes::from(format!("{line}\n")));
-                    return Some((Ok::<_, std::io::Error>(frame), rx));
+                    return Some((Ok::<_, std::io::Error>(frame), (rx, hub)));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

@@ -23,7 +23,7 @@ use crate::state::AppState;
 use crate::store::{Delivery, EventConfigRow, EventRow, StoreError};
 use serde_json::json;
 use std::sync::Arc;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 
 /// How many feed lines a slow `events tail` may fall behind before it skips some.
 const FEED_CAPACITY: usize = 1024;
@@ -33,6 +33,9 @@ const FEED_CAPACITY: usize = 1024;
 pub struct EventHub {
     notify: Arc<Notify>,
     feed: broadcast::Sender<String>,
+    // Set once the server stops: feeds end and long polls answer at once, so none of them
+    // holds up the drain of in-flight requests.
+    stopping: Arc<watch::Sender<bool>>,
 }
 
 impl Default for EventHub {
@@ -40,6 +43,7 @@ impl Default for EventHub {
         Self {
             notify: Arc::new(Notify::new()),
             feed: broadcast::channel(FEED_CAPACITY).0,
+            stopping: Arc::new(watch::channel(false).0),
         }
     }
 }
@@ -66,6 +70,18 @@ impl EventHub {
     /// A live stream of feed lines (JSON objects: `what` and the `event` with its state).
     pub fn subscribe(&self) -> broadcast::Receiver<String> {
         self.feed.subscribe()
+    }
+
+    /// The server is stopping: ends every feed and every wait for events from now on.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`EventHub::stop`] has been called (at once if it has).
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        // An error means the sender is gone, which cannot happen while `self` holds it.
+        let _ = stopping.wait_for(|stopped| *stopped).await;
     }
 }
 

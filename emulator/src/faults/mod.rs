@@ -382,7 +382,7 @@ impl Scenario {
                     .map_err(|e| e.to_string())
             };
         }
-        toml::from_str(text).map_err(|e| e.to_string())
+        toml::from_str(text).map_err(|e| toml_message(text, &e))
     }
 
     fn of(rules: Vec<Rule>) -> Self {
@@ -392,11 +392,45 @@ impl Scenario {
             rules,
         }
     }
+
+    /// Validates the rules as [`Faults::add_all`] would at start-up, without installing them.
+    ///
+    /// # Errors
+    /// A rule is invalid; the error says which and lists the valid names.
+    pub fn check(&self) -> Result<(), RuleError> {
+        Faults::new(0, Clock::default(), crate::catalog())
+            .add_all(self.rules.clone())
+            .map(drop)
+    }
+}
+
+/// A TOML error in one line, placed as serde_json places its own: the message, then `at line L
+/// column C` (the TOML crate's own rendering quotes the source over several lines).
+fn toml_message(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end();
+    let Some(span) = err.span() else {
+        return message.to_owned();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{message} at line {line} column {column}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn toml_errors_are_one_line_with_their_place() {
+        let text = "[[rules]]\nmatch = [\n";
+        let err = toml::from_str::<Scenario>(text)
+            .err()
+            .map(|e| toml_message(text, &e));
+        let message = err.unwrap_or_default();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.ends_with("at line 2 column 10"), "{message}");
+    }
 
     #[test]
     fn plans_add_up_additive_effects_and_pick_the_primary_one() {

@@ -122,6 +122,15 @@ pub struct Pulled {
     pub withheld: Vec<EventRow>,
 }
 
+/// What a ConfirmEvents did: all its handles confirmed, or none when some are not in flight.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The events confirmed (empty when `unknown` is not).
+    pub ids: Vec<i64>,
+    /// The handles not in flight for the application.
+    pub unknown: Vec<String>,
+}
+
 /// A stored event with its delivery state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -606,8 +615,8 @@ impl Store {
         .await
     }
 
-    /// Confirms pulled events by handle, all or nothing: returns the handles that are not
-    /// in flight for this application (then nothing changes).
+    /// Confirms pulled events by handle, all or nothing: when a handle is not in flight for
+    /// this application nothing changes and the [`Confirmation`] lists the unknown handles.
     ///
     /// # Errors
     /// Store failure.
@@ -616,25 +625,29 @@ impl Store {
         sub_app_id: u64,
         handles: Vec<String>,
         now_ms: i64,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Confirmation> {
         self.tx(move |tx| {
+            let mut ids = Vec::new();
             let mut unknown = Vec::new();
             for h in &handles {
                 let live = tx
                     .query_row(
-                        "SELECT 1 FROM events WHERE handle = ?1 AND sub_app_id = ?2
+                        "SELECT id FROM events WHERE handle = ?1 AND sub_app_id = ?2
                          AND state = 'inflight' AND due_ms > ?3",
                         params![h, sub_app_id as i64, now_ms],
-                        |_| Ok(()),
+                        |row| row.get::<_, i64>(0),
                     )
-                    .optional()?
-                    .is_some();
-                if !live {
-                    unknown.push(h.clone());
+                    .optional()?;
+                match live {
+                    Some(id) => ids.push(id),
+                    None => unknown.push(h.clone()),
                 }
             }
             if !unknown.is_empty() {
-                return Ok(unknown);
+                return Ok(Confirmation {
+                    ids: Vec::new(),
+                    unknown,
+                });
             }
             for h in &handles {
                 tx.execute(
@@ -642,7 +655,10 @@ impl Store {
                     params![h],
                 )?;
             }
-            Ok(Vec::new())
+            Ok(Confirmation {
+                ids,
+                unknown: Vec::new(),
+            })
         })
         .await
     }

@@ -101,6 +101,13 @@ pub async fn pull_events(
         tokio::select! {
             () = state.events().changed() => {}
             () = tokio::time::sleep(left) => {}
+            // Stopping: answer as the end of the wait would, without holding up the drain.
+            () = state.events().stopped() => {
+                return Err(VodError::new(
+                    VodCode::ResourceNotFound,
+                    "no event is waiting to be pulled",
+                ));
+            }
         }
     }
 }
@@ -122,11 +129,11 @@ pub async fn confirm_events(
     }
     let sub_app_id = req.sub_app_id.unwrap_or_default();
     let now_ms = state.clock().now_ms();
-    let unknown = state
+    let confirmed = state
         .store()
         .confirm_events(sub_app_id, handles.clone(), now_ms)
         .await?;
-    if let Some(first) = unknown.first() {
+    if let Some(first) = confirmed.unknown.first() {
         return Err(VodError::new(
             VodCode::InvalidParameterValue,
             format!(
@@ -135,7 +142,7 @@ pub async fn confirm_events(
             ),
         ));
     }
-    state.events().wake();
+    events::announce_ids(state, "confirmed", &confirmed.ids).await;
     Ok(json_response(&Envelope {
         response: EmptyResponse {
             request_id: request_id.to_owned(),

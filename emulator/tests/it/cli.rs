@@ -1,7 +1,8 @@
 //! The `vod-emulator` binary, black box: start-up banner, ready line, health, graceful
-//! shutdown on SIGTERM, and `exec`.
+//! shutdown on SIGTERM, and `exec` (the `events` tools are in `events_cli`).
 
 use crate::common::exec::spawn_ready;
+use crate::common::upload;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -14,7 +15,6 @@ use crate::common::exec::emulator_command;
 async fn serve_prints_ready_line_and_stops_on_sigterm() {
     let mut child = emulator_command()
         .args(["--port", "0", "--app-id", "1300000001"])
-        .env_remove("VOD_EMULATOR_PORT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -82,7 +82,6 @@ exit 7"#;
     let out = tokio::task::spawn_blocking(move || {
         emulator_command()
             .args(["exec", "--", "sh", "-c", script])
-            .env_remove("VOD_EMULATOR_PORT")
             .env("NO_PROXY", "*")
             .output()
     })
@@ -110,7 +109,6 @@ async fn auth_none_is_announced() {
     let out = tokio::task::spawn_blocking(move || {
         emulator_command()
             .args(["--auth", "none", "exec", "--", "true"])
-            .env_remove("VOD_EMULATOR_PORT")
             .output()
     })
     .await
@@ -148,36 +146,6 @@ async fn an_empty_admin_token_is_refused() {
             "{stderr}"
         );
     }
-}
-
-/// Uploads `data` through the reference client to the emulator at `endpoint`.
-async fn upload(endpoint: &str, data: &[u8], source_context: &str) -> vod_client::UploadOutcome {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("v.mp4");
-    std::fs::write(&file, data).expect("write");
-    let creds = vod_client::Credentials::new(
-        vod_emulator::config::DEFAULT_SECRET_ID,
-        vod_emulator::config::DEFAULT_SECRET_KEY,
-    );
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let vod =
-        vod_client::VodClient::new(http.clone(), endpoint, creds, "ap-guangzhou").expect("vod");
-    vod_client::Uploader::new(
-        vod,
-        http,
-        vod_client::CosEndpoint::PathStyle(endpoint.to_owned()),
-    )
-    .with_options(vod_client::UploadOptions {
-        source_context: Some(source_context.to_owned()),
-        resume: false,
-        ..Default::default()
-    })
-    .upload(&file)
-    .await
-    .expect("upload")
 }
 
 /// Committed media and their unconfirmed events survive `kill -9` with `--data-dir`.
@@ -235,106 +203,6 @@ async fn media_and_events_survive_kill_9() {
     child.kill();
 }
 
-/// `vod-emulator events list` shows each event with its state; `trigger` adds a synthetic one.
-#[tokio::test]
-async fn events_cli_lists_and_triggers() {
-    let emu = vod_emulator::Emulator::builder()
-        .start()
-        .await
-        .expect("start");
-    let done = upload(&emu.endpoint(), b"x", "cli").await;
-    let endpoint = emu.endpoint();
-    let run = |args: Vec<String>| {
-        tokio::task::spawn_blocking(move || {
-            emulator_command().args(args).env("NO_PROXY", "*").output()
-        })
-    };
-    let list = |endpoint: String| {
-        run(vec![
-            "events".into(),
-            "--endpoint".into(),
-            endpoint,
-            "--json".into(),
-            "list".into(),
-        ])
-    };
-    let out = list(endpoint.clone()).await.expect("join").expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(events_of(&out.stdout, &done.file_id), 1);
-    let out = run(vec![
-        "events".into(),
-        "--endpoint".into(),
-        endpoint.clone(),
-        "trigger".into(),
-        "NewFileUpload".into(),
-        "--file-id".into(),
-        done.file_id.clone(),
-    ])
-    .await
-    .expect("join")
-    .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = list(endpoint).await.expect("join").expect("run");
-    assert_eq!(events_of(&out.stdout, &done.file_id), 2);
-}
-
-/// How many NewFileUpload events for `file_id` a `--json` listing (one object per line) has.
-fn events_of(stdout: &[u8], file_id: &str) -> usize {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))
-        .filter(|e| e["eventType"] == "NewFileUpload" && e["fileId"] == file_id)
-        .count()
-}
-
-/// `vod-emulator events tail` streams new events as they happen.
-#[tokio::test]
-async fn events_tail_streams_new_events() {
-    let emu = vod_emulator::Emulator::builder()
-        .start()
-        .await
-        .expect("start");
-    let mut child = emulator_command()
-        .args(["events", "--endpoint", &emu.endpoint(), "--json", "tail"])
-        .env("NO_PROXY", "*")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn tail");
-    let stdout = child.stdout.take().expect("stdout");
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        lines.find_map(|l| {
-            let l = l.ok()?;
-            l.contains("NewFileUpload").then_some(l)
-        })
-    });
-    // The tail may connect after the first upload: upload until it has seen one (bounded).
-    let mut file_ids = Vec::new();
-    for _ in 0..100 {
-        file_ids.push(upload(&emu.endpoint(), b"t", "tail").await.file_id);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if reader.is_finished() {
-            break;
-        }
-    }
-    let line = reader.await.expect("join").expect("a NewFileUpload line");
-    assert!(
-        file_ids.iter().any(|id| line.contains(id.as_str())),
-        "{line}"
-    );
-    child.kill().expect("kill");
-    child.wait().expect("reap");
-}
-
 /// `--faults FILE --seed N` installs the scenario's rules and seeds the emulator before the
 /// command runs; the banner reports both.
 #[tokio::test]
@@ -353,7 +221,6 @@ async fn exec_installs_a_fault_scenario_and_a_seed() {
             .args([
                 "--faults", scenario, "--seed", "4242", "exec", "--", "python3", "-c", script,
             ])
-            .env_remove("VOD_EMULATOR_PORT")
             .env("NO_PROXY", "127.0.0.1")
             .output()
             .expect("run exec")
@@ -425,7 +292,6 @@ async fn an_invalid_scenario_is_refused_at_start_up() {
                 "--".as_ref(),
                 "true".as_ref(),
             ])
-            .env_remove("VOD_EMULATOR_PORT")
             .output()
             .expect("run")
     })
@@ -465,7 +331,7 @@ async fn logs_are_coloured_only_on_a_terminal_without_no_color() {
         };
         command
             .env("VOD_EMULATOR_CA_DIR", crate::common::exec::shared_ca_dir())
-            .env_remove("VOD_EMULATOR_PORT")
+            .env_remove("VOD_EMULATOR_LISTEN_PORT")
             .env_remove("NO_COLOR");
         if no_color {
             command.env("NO_COLOR", "1");
@@ -485,4 +351,230 @@ async fn logs_are_coloured_only_on_a_terminal_without_no_color() {
     assert!(on_terminal, "a terminal gets coloured log lines");
     assert!(!with_no_color, "NO_COLOR turns colour off");
     assert!(!in_pipe, "a pipe gets plain log lines");
+}
+
+/// The variables `env` prints for clients are never read back as the server's flags: in a
+/// shell that evaluated `env` for an emulator already listening (`VOD_EMULATOR_PORT` names a
+/// taken port), `exec` still starts one of its own on a free port.
+#[tokio::test]
+async fn exec_after_eval_env_starts_on_a_free_port() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let printed = emulator_command()
+            .args(["--port", &port, "env"])
+            .output()
+            .expect("run env");
+        assert!(printed.status.success(), "{printed:?}");
+        let script = format!(
+            "{}\n'{}' exec -- sh -c 'echo \"$VOD_EMULATOR_PORT\"'",
+            String::from_utf8_lossy(&printed.stdout),
+            crate::common::exec::BIN
+        );
+        let out = Command::new("sh")
+            .args(["-c", &script])
+            .env("VOD_EMULATOR_CA_DIR", crate::common::exec::shared_ca_dir())
+            .env_remove("VOD_EMULATOR_LISTEN_PORT")
+            .output()
+            .expect("run exec");
+        (port, out)
+    });
+    let (port, out) = out.await.expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let seen = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        !seen.is_empty() && seen != port,
+        "exec ran on {seen}, env named {port}"
+    );
+    drop(taken);
+}
+
+/// Start-up errors are one line naming the path or address, with the cause once and a hint
+/// when there is one: `--data-dir` naming a file, a port in use, an invalid or unparsable
+/// `--faults` file.
+#[tokio::test]
+async fn start_up_errors_are_one_line_with_the_path_and_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").expect("write");
+    let bad_rule = dir.path().join("bad-rule.toml");
+    std::fs::write(
+        &bad_rule,
+        "[[rules]]\nmatch = { service = \"cos\", action = \"PostObject\" }\neffect = { type = \"drop\" }\n",
+    )
+    .expect("write");
+    let unparsable = dir.path().join("unparsable.toml");
+    std::fs::write(&unparsable, "rules = [\n").expect("write");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_owned();
+    let cases = [
+        (
+            vec!["--data-dir".to_owned(), path(&file)],
+            path(&file),
+            None,
+        ),
+        (
+            vec!["--port".to_owned(), port.clone()],
+            format!("127.0.0.1:{port}"),
+            Some("--port 0"),
+        ),
+        (
+            vec!["--faults".to_owned(), path(&bad_rule)],
+            path(&bad_rule),
+            None,
+        ),
+        (
+            vec!["--faults".to_owned(), path(&unparsable)],
+            path(&unparsable),
+            None,
+        ),
+    ];
+    for (flags, named, hint) in cases {
+        let out = tokio::task::spawn_blocking({
+            let flags = flags.clone();
+            move || {
+                emulator_command()
+                    .args(&flags)
+                    .args(["exec", "--", "true"])
+                    .output()
+                    .expect("run")
+            }
+        })
+        .await
+        .expect("join");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {stderr}");
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("vod-emulator:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{flags:?}: {stderr}");
+        let error = errors[0];
+        assert!(error.contains(&named), "{flags:?}: {stderr}");
+        let cause = error.rsplit(": ").next().expect("a cause");
+        assert_eq!(error.matches(cause).count(), 1, "{flags:?}: {stderr}");
+        let hints: Vec<&str> = stderr
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("hint: "))
+            .collect();
+        match hint {
+            Some(hint) => assert!(
+                hints.len() == 1 && hints[0].contains(hint),
+                "{flags:?}: {stderr}"
+            ),
+            None => assert!(hints.is_empty(), "{flags:?}: {stderr}"),
+        }
+        assert_eq!(
+            stderr.lines().count(),
+            1 + hints.len(),
+            "{flags:?}: {stderr}"
+        );
+    }
+    drop(taken);
+}
+
+/// Bound to 0.0.0.0, the emulator advertises 127.0.0.1 (ready line, MediaUrl) rather than an
+/// address no client can use, and warns that other machines need `--public-url` and that the
+/// default key pair lets anyone who reaches the port in; with both set, it warns of neither.
+#[tokio::test]
+async fn bound_to_all_interfaces_it_advertises_loopback_and_warns() {
+    let mut child = emulator_command()
+        .args(["--bind", "0.0.0.0", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn emulator");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("ready");
+        line
+    })
+    .await
+    .expect("join");
+    let endpoint = line
+        .trim()
+        .strip_prefix("vod-emulator ready on ")
+        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+        .to_owned();
+    let done = upload(&endpoint, b"anywhere", "bind").await;
+    child.kill().expect("kill");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    assert!(done.media_url.starts_with(&endpoint), "{}", done.media_url);
+    assert!(stderr.contains("--public-url"), "{stderr}");
+    assert!(stderr.contains("anyone who can reach"), "{stderr}");
+
+    let out = tokio::task::spawn_blocking(|| {
+        emulator_command()
+            .args(["--bind", "0.0.0.0", "--public-url", "http://vod.test:9266"])
+            .args(["--secret-id", "AKIDmine", "--secret-key", "mine"])
+            .args(["exec", "--", "true"])
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("WARNING"), "{stderr}");
+}
+
+/// Under `exec` the emulator logs warnings only, so its request lines do not interleave with
+/// the command's output; `--log` (or `VOD_EMULATOR_LOG`) given explicitly still applies.
+#[tokio::test]
+async fn exec_logs_quietly_unless_told_otherwise() {
+    let call = r#"exec 3<>/dev/tcp/127.0.0.1/$VOD_EMULATOR_PORT; printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' >&3; cat <&3 >/dev/null"#;
+    let run = |flags: &'static [&'static str], env: Option<&'static str>| {
+        tokio::task::spawn_blocking(move || {
+            let mut command = emulator_command();
+            command
+                .args(flags)
+                .args(["exec", "--", "bash", "-c", call])
+                .env_remove("VOD_EMULATOR_LOG");
+            if let Some(filter) = env {
+                command.env("VOD_EMULATOR_LOG", filter);
+            }
+            let out = command.output().expect("run");
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+    };
+    let quiet = run(&[], None).await.expect("join");
+    assert!(
+        !quiet.contains("POST /") && !quiet.contains(" INFO "),
+        "{quiet}"
+    );
+    let flag = run(&["--log", "info"], None).await.expect("join");
+    assert!(flag.contains("POST /"), "{flag}");
+    let env = run(&[], Some("info")).await.expect("join");
+    assert!(env.contains("POST /"), "{env}");
+}
+
+/// `env` and `ca` into a pipe closed early end quietly with status 0, as `events` does.
+#[tokio::test]
+async fn env_and_ca_into_a_closed_pipe_end_quietly() {
+    for subcommand in ["env", "ca"] {
+        let out = tokio::task::spawn_blocking(move || {
+            let mut child = emulator_command()
+                .arg(subcommand)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            drop(child.stdout.take());
+            child.wait_with_output().expect("wait")
+        })
+        .await
+        .expect("join");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{subcommand}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{subcommand}: {stderr}");
+    }
 }

@@ -6,6 +6,7 @@
 //! - `hostile` — arbitrary input to every parser and over HTTP: no panic, protocol errors.
 //! - `admin` — the admin API over HTTP, checked against openapi/admin.json.
 //! - `cli` — the binary: banner, ready line, SIGTERM, `exec`.
+//! - `events_cli` — `vod-emulator events`: flags, help, list, trigger, tail, stopping together.
 //! - `vod_api` — envelope, TC3 verification, ApplyUpload validation.
 //! - `upload_flow` — ApplyUpload → COS → CommitUpload, and CommitUpload's refusals.
 //! - `cos_objects` — PutObject / GetObject / HeadObject / DeleteObject, checksums, errors.
@@ -30,6 +31,7 @@ mod cos_auth;
 mod cos_multipart;
 mod cos_objects;
 mod error_codes;
+mod events_cli;
 mod events_pull;
 mod events_push;
 mod faults;

@@ -332,7 +332,7 @@ fn run_cli(args: &[&str], ca_dir: &Path) -> String {
         .args(args)
         .arg("--ca-dir")
         .arg(ca_dir)
-        .env_remove("VOD_EMULATOR_PORT")
+        .env_remove("VOD_EMULATOR_LISTEN_PORT")
         .env_remove("PYTHONPATH")
         .output()
         .expect("run vod-emulator");
@@ -380,7 +380,7 @@ fn env_and_ca_print_the_redirection_settings() {
     let output = Command::new("sh")
         .args(["-c", &script])
         .env_remove("PYTHONPATH")
-        .env_remove("VOD_EMULATOR_PORT")
+        .env_remove("VOD_EMULATOR_LISTEN_PORT")
         .output()
         .expect("sh");
     assert_eq!(

@@ -66,6 +66,7 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
                 bar
             });
             let shown = bar.clone();
+            let cover = options.cover.clone();
             let uploader = Uploader::new(vod, http, plan.cos_endpoint)
                 .with_options(*options)
                 .on_progress(move |p| {
@@ -91,8 +92,9 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
                 bar.finish_and_clear();
             }
             let checkpoint = vod_client::checkpoint::path_for(&file);
-            let outcome =
-                outcome.ok_or_else(|| Interrupted(checkpoint.exists().then_some(checkpoint)))??;
+            let outcome = outcome
+                .ok_or_else(|| Interrupted(checkpoint.exists().then_some(checkpoint)))?
+                .map_err(|err| name_the_cover(err, cover.as_deref()))?;
             let value = serde_json::to_value(&outcome)?;
             let human = match &outcome.cover_url {
                 Some(cover) => format!(
@@ -136,6 +138,17 @@ fn trusting_ssl_cert_file(
     Ok(certs
         .into_iter()
         .fold(builder, reqwest::ClientBuilder::add_root_certificate))
+}
+
+/// An upload error about the cover file, said to be about the cover: the client's error names
+/// only the path.
+fn name_the_cover(err: vod_client::Error, cover: Option<&std::path::Path>) -> anyhow::Error {
+    match &err {
+        vod_client::Error::File { path, .. } if Some(path.as_path()) == cover => {
+            anyhow::Error::new(err).context("cannot read the cover")
+        }
+        _ => err.into(),
+    }
 }
 
 /// Log lines are coloured only on a terminal, and never when `NO_COLOR` is set (non-empty,

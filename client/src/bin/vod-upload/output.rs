@@ -33,18 +33,19 @@ pub fn failure(json: bool, err: &anyhow::Error) -> ExitCode {
         }
     };
     let hint = client.and_then(hint);
+    let message = vod_client::error::one_line(err.as_ref());
     if json {
-        let value = serde_json::json!({
-            "Error": {
-                "Message": format!("{err:#}"),
-                "Code": client.and_then(Error::code),
-                "RequestId": client.and_then(Error::request_id),
-                "Hint": hint,
-            }
+        let mut error = serde_json::json!({
+            "Message": message,
+            "Code": client.and_then(Error::code),
+            "RequestId": client.and_then(Error::request_id),
         });
-        println!("{value}");
+        if let Some(hint) = hint {
+            error["Hint"] = hint.into();
+        }
+        println!("{}", serde_json::json!({ "Error": error }));
     } else {
-        eprintln!("vod-upload: {err:#}");
+        eprintln!("vod-upload: {message}");
         if let Some(hint) = hint {
             eprintln!("  hint: {hint}");
         }

@@ -21,10 +21,13 @@ pub fn shared_ca_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-ca")
 }
 
-/// The binary, with its CA directory in [`shared_ca_dir`].
+/// The binary, with its CA directory in [`shared_ca_dir`] and without a listening port from
+/// the environment the tests run in.
 pub fn emulator_command() -> std::process::Command {
     let mut command = std::process::Command::new(BIN);
-    command.env("VOD_EMULATOR_CA_DIR", shared_ca_dir());
+    command
+        .env("VOD_EMULATOR_CA_DIR", shared_ca_dir())
+        .env_remove("VOD_EMULATOR_LISTEN_PORT");
     command
 }
 
@@ -152,7 +155,6 @@ impl Drop for Killed {
 pub fn spawn_ready(args: &[&str]) -> (Killed, String) {
     let mut child = emulator_command()
         .args(args)
-        .env_remove("VOD_EMULATOR_PORT")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
