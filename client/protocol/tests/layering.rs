@@ -59,3 +59,14 @@ fn the_emulator_and_the_client_do_not_depend_on_each_other() {
     assert!(client.contains(&"vod-protocol".to_owned()), "{client:?}");
     assert!(!client.contains(&"vod-emulator".to_owned()), "{client:?}");
 }
+
+/// The client library compiles no command-line crate: those belong to `vod-upload`.
+#[test]
+fn the_client_library_has_no_cli_dependencies() {
+    let client = dependencies("../Cargo.toml");
+    let cli: Vec<&String> = client
+        .iter()
+        .filter(|d| ["clap", "indicatif", "tracing-subscriber", "anyhow"].contains(&d.as_str()))
+        .collect();
+    assert!(cli.is_empty(), "vod-client depends on CLI crates: {cli:?}");
+}

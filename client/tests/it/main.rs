@@ -4,9 +4,7 @@
 //! - `vectors` — both signers against the published known-answer vectors.
 //! - `upload` — the `Uploader` library against the emulator.
 //! - `faults` — the client under injected faults: retries, give-up and abort, integrity.
-//! - `cli` — the `vod-upload` binary, black box: results, errors, exit codes, resume after kill.
 
-mod cli;
 mod common;
 mod faults;
 mod upload;

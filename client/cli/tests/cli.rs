@@ -1,6 +1,12 @@
 //! `vod-upload`, black box: JSON results, one-line errors with codes and request ids, exit
 //! codes, and resuming after the process is killed mid-upload.
 
+// The client's test helpers (an in-process emulator, generated files), shared, not copied;
+// this binary uses some of them, the client's tests the rest.
+#[path = "../../tests/it/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
 use crate::common::{bytes, emulator, get, write, MIB};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
