@@ -70,3 +70,23 @@ fn the_client_library_has_no_cli_dependencies() {
         .collect();
     assert!(cli.is_empty(), "vod-client depends on CLI crates: {cli:?}");
 }
+
+/// The emulator's command-line dependencies are optional, behind its `cli` feature, so an
+/// in-process user compiles none of them.
+#[test]
+fn the_emulator_library_takes_its_cli_dependencies_only_for_the_binary() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/Cargo.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let value: toml::Value =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for name in ["clap", "anyhow", "tracing-subscriber"] {
+        let optional = value["dependencies"][name]
+            .get("optional")
+            .and_then(toml::Value::as_bool);
+        assert_eq!(
+            optional,
+            Some(true),
+            "{name} must be optional in vod-emulator"
+        );
+    }
+}

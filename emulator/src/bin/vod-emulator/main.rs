@@ -22,7 +22,7 @@ use vod_emulator::{
 };
 use vod_protocol::diagnostics::one_line;
 
-mod events_cli;
+mod events;
 
 /// Local emulator of Tencent Cloud VOD server-side upload: the VOD API (ApplyUpload,
 /// CommitUpload) and the COS XML API on one port. Every flag can also be set with the
@@ -62,7 +62,7 @@ enum Command {
     Ca,
     /// Webhook developer tools against a running emulator (offline: nothing leaves the
     /// machine): tail the event feed, resend an event, trigger a synthetic one.
-    Events(events_cli::EventsArgs),
+    Events(events::EventsArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -495,7 +495,7 @@ fn broken_pipe(err: &anyhow::Error) -> bool {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::Events(args)) = &cli.command {
-        return events_cli::run(args).await;
+        return events::run(args).await;
     }
     let quiet = matches!(cli.command, Some(Command::Exec { .. }));
     let filter = match (&cli.serve.log, quiet) {
@@ -524,7 +524,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             writeln!(std::io::stdout(), "{}", cert.display())?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Events(args)) => events_cli::run(&args).await,
+        Some(Command::Events(args)) => events::run(&args).await,
     }
 }
 
