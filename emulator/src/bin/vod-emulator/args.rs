@@ -7,7 +7,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use vod_emulator::config::{
-    DEFAULT_APP_ID, DEFAULT_PUSH_ATTEMPTS, DEFAULT_REGION, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY,
+    DEFAULT_APP_ID, DEFAULT_CLIENT_TIMEOUT, DEFAULT_PULL_WAIT, DEFAULT_PUSH_ATTEMPTS,
+    DEFAULT_REGION, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, DEFAULT_SESSION_TTL,
 };
 use vod_emulator::faults::Scenario;
 use vod_emulator::task_flows::TaskFlowFile;
@@ -148,7 +149,7 @@ pub(crate) struct ServeArgs {
     #[arg(
         long,
         env = "VOD_EMULATOR_SESSION_TTL",
-        default_value_t = 3600,
+        default_value_t = DEFAULT_SESSION_TTL.as_secs(),
         global = true
     )]
     pub(crate) session_ttl: u64,
@@ -228,7 +229,7 @@ pub(crate) struct ServeArgs {
     #[arg(
         long,
         env = "VOD_EMULATOR_PULL_WAIT",
-        default_value_t = 5.0,
+        default_value_t = DEFAULT_PULL_WAIT.as_secs_f64(),
         global = true
     )]
     pub(crate) pull_wait: f64,
@@ -268,7 +269,7 @@ pub(crate) struct ServeArgs {
     #[arg(
         long,
         env = "VOD_EMULATOR_CLIENT_TIMEOUT",
-        default_value_t = 30,
+        default_value_t = DEFAULT_CLIENT_TIMEOUT.as_secs(),
         value_name = "SECS",
         global = true
     )]
