@@ -40,7 +40,7 @@ pub enum Invalid {
 fn invalid() -> impl Strategy<Value = Invalid> {
     prop_oneof![
         "[a-z0-9]{1,6}"
-            .prop_filter("unsupported", |t| !vod_client_media_types()
+            .prop_filter("unsupported", |t| !vod_client::wire::vod::MEDIA_TYPES
                 .contains(&t.as_str()))
             .prop_map(Invalid::MediaType),
         (251usize..600).prop_map(Invalid::SourceContext),
@@ -53,17 +53,6 @@ fn invalid() -> impl Strategy<Value = Invalid> {
         "[a-z]{1,8}/[a-z]{1,8}\\.mp4".prop_map(Invalid::OutOfScopeKey),
         "[A-Za-z0-9]{8,32}".prop_map(Invalid::Signature),
         prop_oneof![301i64..7200, -7200i64..-301].prop_map(Invalid::SkewedTimestamp),
-    ]
-}
-
-/// Media types the real service accepts (shared/spec/vod-api.md §3.3), so generated "bad" ones
-/// are really unsupported.
-fn vod_client_media_types() -> &'static [&'static str] {
-    &[
-        "wmv", "rm", "mov", "mpeg", "mp4", "3gp", "flv", "avi", "rmvb", "ts", "asf", "mpg", "webm",
-        "mkv", "m3u8", "wm", "asx", "ram", "mpe", "vob", "dat", "mp4v", "m4v", "f4v", "mxf", "qt",
-        "ogg", "mpd", "mp3", "m4a", "flac", "wav", "ra", "aac", "amr", "jpg", "jpeg", "png", "gif",
-        "bmp", "tiff", "tif", "heif", "webp",
     ]
 }
 

@@ -29,19 +29,7 @@ pub const APPLY_FIELDS: &[&str] = ApplyUploadRequest::FIELDS;
 /// Parameters CommitUpload accepts.
 pub const COMMIT_FIELDS: &[&str] = CommitUploadRequest::FIELDS;
 
-/// Media types the service accepts, lowercase (VOD FAQ 266/2846: video, audio, manifests, and
-/// the image category newer accounts may upload).
-pub const MEDIA_TYPES: &[&str] = &[
-    "wmv", "rm", "mov", "mpeg", "mp4", "3gp", "flv", "avi", "rmvb", "ts", "asf", "mpg", "webm",
-    "mkv", "m3u8", "wm", "asx", "ram", "mpe", "vob", "dat", "mp4v", "m4v", "f4v", "mxf", "qt",
-    "ogg", "mpd", "mp3", "m4a", "flac", "wav", "ra", "aac", "amr", "jpg", "jpeg", "png", "gif",
-    "bmp", "tiff", "tif", "heif", "webp",
-];
-
-/// Cover types the service accepts, lowercase.
-pub const COVER_TYPES: &[&str] = &[
-    "jpg", "jpeg", "png", "gif", "bmp", "tiff", "ai", "cdr", "eps", "tif", "heif",
-];
+pub use vod_protocol::wire::vod::{COVER_TYPES, MEDIA_TYPES};
 
 /// VOD storage regions.
 pub use vod_protocol::wire::vod::REGIONS as STORAGE_REGIONS;

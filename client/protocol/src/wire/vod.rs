@@ -12,6 +12,20 @@ pub const VERSION: &str = "2018-07-17";
 /// The service name that appears in the TC3 credential scope and the default host.
 pub const SERVICE: &str = "vod";
 
+/// Media types the service accepts, lowercase (VOD FAQ 266/2846: video, audio, manifests, and
+/// the image category newer accounts may upload).
+pub const MEDIA_TYPES: &[&str] = &[
+    "wmv", "rm", "mov", "mpeg", "mp4", "3gp", "flv", "avi", "rmvb", "ts", "asf", "mpg", "webm",
+    "mkv", "m3u8", "wm", "asx", "ram", "mpe", "vob", "dat", "mp4v", "m4v", "f4v", "mxf", "qt",
+    "ogg", "mpd", "mp3", "m4a", "flac", "wav", "ra", "aac", "amr", "jpg", "jpeg", "png", "gif",
+    "bmp", "tiff", "tif", "heif", "webp",
+];
+
+/// Cover types the service accepts, lowercase.
+pub const COVER_TYPES: &[&str] = &[
+    "jpg", "jpeg", "png", "gif", "bmp", "tiff", "ai", "cdr", "eps", "tif", "heif",
+];
+
 /// VOD regions (API and storage).
 pub const REGIONS: &[&str] = &[
     "ap-guangzhou",
