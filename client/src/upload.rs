@@ -29,9 +29,9 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// COS's smallest part (every part but the last).
-pub const MIN_PART_SIZE: u64 = 1024 * 1024;
+pub const MIN_PART_SIZE: u64 = crate::wire::cos::MIN_PART_BYTES;
 /// COS's largest part count.
-pub const MAX_PARTS: u64 = 10_000;
+pub const MAX_PARTS: u64 = crate::wire::cos::MAX_PARTS as u64;
 /// How many times expired credentials or sessions lead to a fresh ApplyUpload.
 const MAX_REAPPLIES: u32 = 2;
 /// A checkpoint whose credentials expire sooner than this is not resumed.

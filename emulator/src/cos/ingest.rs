@@ -17,8 +17,7 @@ use md5::{Digest, Md5};
 use tokio::sync::{mpsc, oneshot};
 use vod_protocol::checksum::Crc64;
 
-/// Largest single PUT or part: 5 GiB.
-pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+pub use vod_protocol::wire::cos::MAX_OBJECT_BYTES;
 
 /// Chunks in flight per worker: enough to keep both busy, small enough to bound memory
 /// (a chunk is shared by both workers: about `2 × (QUEUE_CHUNKS + 1) × CHUNK_BYTES` per upload

@@ -22,10 +22,7 @@ use vod_protocol::wire::cos::{
     ListedUpload, Principal as XmlPrincipal,
 };
 
-/// Highest part number.
-pub const MAX_PARTS: u32 = 10_000;
-/// Smallest size of any part but the last, checked on Complete.
-pub const MIN_PART_BYTES: u64 = 1024 * 1024;
+pub use vod_protocol::wire::cos::{MAX_PARTS, MIN_PART_BYTES};
 /// Largest CompleteMultipartUpload body accepted.
 const MAX_COMPLETE_BODY: usize = 4 * 1024 * 1024;
 /// Page size limit of both listings.

@@ -5,6 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Highest part number of a multipart upload.
+pub const MAX_PARTS: u32 = 10_000;
+/// Smallest size of any part but the last, checked on Complete (COS doc 436/7750).
+pub const MIN_PART_BYTES: u64 = 1024 * 1024;
+/// Largest single PUT or part: 5 GiB.
+pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
 /// Renders a response body as COS does: an XML declaration, then the element.
 ///
 /// # Errors
