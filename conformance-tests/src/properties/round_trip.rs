@@ -1,10 +1,10 @@
 //! Round trip: what goes up comes back, byte for byte, under its FileId.
 
+use crate::model::crc64;
 use crate::runner::{check, expect_eq, outcome_code, Ctx, Failure};
 use crate::MIB;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
-use vod_client::checksum::crc64;
 use vod_client::retry::RetryPolicy;
 use vod_client::wire::vod::ApplyUploadRequest;
 use vod_client::{Error, UploadOptions};
