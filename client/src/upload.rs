@@ -809,6 +809,24 @@ mod tests {
     }
 
     #[test]
+    fn part_size_steps_up_exactly_at_the_ten_thousand_part_edge() {
+        let mib = MIN_PART_SIZE;
+        assert_eq!(
+            part_size_for(MAX_PARTS * mib, mib),
+            mib,
+            "10,000 parts of 1 MiB fit"
+        );
+        assert_eq!(
+            part_size_for(MAX_PARTS * mib + 1, mib),
+            2 * mib,
+            "one byte more needs bigger parts"
+        );
+        assert!(
+            (MAX_PARTS * mib + 1).div_ceil(part_size_for(MAX_PARTS * mib + 1, mib)) <= MAX_PARTS
+        );
+    }
+
+    #[test]
     fn part_size_grows_to_fit_ten_thousand_parts() {
         let mib = MIN_PART_SIZE;
         assert_eq!(part_size_for(100 * mib, 8 * mib), 8 * mib);

@@ -14,8 +14,10 @@ use vod_client::CosClient;
 /// Size of a generated part.
 #[derive(Debug, Clone, Copy)]
 pub enum PartSize {
-    /// A few bytes (only valid as the last part).
+    /// A few bytes, or none (only valid as the last part).
     Tiny(u16),
+    /// One byte under the minimum: the largest part refused before the last.
+    MinMinusOne,
     /// Exactly the minimum.
     Min,
     /// A little over the minimum.
@@ -26,11 +28,15 @@ impl PartSize {
     fn bytes(self) -> u64 {
         match self {
             PartSize::Tiny(n) => u64::from(n),
+            PartSize::MinMinusOne => MIN_PART - 1,
             PartSize::Min => MIN_PART,
             PartSize::MinPlus(n) => MIN_PART + u64::from(n),
         }
     }
 }
+
+/// The highest part number COS takes (COS doc 436/7750).
+const MAX_PART_NUMBER: u32 = 10_000;
 
 /// How a Complete lists the parts.
 #[derive(Debug, Clone, Copy)]
@@ -86,10 +92,18 @@ pub enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
+    // Sizes at and around the 1 MiB minimum, and empty parts.
     let size = prop_oneof![
-        4 => (1u16..200).prop_map(PartSize::Tiny),
+        4 => (0u16..200).prop_map(PartSize::Tiny),
+        1 => Just(PartSize::MinMinusOne),
         2 => Just(PartSize::Min),
         1 => (1u16..100).prop_map(PartSize::MinPlus),
+    ];
+    // Part numbers around both ends of 1..=10000, the out-of-range ones refused.
+    let number = prop_oneof![
+        8 => 1u32..=4,
+        1 => Just(MAX_PART_NUMBER),
+        1 => prop_oneof![Just(0u32), Just(MAX_PART_NUMBER + 1)],
     ];
     let listing = prop_oneof![
         4 => Just(Listing::Ascending),
@@ -100,7 +114,7 @@ fn op() -> impl Strategy<Value = Op> {
     ];
     prop_oneof![
         2 => (0usize..4).prop_map(|key| Op::Initiate { key }),
-        6 => (0usize..8, 1u32..=4, size, any::<u8>())
+        6 => (0usize..8, number, size, any::<u8>())
             .prop_map(|(upload, number, size, seed)| Op::UploadPart { upload, number, size, seed }),
         2 => (0usize..8).prop_map(|upload| Op::ListParts { upload }),
         2 => (0usize..8, listing).prop_map(|(upload, listing)| Op::Complete { upload, listing }),
@@ -239,6 +253,17 @@ async fn apply_op(
                 return Ok(());
             };
             let u = &mut uploads[i];
+            if !(1..=MAX_PART_NUMBER).contains(number) {
+                let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"x"));
+                let got = cos
+                    .upload_part(&u.model.key, &u.id, *number, Bytes::from_static(b"x"), &md5)
+                    .await;
+                return expect_eq(
+                    "UploadPart with a part number outside 1..=10000",
+                    "InvalidArgument".to_owned(),
+                    outcome_code(&got),
+                );
+            }
             let data = part_bytes(size.bytes(), *seed);
             let md5: [u8; 16] = Md5::digest(&data).into();
             let content_md5 = base64::engine::general_purpose::STANDARD.encode(md5);

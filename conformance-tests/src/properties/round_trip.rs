@@ -20,8 +20,8 @@ pub struct Case {
     seed: u64,
 }
 
-/// Sizes that matter: empty, one byte, around the 1 MiB part size, several parts with a short
-/// last one, and small ones.
+/// Sizes that matter: empty, one byte, around the 1 MiB part size, exact multiples of it,
+/// several parts with a short last one, and small ones.
 pub fn sizes() -> impl Strategy<Value = u64> {
     prop_oneof![
         Just(0),
@@ -29,6 +29,7 @@ pub fn sizes() -> impl Strategy<Value = u64> {
         Just(MIB - 1),
         Just(MIB),
         Just(MIB + 1),
+        (2u64..=3).prop_map(|k| k * MIB),
         (2u64..=3, 1u64..MIB).prop_map(|(k, r)| k * MIB + r),
         2u64..65_536,
     ]
