@@ -52,12 +52,34 @@ fn near_auth() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A runner on a fresh seed each run (wider coverage over time), printed past the test
+/// harness's capture so any run can be repeated with `HOSTILE_SEED=N`; a failing case is also
+/// recorded in `tests/it/hostile.proptest-regressions` (commit it) and run first from then on.
 fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    })
+    use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestRng};
+    use std::io::Write;
+    let seed = std::env::var("HOSTILE_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(rand::random);
+    let _ = writeln!(
+        std::io::stderr(),
+        "hostile: seed {seed} (HOSTILE_SEED={seed} reruns it)"
+    );
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let regressions = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/hostile.proptest-regressions"
+    );
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    )
 }
 
 /// The parsers themselves: arbitrary input, no panic, and errors are the API's codes.
