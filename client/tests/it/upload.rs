@@ -164,7 +164,9 @@ async fn refusals_carry_the_service_code_and_are_not_retried() {
 }
 
 /// A COS request refused because the signature window is off the server's clock is signed
-/// again with the skew learned from `Date`, and succeeds.
+/// again with the skew learned from `Date`, and succeeds: the journal shows exactly one
+/// refusal (AccessDenied, "Request has expired") followed by the stored PutObject, and the
+/// object holds the bytes.
 #[tokio::test]
 async fn cos_requests_correct_clock_skew_from_date() {
     let emu = emulator().await;
@@ -180,7 +182,24 @@ async fn cos_requests_correct_clock_skew_from_date() {
         .put_object("skew/x", bytes::Bytes::from_static(b"x"), None)
         .await
         .expect("the skew is corrected");
-    assert!(!stored.etag.is_empty());
+    assert_eq!(
+        stored.etag, "\"9dd4e461268c8034f5c8564e155c67a6\"",
+        "md5(\"x\")"
+    );
+    let puts: Vec<(Option<u16>, Option<String>)> = emu
+        .journal()
+        .requests(&vod_emulator::journal::Filter::default().action("PutObject"))
+        .into_iter()
+        .map(|e| (e.status, e.error_code))
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            (Some(403), Some("AccessDenied".to_owned())),
+            (Some(200), None)
+        ],
+        "one refusal for the skewed signature, then the corrected PutObject"
+    );
 }
 
 /// An HLS playlist is uploaded with the segments the service parses out of it (including a

@@ -213,7 +213,15 @@ async fn a_callback_that_never_succeeds_is_given_up_and_can_be_resent() {
     let (status, _) = api.admin_post(&format!("events/{id}/resend")).await;
     assert_eq!(status, 200);
     let (_, listed) = api.admin_get("events").await;
-    assert_ne!(listed["events"][0]["state"], "failed");
+    let resent = &listed["events"][0];
+    assert_eq!(resent["state"], "pending", "{resent}");
+    assert_eq!(resent["attempts"], 0, "a fresh round of tries: {resent}");
+    emu.clock().advance_ms(60_000);
+    let again = first_event_when(&api, |e| e["state"] == "failed").await;
+    assert_eq!(
+        again["attempts"], 2,
+        "the whole round was tried again: {again}"
+    );
     let (status, _) = api.admin_post("events/999/resend").await;
     assert_eq!(status, 404);
 }

@@ -444,6 +444,8 @@ struct Progress {
     committed: Vec<(String, String, Vec<u8>)>,
     /// The object being written when the process died, with the bytes it was given.
     in_flight: Option<(String, Vec<u8>)>,
+    /// The multipart upload (key, UploadId) initiated and not yet completed when it died.
+    open_upload: Option<(String, String)>,
 }
 
 /// Uploads one small file after another, step by step (so the in-flight key is known), with
@@ -487,8 +489,11 @@ async fn crash_worker(endpoint: String, seed: u64) -> Progress {
         );
         progress.in_flight = Some((key.clone(), data.clone()));
         let stored = if multipart {
+            let Ok(id) = cos.initiate_multipart_upload(&key, None).await else {
+                break;
+            };
+            progress.open_upload = Some((key.clone(), id.clone()));
             async {
-                let id = cos.initiate_multipart_upload(&key, None).await?;
                 let mut etags = Vec::new();
                 for (n, chunk) in data.chunks(1024 * 1024).enumerate() {
                     let md5 = {
@@ -512,6 +517,7 @@ async fn crash_worker(endpoint: String, seed: u64) -> Progress {
         if stored.is_err() {
             break;
         }
+        progress.open_upload = None;
         let commit = vod
             .commit_upload(&vod_protocol::wire::vod::CommitUploadRequest {
                 vod_session_key: Some(session.vod_session_key.clone()),
@@ -562,10 +568,12 @@ async fn committed_uploads_survive_random_kill_9() {
         child.kill();
         let mut fresh = Vec::new();
         let mut in_flight = Vec::new();
+        let mut open_uploads = Vec::new();
         for w in workers {
             let p = w.await.expect("worker");
             fresh.extend(p.committed);
             in_flight.extend(p.in_flight);
+            open_uploads.extend(p.open_upload);
         }
         assert!(
             !fresh.is_empty(),
@@ -619,10 +627,22 @@ async fn committed_uploads_survive_random_kill_9() {
                 }
             }
         }
-        owner
+        let listed: Vec<String> = owner
             .list_multipart_uploads("")
             .await
-            .expect("in-flight uploads are listable");
+            .expect("in-flight uploads are listable")
+            .into_iter()
+            .map(|u| u.upload_id)
+            .collect();
+        for (key, id) in &open_uploads {
+            // Open when the process died: still listed, or completed just before (its
+            // Complete answer lost with the process), never gone without its object.
+            let completed = owner.head_object(key).await.expect("HEAD").is_some();
+            assert!(
+                listed.contains(id) || completed,
+                "round {round}: upload {id} of {key} was open at the kill and is neither listed nor complete"
+            );
+        }
         let vod =
             vod_client::VodClient::new(http.clone(), &endpoint, owner_creds(), "ap-guangzhou")
                 .expect("vod");
