@@ -269,8 +269,8 @@ async fn wait_for_parts(emu: &Emulator, file: &std::path::Path, n: u64) -> u64 {
     }
 }
 
-/// `events pull` shows the upload's NewFileUpload, `events confirm` acknowledges it,
-/// `media describe` and `media delete` manage the media.
+/// `events pull` shows the upload's NewFileUpload, `events confirm` acknowledges it (the
+/// emulator then holds it `confirmed`), `media describe` and `media delete` manage the media.
 #[tokio::test]
 async fn events_and_media_subcommands() {
     let emu = emulator().await;
@@ -297,6 +297,13 @@ async fn events_and_media_subcommands() {
     let mut cmd = cli(&emu);
     cmd.args(["events", "confirm", &handle, "--json"]);
     assert!(output(cmd).await.status.success());
+    let (status, _, events) = get(&format!("{}/_emulator/events", emu.endpoint())).await;
+    assert_eq!(status, 200);
+    let events: serde_json::Value = serde_json::from_slice(&events).expect("admin events JSON");
+    assert_eq!(
+        events["events"][0]["state"], "confirmed",
+        "the emulator holds the event confirmed: {events}"
+    );
 
     let mut cmd = cli(&emu);
     cmd.args(["media", "describe", &file_id, "--json"]);
