@@ -301,24 +301,24 @@ fn routes(state: &AppState) -> Value {
 
 /// The body as UTF-8 text, up to the admin body limit.
 async fn read_text(req: Request<Body>) -> Result<String, AdminError> {
-    let bytes = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|_| AdminError::bad(format!("the body must be at most {MAX_BODY} bytes")))?
-        .to_bytes();
-    String::from_utf8(bytes.to_vec()).map_err(|_| AdminError::bad("the body must be UTF-8"))
+    String::from_utf8(read_body(req).await?.to_vec())
+        .map_err(|_| AdminError::bad("the body must be UTF-8"))
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(req: Request<Body>) -> Result<T, AdminError> {
-    let bytes = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|_| AdminError::bad(format!("the body must be JSON under {MAX_BODY} bytes")))?
-        .to_bytes();
-    serde_json::from_slice(&bytes).map_err(|e| AdminError::bad(format!("invalid JSON: {e}")))
+    serde_json::from_slice(&read_body(req).await?)
+        .map_err(|e| AdminError::bad(format!("invalid JSON: {e}")))
 }
 
-/// One rule, or `{"rules": [...]}` (a scenario), installed all or none.
+/// The whole body, up to the admin body limit.
+async fn read_body(req: Request<Body>) -> Result<Bytes, AdminError> {
+    Ok(Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| AdminError::bad(format!("the body must be at most {MAX_BODY} bytes")))?
+        .to_bytes())
+}
+
 /// One rule, a list of rules, or a whole scenario, in JSON or TOML: what `--faults` takes.
 async fn add_faults(state: &AppState, req: Request<Body>) -> Result<Response<Body>, AdminError> {
     let text = read_text(req).await?;
