@@ -192,7 +192,8 @@ fn runner_for(name: &str, config: &RunConfig) -> TestRunner {
     )
 }
 
-/// Checks `test` over values of `strategy`; a failure comes back shrunk.
+/// Checks `test` over values of `strategy`; a failure comes back shrunk, and a run that tried
+/// fewer cases than configured fails.
 ///
 /// # Errors
 /// The first failing case, minimised.
@@ -205,8 +206,12 @@ where
     S: proptest::strategy::Strategy,
     S::Value: Debug,
 {
+    let tried = std::cell::Cell::new(0u32);
     runner
-        .run(&strategy, |value| test(value).map_err(TestCaseError::fail))
+        .run(&strategy, |value| {
+            tried.set(tried.get() + 1);
+            test(value).map_err(TestCaseError::fail)
+        })
         .map_err(|err| match err {
             TestError::Fail(reason, value) => Failure {
                 message: reason.to_string(),
@@ -216,7 +221,17 @@ where
                 message: format!("aborted: {reason}"),
                 minimal_case: String::new(),
             },
-        })
+        })?;
+    // proptest counts a runner's successes across `run` calls: a runner used twice would
+    // pass its second property without trying a case. Nothing passes untried.
+    let cases = runner.config().cases;
+    if tried.get() < cases {
+        return Err(Failure {
+            message: format!("tried {} of {cases} cases", tried.get()),
+            minimal_case: String::new(),
+        });
+    }
+    Ok(())
 }
 
 /// Turns "expected X, got Y" comparisons into readable failures.

@@ -7,6 +7,8 @@
 
 use crate::cos::Query;
 use crate::vod::Action;
+use vod_protocol::sign::cos::CosAuthorization;
+use vod_protocol::sign::tc3::Authorization;
 use vod_protocol::wire::cos::{from_xml, CompleteMultipartUpload};
 
 /// The parameters of a VOD API action (`action` by name) from a request body.
@@ -103,24 +105,20 @@ pub fn mpd(text: &str) -> Result<Vec<String>, String> {
     crate::vod::media::mpd_segments(text)
 }
 
-/// A TC3 `Authorization` header.
+/// A TC3 `Authorization` header, parsed into its fields.
 ///
 /// # Errors
 /// Why it is malformed.
-pub fn tc3_authorization(header: &str) -> Result<(), String> {
-    vod_protocol::sign::tc3::Authorization::parse(header)
-        .map(drop)
-        .map_err(|e| e.to_string())
+pub fn tc3_authorization(header: &str) -> Result<Authorization, String> {
+    Authorization::parse(header).map_err(|e| e.to_string())
 }
 
-/// A COS `Authorization` header.
+/// A COS `Authorization` header, parsed into its fields.
 ///
 /// # Errors
 /// Why it is malformed.
-pub fn cos_authorization(header: &str) -> Result<(), String> {
-    vod_protocol::sign::cos::CosAuthorization::parse(header)
-        .map(drop)
-        .map_err(|e| e.to_string())
+pub fn cos_authorization(header: &str) -> Result<CosAuthorization, String> {
+    CosAuthorization::parse(header).map_err(|e| e.to_string())
 }
 
 /// A `Content-MD5` header.

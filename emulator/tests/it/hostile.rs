@@ -11,9 +11,18 @@
 
 use crate::common::api::Api;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
 use vod_emulator::{parse, Emulator};
+
+/// The preset task flows the documentation lists (`Procedure` names every account has).
+const PRESETS: [&str; 5] = [
+    "LongVideoPreset",
+    "SimpleAesEncryptPreset",
+    "WidevineFairPlayPreset",
+    "SDMC-WidevineFairPlayPreset",
+    "MultiDRMPreset",
+];
 
 const ACTIONS: &[&str] = &[
     "ApplyUpload",
@@ -52,41 +61,94 @@ fn near_auth() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A runner on a fresh seed each run (wider coverage over time), printed past the test
+/// Range headers: the shapes clients send, near misses, and any printable text (every value
+/// is a valid header value, so no case is skipped).
+fn near_range() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u64..1200, 0u64..1200).prop_map(|(a, b)| format!("bytes={}-{}", a.min(b), a.max(b))),
+        "(bytes|BYTES|items)=(-?[0-9]{0,5})-([0-9]{0,5})(, ?[0-9]{0,4}-[0-9]{0,4}){0,2}",
+        // Trimmed: HTTP drops the whitespace around a header value, so an untrimmed one
+        // would be signed as sent and checked as received (a signature mismatch, not a test
+        // of ranges).
+        "[ -~]{0,30}".prop_map(|s| s.trim().to_owned()),
+    ]
+}
+
+/// `(a, b)` when `range` is exactly `bytes=a-b` with `a <= b`.
+fn single_range(range: &str) -> Option<(u64, u64)> {
+    let (a, b) = range.strip_prefix("bytes=")?.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !digits(a) || !digits(b) {
+        return None;
+    }
+    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+    (a <= b).then_some((a, b))
+}
+
+/// Runs properties on a fresh seed each run (wider coverage over time), printed past the test
 /// harness's capture so any run can be repeated with `HOSTILE_SEED=N`; a failing case is also
 /// recorded in `tests/it/hostile.proptest-regressions` (commit it) and run first from then on.
-fn runner(cases: u32) -> TestRunner {
-    use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestRng};
-    use std::io::Write;
-    let seed = std::env::var("HOSTILE_SEED")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or_else(rand::random);
-    let _ = writeln!(
-        std::io::stderr(),
-        "hostile: seed {seed} (HOSTILE_SEED={seed} reruns it)"
-    );
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let regressions = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/it/hostile.proptest-regressions"
-    );
-    TestRunner::new_with_rng(
-        Config {
-            cases,
-            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
-            ..Config::default()
-        },
-        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
-    )
+struct Hostile {
+    seed: u64,
+    cases: u32,
+}
+
+impl Hostile {
+    fn new(cases: u32) -> Self {
+        use std::io::Write;
+        let seed = std::env::var("HOSTILE_SEED")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or_else(rand::random);
+        let _ = writeln!(
+            std::io::stderr(),
+            "hostile: seed {seed} (HOSTILE_SEED={seed} reruns it)"
+        );
+        Self { seed, cases }
+    }
+
+    /// Checks `test` on `cases` values of `strategy`. Each check gets a runner of its own:
+    /// proptest counts a runner's successes across `run` calls, so a shared runner would run
+    /// the first property only. The count of cases actually tried is asserted too.
+    fn check<S: Strategy>(
+        &self,
+        strategy: &S,
+        test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+    ) -> Result<(), String> {
+        use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestRng};
+        let regressions = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/hostile.proptest-regressions"
+        );
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&self.seed.to_le_bytes());
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: self.cases,
+                failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+        );
+        let tried = std::cell::Cell::new(0u32);
+        runner
+            .run(strategy, |value| {
+                tried.set(tried.get() + 1);
+                test(value)
+            })
+            .map_err(|e| e.to_string())?;
+        if tried.get() < self.cases {
+            return Err(format!("tried {} of {} cases", tried.get(), self.cases));
+        }
+        Ok(())
+    }
 }
 
 /// The parsers themselves: arbitrary input, no panic, and errors are the API's codes.
 #[test]
 fn parsers_never_panic() {
-    let mut r = runner(2000);
-    r.run(
+    let r = Hostile::new(2000);
+    r.check(
         &(0..ACTIONS.len(), near_json(), any::<bool>()),
         |(i, body, strict)| {
             if let Err(code) = parse::vod_params(ACTIONS[i], &body, strict) {
@@ -99,7 +161,7 @@ fn parsers_never_panic() {
         },
     )
     .expect("vod params");
-    r.run(
+    r.check(
         &prop_oneof![
             proptest::collection::vec(any::<u8>(), 0..200),
             "(Action=(ApplyUpload|PullEvents)&)?(Version=2018-07-17&)?(([A-Za-z]{1,8}|FileIds)(\\.[0-9]{1,2}){0,3}=[^&]{0,10}&?){0,6}"
@@ -118,7 +180,7 @@ fn parsers_never_panic() {
         },
     )
     .expect("legacy form");
-    r.run(
+    r.check(
         &prop_oneof![
             proptest::collection::vec(any::<u8>(), 0..120),
             "CONNECT [a-z0-9.:-]{0,40}(:[0-9]{1,6})? HTTP/1\\.1\r\n(Host: [^\r\n]{0,20}\r\n)?\r\n"
@@ -140,12 +202,37 @@ fn parsers_never_panic() {
         },
     )
     .expect("connect head");
-    r.run(&near_xml(), |body| {
-        let _ = parse::complete_multipart_upload(&body);
+    r.check(&near_xml(), |body| {
+        if let Ok(listed) = parse::complete_multipart_upload(&body) {
+            let text = String::from_utf8_lossy(&body);
+            prop_assert_eq!(listed, text.matches("<Part>").count(), "{}", text);
+        }
         Ok(())
     })
     .expect("complete xml");
-    r.run(&("\\PC{0,40}", any::<u64>()), |(header, size)| {
+    r.check(
+        &proptest::collection::vec((1u32..=10_000, "[0-9a-f]{32}"), 0..5),
+        |parts| {
+            let body = format!(
+                "<CompleteMultipartUpload>{}</CompleteMultipartUpload>",
+                parts
+                    .iter()
+                    .map(|(n, etag)| format!(
+                        "<Part><PartNumber>{n}</PartNumber><ETag>\"{etag}\"</ETag></Part>"
+                    ))
+                    .collect::<String>()
+            );
+            prop_assert_eq!(
+                parse::complete_multipart_upload(body.as_bytes()),
+                Ok(parts.len()),
+                "{}",
+                body
+            );
+            Ok(())
+        },
+    )
+    .expect("well-formed complete xml");
+    r.check(&("\\PC{0,40}", any::<u64>()), |(header, size)| {
         match parse::range(&header, size) {
             Ok(Some((start, end))) => prop_assert!(start <= end && end < size),
             Ok(None) => {}
@@ -154,65 +241,156 @@ fn parsers_never_panic() {
         Ok(())
     })
     .expect("range");
-    r.run(&"\\PC{0,80}", |q| {
-        let _ = parse::query(&q);
+    r.check(&"\\PC{0,80}", |q| {
+        let segments = q.split('&').filter(|p| !p.is_empty()).count();
+        prop_assert!(parse::query(&q).len() <= segments, "{q}");
         Ok(())
     })
     .expect("query");
-    r.run(
+    r.check(
+        &proptest::collection::vec(("\\PC{1,10}", "\\PC{0,10}"), 0..5),
+        |pairs| {
+            use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+            let raw = pairs
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        utf8_percent_encode(k, NON_ALPHANUMERIC),
+                        utf8_percent_encode(v, NON_ALPHANUMERIC)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            prop_assert_eq!(parse::query(&raw), pairs, "{}", raw);
+            Ok(())
+        },
+    )
+    .expect("encoded query round trip");
+    r.check(
         &prop_oneof![
             "\\PC{0,60}",
             "QCVB_(Simple|)ProcessFile\\([0-9{},. -]{0,30}\\)?"
         ],
         |p| {
-            let _ = parse::procedure(&p);
+            if parse::procedure(&p).is_ok() {
+                prop_assert!(
+                    PRESETS.contains(&p.trim()) || p.contains("QCVB_"),
+                    "accepted {p:?}"
+                );
+            }
             Ok(())
         },
     )
     .expect("procedure");
-    r.run(
+    for preset in PRESETS {
+        assert_eq!(parse::procedure(preset), Ok(()), "{preset}");
+    }
+    r.check(
         &prop_oneof![
             "\\PC{0,80}",
             "\\{\"(Name|TaskFlows|MediaProcessTask)\": ?(\"[a-zA-Z]{0,25}\"|\\[|\\{)[\\PC]{0,60}\\}?"
         ],
         |body| {
-            let _ = parse::task_flows(body.as_bytes());
+            if parse::task_flows(body.as_bytes()).is_ok() {
+                prop_assert!(
+                    serde_json::from_str::<serde_json::Value>(&body).is_ok(),
+                    "accepted {body:?}"
+                );
+            }
             Ok(())
         },
     )
     .expect("task flows");
-    r.run(
+    r.check(
         &"(#EXT[A-Z-]{0,10}(:[^\\n]{0,20})?\\n|[^#\\n]{0,20}\\n|\\PC{0,20}){0,8}",
         |m| {
-            if let Ok(segments) = parse::m3u8(&m) {
+            for segments in [parse::m3u8(&m), parse::mpd(&m)].into_iter().flatten() {
                 prop_assert!(segments
                     .iter()
                     .all(|s| !s.starts_with('/') && !s.contains("://")));
             }
-            let _ = parse::mpd(&m);
             Ok(())
         },
     )
     .expect("manifests");
-    r.run(&near_auth(), |h| {
-        let _ = parse::tc3_authorization(&h);
-        let _ = parse::cos_authorization(&h);
+    r.check(&near_auth(), |h| {
+        let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if let Ok(a) = parse::tc3_authorization(&h) {
+            prop_assert!(hex(&a.signature) && !a.signed_headers.is_empty(), "{h}");
+            prop_assert!(!a.secret_id.is_empty() && a.date.len() == 10, "{h}");
+        }
+        if let Ok(a) = parse::cos_authorization(&h) {
+            prop_assert!(hex(&a.signature) && !a.access_key.is_empty(), "{h}");
+            prop_assert!(h.contains("q-sign-time="), "{h}");
+        }
         Ok(())
     })
     .expect("authorization");
-    r.run(&proptest::collection::vec(any::<u8>(), 0..40), |v| {
+    r.check(
+        &(
+            "[A-Za-z0-9]{1,20}",
+            (2000u32..2100, 1u32..=12, 1u32..=28),
+            proptest::collection::vec("[a-z][a-z-]{0,11}", 1..4),
+            "[0-9a-f]{64}",
+        ),
+        |(id, (y, m, d), headers, signature)| {
+            let date = format!("{y:04}-{m:02}-{d:02}");
+            let h = format!(
+                "TC3-HMAC-SHA256 Credential={id}/{date}/vod/tc3_request, SignedHeaders={}, Signature={signature}",
+                headers.join(";")
+            );
+            let a = parse::tc3_authorization(&h).map_err(|e| TestCaseError::fail(format!("{h}: {e}")))?;
+            prop_assert_eq!(
+                (a.secret_id, a.date, a.service, a.scope_terminator, a.signed_headers, a.signature),
+                (id, date, "vod".to_owned(), "tc3_request".to_owned(), headers, signature)
+            );
+            Ok(())
+        },
+    )
+    .expect("tc3 authorization round trip");
+    r.check(
+        &(
+            "[A-Za-z0-9]{1,36}",
+            (0i64..4_000_000_000, 0i64..100_000),
+            proptest::collection::vec("[a-z][a-z0-9-]{0,11}", 0..4),
+            proptest::collection::vec("[a-z][a-z0-9-]{0,11}", 0..3),
+            "[0-9a-f]{40}",
+        ),
+        |(ak, (start, span), headers, params, signature)| {
+            let h = format!(
+                "q-sign-algorithm=sha1&q-ak={ak}&q-sign-time={start};{end}&q-key-time={start};{end}&q-header-list={}&q-url-param-list={}&q-signature={signature}",
+                headers.join(";"),
+                params.join(";"),
+                end = start + span,
+            );
+            let a = parse::cos_authorization(&h).map_err(|e| TestCaseError::fail(format!("{h}: {e}")))?;
+            prop_assert_eq!(
+                (a.access_key, a.sign_time, a.header_list, a.url_param_list, a.signature),
+                (ak, (start, start + span), headers, params, signature)
+            );
+            Ok(())
+        },
+    )
+    .expect("cos authorization round trip");
+    r.check(&proptest::collection::vec(any::<u8>(), 0..40), |v| {
         if let Err(code) = parse::content_md5(&v) {
             prop_assert_eq!(code, "InvalidDigest");
         }
         Ok(())
     })
     .expect("content-md5");
-    r.run(&"\\PC{0,120}", |text| {
-        let _ = parse::fault_scenario_json(&text);
+    r.check(&"\\PC{0,120}", |text| {
+        if parse::fault_scenario_json(&text).is_ok() {
+            prop_assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "accepted {text:?}"
+            );
+        }
         Ok(())
     })
     .expect("fault scenarios");
-    r.run(
+    r.check(
         &prop_oneof![
             "\\PC{0,80}",
             "(https?|HTTPS?|ftp|)(:|://|:///)[a-z0-9.@\\[\\]:-]{0,30}(:[0-9]{1,6})?(/[^ ]{0,20})?",
@@ -275,9 +453,9 @@ fn hostile_requests_get_protocol_errors() {
         &[],
         vec![1; 10],
     ));
-    let mut r = runner(96);
+    let r = Hostile::new(96);
 
-    r.run(&(0..ACTIONS.len(), near_json()), |(i, body)| {
+    r.check(&(0..ACTIONS.len(), near_json()), |(i, body)| {
         let mut call = api.call(ACTIONS[i], &serde_json::json!({}));
         call.body = body;
         let resp = rt.block_on(api.vod_call(call));
@@ -289,7 +467,7 @@ fn hostile_requests_get_protocol_errors() {
     .expect("vod bodies");
 
     let host = format!("{bucket}.cos.ap-guangzhou.myqcloud.com");
-    r.run(&near_auth(), |auth| {
+    r.check(&near_auth(), |auth| {
         let reply =
             rt.block_on(api.cos_raw(Method::GET, &host, "/h/obj", &[], &[], Some(&auth), vec![]));
         prop_assert!(reply.status.is_client_error(), "{} {}", reply.status, auth);
@@ -298,10 +476,7 @@ fn hostile_requests_get_protocol_errors() {
     })
     .expect("authorization headers");
 
-    r.run(&"\\PC{0,30}", |range| {
-        if reqwest::header::HeaderValue::from_str(&range).is_err() {
-            return Ok(());
-        }
+    r.check(&near_range(), |range| {
         let reply = rt.block_on(api.cos(
             &owner,
             Method::GET,
@@ -316,11 +491,21 @@ fn hostile_requests_get_protocol_errors() {
             "{} {range}",
             reply.status
         );
+        // One `bytes=a-b` with a <= b against the 1000-byte object: an independent model.
+        if let Some((a, b)) = single_range(&range) {
+            if a < 1000 {
+                prop_assert_eq!(reply.status.as_u16(), 206, "{}", range);
+                prop_assert_eq!(reply.body.len() as u64, b.min(999) - a + 1, "{}", range);
+            } else {
+                prop_assert_eq!(reply.status.as_u16(), 416, "{}", range);
+                prop_assert_eq!(reply.code(), "InvalidRange");
+            }
+        }
         Ok(())
     })
     .expect("range headers");
 
-    r.run(
+    r.check(
         &proptest::collection::vec(("[a-zA-Z-]{1,12}", "\\PC{0,12}"), 0..4),
         |pairs| {
             let query: Vec<(&str, &str)> = pairs
@@ -345,7 +530,7 @@ fn hostile_requests_get_protocol_errors() {
     )
     .expect("query strings");
 
-    r.run(&near_xml(), |body| {
+    r.check(&near_xml(), |body| {
         let reply = rt.block_on(api.cos(
             &owner,
             Method::POST,
