@@ -18,6 +18,7 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once, at start-up
 enum Command {
     /// Run the properties and report.
     Run {
@@ -55,6 +56,10 @@ enum Command {
         /// run then tests the client's resilience and is reported apart, never as conformance.
         #[arg(long, value_name = "FILE")]
         faults: Option<PathBuf>,
+        /// Keep failing cases in this directory (one file a property) and replay them first
+        /// on every later run with the same flag.
+        #[arg(long, value_name = "DIR")]
+        regressions: Option<PathBuf>,
     },
     /// List the properties and their rules.
     List,
@@ -82,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         allow_cost,
         admin_token,
         faults,
+        regressions,
     } = cli.command
     else {
         for p in properties::ALL {
@@ -149,6 +155,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         filter,
         divergences,
         scenario: class,
+        regressions,
     };
     let outcomes = runner::run(&runtime, &subject, properties::ALL, &config);
     let run = report::Run {

@@ -3,7 +3,10 @@
 //! that takes the target's known divergences into account.
 
 use crate::target::{Target, TargetKind};
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::test_runner::{
+    Config, FailurePersistence, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError,
+    TestRng, TestRunner,
+};
 use std::fmt::Debug;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -98,6 +101,10 @@ pub struct RunConfig {
     /// The class of the fault scenario the target runs under, if any: under any class but
     /// [`ScenarioClass::BreaksProtocol`] only properties that drive the reference client run.
     pub scenario: Option<ScenarioClass>,
+    /// Where failing cases are kept, one file a property (`<dir>/<property>.txt`, proptest's
+    /// regressions format); each property replays its kept cases before new ones. `None`
+    /// keeps nothing.
+    pub regressions: Option<std::path::PathBuf>,
 }
 
 /// What a property sees: the target and a way to run async code from proptest's closures.
@@ -180,10 +187,21 @@ fn runner_for(name: &str, config: &RunConfig) -> TestRunner {
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&config.seed.to_le_bytes());
     seed[8..24].copy_from_slice(&Md5::digest(name.as_bytes()));
+    // proptest names a persistence file by a `&'static str`: one short path a property a
+    // run is leaked, a bounded cost for replaying every kept failure first.
+    let failure_persistence = config.regressions.as_ref().map(|dir| {
+        let path: &'static str = Box::leak(
+            dir.join(format!("{name}.txt"))
+                .display()
+                .to_string()
+                .into_boxed_str(),
+        );
+        Box::new(FileFailurePersistence::Direct(path)) as Box<dyn FailurePersistence>
+    });
     let proptest_config = Config {
         cases: config.cases,
         max_shrink_iters: 256,
-        failure_persistence: None,
+        failure_persistence,
         ..Config::default()
     };
     TestRunner::new_with_rng(
@@ -250,5 +268,76 @@ pub fn outcome_code<T>(result: &vod_client::Result<T>) -> String {
         Err(e) => e
             .code()
             .map_or_else(|| format!("transport/other: {e}"), str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn config(seed: u64, dir: &std::path::Path) -> RunConfig {
+        RunConfig {
+            cases: 256,
+            seed,
+            filter: Vec::new(),
+            divergences: Vec::new(),
+            scenario: None,
+            regressions: Some(dir.to_path_buf()),
+        }
+    }
+
+    /// A rare failure (1 value in 97) found once is kept in the property's file and is the
+    /// first case tried by a later run on another seed.
+    #[test]
+    fn a_failing_case_is_kept_and_replayed_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rare = |v: u32| {
+            if v % 97 == 13 {
+                Err(format!("{v} is rare"))
+            } else {
+                Ok(())
+            }
+        };
+        let found = check(
+            &mut runner_for("rare", &config(5, dir.path())),
+            0u32..1_000_000,
+            rare,
+        );
+        assert!(found.is_err(), "seed 5 finds a rare value");
+        let kept = std::fs::read_to_string(dir.path().join("rare.txt")).expect("kept file");
+        assert!(kept.lines().any(|l| l.starts_with("cc ")), "{kept}");
+
+        let first = Cell::new(None);
+        let again = check(
+            &mut runner_for("rare", &config(6, dir.path())),
+            0u32..1_000_000,
+            |v| {
+                first.set(first.get().or(Some(v)));
+                rare(v)
+            },
+        );
+        assert!(again.is_err());
+        assert_eq!(first.get().map(|v| v % 97), Some(13), "replayed first");
+    }
+
+    /// A property that passes has tried exactly the configured cases, and a runner already
+    /// used up does not pass a second property untried.
+    #[test]
+    fn a_spent_runner_fails_instead_of_passing_untried() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut runner = runner_for("spent", &config(1, dir.path()));
+        let tried = Cell::new(0);
+        let counted = |_: u32| {
+            tried.set(tried.get() + 1);
+            Ok(())
+        };
+        check(&mut runner, 0u32..10, counted).expect("passes");
+        assert_eq!(tried.get(), 256);
+        let again = check(&mut runner, 0u32..10, |_| Ok(()));
+        assert!(
+            again.is_err_and(|f| f.message.contains("tried 0 of 256")),
+            "a spent runner is refused"
+        );
     }
 }

@@ -57,6 +57,7 @@ fn holds_its_class(path: &Path) -> Result<(), String> {
         filter: Vec::new(),
         divergences: Vec::new(),
         scenario: Some(class),
+        regressions: None,
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     let run = report::Run {

@@ -18,6 +18,7 @@ fn the_emulator_conforms() {
         filter: Vec::new(),
         divergences: divergences::builtin("emulator"),
         scenario: None,
+        regressions: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/regressions").into()),
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     let run = report::Run {
@@ -73,6 +74,7 @@ fn url_targets_of_an_emulator_run_every_property_and_clean_up() {
         filter: Vec::new(),
         divergences: divergences::builtin("endpoint"),
         scenario: None,
+        regressions: None,
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     let run = report::Run {
@@ -127,6 +129,7 @@ fn a_misbehaving_endpoint_fails_with_a_readable_report() {
         filter: vec!["round_trip".into()],
         divergences: Vec::new(),
         scenario: None,
+        regressions: None,
     };
     let outcomes = runner::run(&runtime, &target, properties::ALL, &config);
     let run = report::Run {
