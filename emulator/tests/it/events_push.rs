@@ -171,22 +171,29 @@ async fn first_event_when(api: &Api, done: impl Fn(&Value) -> bool) -> Value {
 }
 
 /// A callback that fails twice is retried after 1 s and then 2 s of emulator time, and then
-/// delivered once.
+/// delivered once. The clock is frozen: real time passing moves no retry (a worker judging
+/// "due" by wall time would retry during the pause), and the due times are exact.
 #[tokio::test]
 async fn failed_pushes_are_retried_with_exponential_backoff() {
     let rx = Receiver::start(2).await;
     let (emu, api) = pushing(&rx.url, None, false).await;
+    emu.clock().freeze();
+    let t0 = emu.clock().now_ms();
     api.upload(json!({"MediaType": "mp4"}), bytes(10, 3)).await;
     let ev = first_event_when(&api, |e| e["attempts"] == 1).await;
     assert_eq!(ev["state"], "pending");
     assert!(ev["lastError"].as_str().expect("lastError").contains("500"));
-    assert!(
-        ev["dueMs"].as_i64().expect("dueMs") > emu.clock().now_ms(),
-        "the retry waits for its backoff: {ev}"
+    assert_eq!(ev["dueMs"], t0 + 1_000, "first retry 1 s after the try: {ev}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (_, listed) = api.admin_get("events").await;
+    assert_eq!(
+        listed["events"][0]["attempts"], 1,
+        "no retry while the emulator's clock stands still: {listed}"
     );
     emu.clock().advance_ms(1_000);
     let ev = first_event_when(&api, |e| e["attempts"] == 2).await;
     assert_eq!(ev["state"], "pending");
+    assert_eq!(ev["dueMs"], t0 + 3_000, "second retry 2 s after: {ev}");
     emu.clock().advance_ms(2_000);
     let ev = first_event_when(&api, |e| e["state"] == "delivered").await;
     assert_eq!(ev["attempts"], 3);
