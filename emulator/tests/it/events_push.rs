@@ -183,7 +183,11 @@ async fn failed_pushes_are_retried_with_exponential_backoff() {
     let ev = first_event_when(&api, |e| e["attempts"] == 1).await;
     assert_eq!(ev["state"], "pending");
     assert!(ev["lastError"].as_str().expect("lastError").contains("500"));
-    assert_eq!(ev["dueMs"], t0 + 1_000, "first retry 1 s after the try: {ev}");
+    assert_eq!(
+        ev["dueMs"],
+        t0 + 1_000,
+        "first retry 1 s after the try: {ev}"
+    );
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let (_, listed) = api.admin_get("events").await;
     assert_eq!(
