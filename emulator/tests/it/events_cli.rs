@@ -79,37 +79,15 @@ async fn events_tail_streams_new_events() {
         .start()
         .await
         .expect("start");
-    let mut child = emulator_command()
-        .args(["events", "tail", "--endpoint", &emu.endpoint(), "--json"])
-        .env("NO_PROXY", "*")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn tail");
-    let stdout = child.stdout.take().expect("stdout");
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        lines.find_map(|l| {
-            let l = l.ok()?;
-            l.contains("NewFileUpload").then_some(l)
+    let tail = Tail::attach(&emu.endpoint()).await;
+    let done = upload(&emu.endpoint(), b"t", "tail").await;
+    let file_id = done.file_id.clone();
+    let line = tail
+        .until(move |v| {
+            v["event"]["eventType"] == "NewFileUpload" && v["event"]["fileId"] == file_id
         })
-    });
-    // The tail may connect after the first upload: upload until it has seen one (bounded).
-    let mut file_ids = Vec::new();
-    for _ in 0..100 {
-        file_ids.push(upload(&emu.endpoint(), b"t", "tail").await.file_id);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if reader.is_finished() {
-            break;
-        }
-    }
-    let line = reader.await.expect("join").expect("a NewFileUpload line");
-    assert!(
-        file_ids.iter().any(|id| line.contains(id.as_str())),
-        "{line}"
-    );
-    child.kill().expect("kill");
-    child.wait().expect("reap");
+        .await;
+    assert_eq!(line["what"], "created", "{line}");
 }
 
 /// `events tail --help` shows the tail's own flags (`--endpoint`, `--json`), not the server's;
