@@ -2,16 +2,30 @@
 //!
 //! Every expiry (signature windows, temporary credentials, session keys, fault time windows) is
 //! judged against this clock, never `SystemTime::now()` directly, so a test can make time pass
-//! without sleeping, or stop it while it checks something.
+//! without sleeping, or stop it while it checks something. Every move of the clock (advance,
+//! freeze, unfreeze, reset) is announced on [`Clock::watch`], so whatever waits for a time on
+//! this clock (long polls, the event worker) wakes when it moves instead of polling it.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
 
 /// Cheap-to-clone handle to the shared clock.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Clock {
     // A std mutex: held for a few instructions, never across an `.await`.
     inner: Arc<Mutex<State>>,
+    // Counts the moves; receivers wake on each.
+    moves: Arc<watch::Sender<u64>>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            moves: Arc::new(watch::channel(0).0),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -43,6 +57,16 @@ impl Clock {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn moved(&self) {
+        self.moves.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that resolves `changed()` at every move of the clock made after this call
+    /// (advance, freeze, unfreeze, reset): wall time passing is not a move.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.moves.subscribe()
+    }
+
     /// Milliseconds since the Unix epoch, as the emulator sees it.
     pub fn now_ms(&self) -> i64 {
         self.read().now_ms
@@ -70,27 +94,33 @@ impl Clock {
     /// Moves the clock forward (or back, with a negative value) by `ms` milliseconds; a frozen
     /// clock stays frozen at the new time.
     pub fn advance_ms(&self, ms: i64) {
-        let mut s = self.state();
-        s.offset_ms = s.offset_ms.saturating_add(ms);
-        if let Some(at) = s.frozen_at_ms.as_mut() {
-            *at = at.saturating_add(ms);
+        {
+            let mut s = self.state();
+            s.offset_ms = s.offset_ms.saturating_add(ms);
+            if let Some(at) = s.frozen_at_ms.as_mut() {
+                *at = at.saturating_add(ms);
+            }
         }
+        self.moved();
     }
 
     /// Stops time at the current instant: `now` returns the same value until the clock is
     /// advanced or unfrozen.
     pub fn freeze(&self) {
         let now = self.now_ms();
-        let mut s = self.state();
-        s.frozen_at_ms.get_or_insert(now);
+        self.state().frozen_at_ms.get_or_insert(now);
+        self.moved();
     }
 
     /// Lets time run again from where it stands (the offset absorbs the time spent frozen).
     pub fn unfreeze(&self) {
-        let mut s = self.state();
-        if let Some(at) = s.frozen_at_ms.take() {
-            s.offset_ms = at.saturating_sub(wall_ms());
+        {
+            let mut s = self.state();
+            if let Some(at) = s.frozen_at_ms.take() {
+                s.offset_ms = at.saturating_sub(wall_ms());
+            }
         }
+        self.moved();
     }
 
     /// Whether the clock is frozen.
@@ -106,12 +136,35 @@ impl Clock {
     /// Back to wall time, running.
     pub fn reset(&self) {
         *self.state() = State::default();
+        self.moved();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_move_is_announced_and_wall_time_is_not() {
+        let clock = Clock::default();
+        let mut moves = clock.watch();
+        assert!(!moves.has_changed().expect("sender alive"));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(
+            !moves.has_changed().expect("sender alive"),
+            "wall time is no move"
+        );
+        for step in [
+            Box::new(|c: &Clock| c.advance_ms(1)) as Box<dyn Fn(&Clock)>,
+            Box::new(Clock::freeze),
+            Box::new(Clock::unfreeze),
+            Box::new(Clock::reset),
+        ] {
+            step(&clock);
+            assert!(moves.has_changed().expect("sender alive"));
+            moves.mark_unchanged();
+        }
+    }
 
     #[test]
     fn advancing_moves_now_by_the_offset() {

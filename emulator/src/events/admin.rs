@@ -20,8 +20,6 @@ use std::time::{Duration, Instant};
 const DEFAULT_WAIT: Duration = Duration::from_secs(10);
 /// Longest `events/wait` accepted.
 const MAX_WAIT: Duration = Duration::from_secs(300);
-/// Real-time re-check interval of a wait (deliveries change state without new rows).
-const WAIT_POLL: Duration = Duration::from_millis(100);
 
 /// The event system's admin routes, as `/_emulator/routes` lists them.
 pub const ROUTES: &[&str] = &[
@@ -165,6 +163,8 @@ async fn wait(state: &AppState, q: &Query) -> Result<Response<Body>, StoreError>
         Some(Err(_)) => return Ok(bad_request("`timeoutMs` must be a number".into())),
     };
     let started = Instant::now();
+    // Every change to an event is announced: the wait wakes on those, never polls.
+    let mut changes = state.events().changes(state.clock());
     loop {
         let found: Option<EventRow> = state
             .store()
@@ -183,8 +183,8 @@ async fn wait(state: &AppState, q: &Query) -> Result<Response<Body>, StoreError>
             ));
         }
         tokio::select! {
-            () = state.events().changed() => {}
-            () = tokio::time::sleep(left.min(WAIT_POLL)) => {}
+            () = changes.next() => {}
+            () = tokio::time::sleep(left) => {}
             // Stopping: the timeout's answer now, without holding up the drain.
             () = state.events().stopped() => {
                 return Ok(status(

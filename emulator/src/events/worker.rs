@@ -31,6 +31,7 @@ pub async fn run(state: AppState) {
         }
     };
     let mut flights = Flights::default();
+    let mut changes = state.events().changes(state.clock());
     loop {
         loop {
             match tick(&state, &client, &mut flights).await {
@@ -43,7 +44,7 @@ pub async fn run(state: AppState) {
             }
         }
         tokio::select! {
-            () = state.events().changed() => {}
+            () = changes.next() => {}
             () = tokio::time::sleep(TICK) => {}
             Some(done) = flights.tasks.join_next_with_id() => flights.landed(done),
         }

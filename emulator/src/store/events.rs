@@ -120,6 +120,9 @@ pub struct Pulled {
     pub events: Vec<EventRow>,
     /// Events held back or dropped, with their new state.
     pub withheld: Vec<EventRow>,
+    /// When the next of the application's held or in-flight events becomes pullable again
+    /// (end of a hold or of a confirm deadline), if any: a long poll sleeps no longer.
+    pub next_due_ms: Option<i64>,
 }
 
 /// What a ConfirmEvents did: all its handles confirmed, or none when some are not in flight.
@@ -610,6 +613,12 @@ impl Store {
                     .events
                     .insert(pulled.events.len() - copies as usize, ev);
             }
+            pulled.next_due_ms = tx.query_row(
+                "SELECT MIN(due_ms) FROM events WHERE delivery = 'pull' AND sub_app_id = ?1
+                 AND state IN ('inflight', 'held') AND due_ms > ?2",
+                params![sub, now_ms],
+                |r| r.get(0),
+            )?;
             Ok(pulled)
         })
         .await

@@ -4,7 +4,9 @@
 //! PullEvents is a long poll: it answers at once when events are ready, otherwise waits up to
 //! the configured pull wait (5 s, as the real API) — on real time or on the emulator's clock,
 //! whichever passes first — and is cut short the moment an event arrives. With nothing to
-//! deliver it answers `ResourceNotFound`, as the real service does.
+//! deliver it answers `ResourceNotFound`, as the real service does. It never polls: it wakes
+//! on an announcement, a move of the emulator's clock, the time a held or unconfirmed event
+//! becomes pullable again, or the end of the wait.
 
 use crate::body::Body;
 use crate::config::EventMode;
@@ -23,9 +25,6 @@ use vod_protocol::wire::events::{
 use vod_protocol::wire::media::EmptyResponse;
 use vod_protocol::wire::vod::Envelope;
 
-/// How often a waiting PullEvents looks again without being woken (clock moves, deadlines).
-const POLL: Duration = Duration::from_millis(100);
-
 /// Longest SignKey ModifyEventConfig accepts.
 const SIGN_KEY_MAX: usize = 32;
 
@@ -40,6 +39,7 @@ pub async fn pull_events(
     let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
     let started = Instant::now();
     let started_clock = state.clock().now_ms();
+    let mut changes = state.events().changes(state.clock());
     loop {
         let now_ms = state.clock().now_ms();
         let faults = state.faults().clone();
@@ -97,10 +97,14 @@ pub async fn pull_events(
                 "no event is waiting to be pulled",
             ));
         }
-        let left = wait.saturating_sub(started.elapsed()).min(POLL);
+        let mut nap = wait.saturating_sub(started.elapsed());
+        if let Some(due_ms) = pulled.next_due_ms.filter(|_| !state.clock().is_frozen()) {
+            let until_due = u64::try_from(due_ms.saturating_sub(now_ms)).unwrap_or(0);
+            nap = nap.min(Duration::from_millis(until_due));
+        }
         tokio::select! {
-            () = state.events().changed() => {}
-            () = tokio::time::sleep(left) => {}
+            () = changes.next() => {}
+            () = tokio::time::sleep(nap) => {}
             // Stopping: answer as the end of the wait would, without holding up the drain.
             () = state.events().stopped() => {
                 return Err(VodError::new(

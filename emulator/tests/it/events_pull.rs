@@ -127,7 +127,8 @@ async fn pull_and_confirm_respect_the_limit_of_sixteen() {
 }
 
 /// An empty queue holds PullEvents for the pull wait; an event arriving meanwhile ends the
-/// wait at once.
+/// wait at once, and so does the emulator's clock passing the wait. The emulator never polls
+/// (a missed wake-up would hold the pull for its whole 20 s), so the bounds are tight.
 #[tokio::test]
 async fn long_poll_waits_on_an_empty_queue_and_returns_when_an_event_arrives() {
     let emu = Emulator::builder()
@@ -148,16 +149,33 @@ async fn long_poll_waits_on_an_empty_queue_and_returns_when_an_event_arrives() {
     let api = Api::new(&emu);
     let waiting = {
         let api = Api::new(&emu);
-        tokio::spawn(async move {
-            let started = Instant::now();
-            (pull(&api, None).await, started.elapsed())
-        })
+        tokio::spawn(async move { pull(&api, None).await })
     };
     // The pull is in flight before the upload: the upload takes several round trips.
     api.upload(json!({"MediaType": "mp4"}), bytes(10, 3)).await;
-    let (pulled, elapsed) = waiting.await.expect("pull task");
+    let committed = Instant::now();
+    let pulled = waiting.await.expect("pull task");
+    let latency = committed.elapsed();
     assert_eq!(handles(&Api::ok(pulled)).len(), 1);
-    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert!(
+        latency < Duration::from_secs(2),
+        "woke {latency:?} after the commit"
+    );
+
+    let waiting = {
+        let api = Api::new(&emu);
+        tokio::spawn(async move { pull(&api, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let advanced = Instant::now();
+    emu.clock().advance_ms(20_000);
+    let ended = waiting.await.expect("pull task");
+    let latency = advanced.elapsed();
+    assert_eq!(Api::error_code(&ended), "ResourceNotFound");
+    assert!(
+        latency < Duration::from_secs(2),
+        "ended {latency:?} after the clock moved"
+    );
 }
 
 /// Events of different SubAppIds never mix.
