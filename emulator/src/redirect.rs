@@ -12,8 +12,13 @@
 //!   `CURL_CA_BUNDLE` and `NODE_EXTRA_CA_CERTS`. tencentcloud-sdk-python passes certifi's
 //!   bundle explicitly, so a `sitecustomize` shim on `PYTHONPATH` (written next to the CA)
 //!   points certifi at the CA — the one place the environment alone cannot reach.
+//! - **PHP**: PHP's `https://` stream wrapper reads no proxy variable, so an ini file beside
+//!   the CA, appended to `PHP_INI_SCAN_DIR`, turns it off and names the CA for cURL and
+//!   OpenSSL ([`php`]).
 //! - **Credentials**: `TENCENTCLOUD_SECRET_ID`/`_KEY`/`TENCENTCLOUD_REGION`, the names the
 //!   SDKs' and tccli's credential chains read.
+
+mod php;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -37,22 +42,43 @@ pub enum Shell {
     PowerShell,
 }
 
+/// The caller's values of the variables the environment extends rather than replaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inherited {
+    /// `PYTHONPATH`: kept after the shim's directory.
+    pub pythonpath: Option<String>,
+    /// `PHP_INI_SCAN_DIR`: kept before the emulator's ini directory.
+    pub php_ini_scan_dir: Option<String>,
+}
+
+impl Inherited {
+    /// The values in this process's environment.
+    pub fn from_env() -> Self {
+        Self {
+            pythonpath: std::env::var("PYTHONPATH").ok(),
+            php_ini_scan_dir: std::env::var("PHP_INI_SCAN_DIR").ok(),
+        }
+    }
+}
+
 /// The variables a program needs to reach the emulator at `endpoint` (`http://host:port`)
-/// unmodified, with `ca_cert` as the CA to trust. Writes the Python shim into `ca_dir`.
-///
-/// `inherited_pythonpath` is the caller's `PYTHONPATH`, kept after the shim's directory.
+/// unmodified, with `ca_cert` as the CA to trust. Writes the Python shim and the PHP ini
+/// directory into `ca_dir`.
 ///
 /// # Errors
-/// The shim cannot be written.
+/// A file beside the CA cannot be written, or the CA's path cannot be named in an ini file.
 pub fn environment(
     endpoint: &str,
     public_url: &str,
     config: &Config,
     ca_dir: &Path,
     ca_cert: &Path,
-    inherited_pythonpath: Option<&str>,
+    inherited: &Inherited,
 ) -> io::Result<Vec<(String, String)>> {
-    let shim_dir = write_shim(ca_dir)?;
+    let shim_dir = ca_dir.join("python");
+    write_once(&shim_dir.join("sitecustomize.py"), SITECUSTOMIZE.as_bytes())?;
+    let php_dir = ca_dir.join("php");
+    write_once(&php_dir.join(php::INI_NAME), php::ini(ca_cert)?.as_bytes())?;
     let authority = endpoint
         .split_once("://")
         .map_or(endpoint, |(_, rest)| rest)
@@ -67,7 +93,7 @@ pub fn environment(
     }
     let no_proxy = no_proxy.join(",");
     let ca = ca_cert.display().to_string();
-    let pythonpath = match inherited_pythonpath.filter(|p| !p.is_empty()) {
+    let pythonpath = match inherited.pythonpath.as_deref().filter(|p| !p.is_empty()) {
         Some(rest) => std::env::join_paths([shim_dir.as_os_str(), rest.as_ref()])
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
             .to_string_lossy()
@@ -95,6 +121,10 @@ pub fn environment(
         ("CURL_CA_BUNDLE", ca.clone()),
         ("NODE_EXTRA_CA_CERTS", ca),
         ("PYTHONPATH", pythonpath),
+        (
+            "PHP_INI_SCAN_DIR",
+            php::scan_dir(&php_dir, inherited.php_ini_scan_dir.as_deref()),
+        ),
     ];
     Ok(vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
@@ -121,19 +151,20 @@ fn url_host(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Writes the shim to `<ca_dir>/python/sitecustomize.py` unless it is already there, through
-/// a temporary file and a rename so a concurrently starting Python never reads half of it.
-fn write_shim(ca_dir: &Path) -> io::Result<PathBuf> {
-    let dir = ca_dir.join("python");
-    let path = dir.join("sitecustomize.py");
-    if std::fs::read_to_string(&path).is_ok_and(|s| s == SITECUSTOMIZE) {
-        return Ok(dir);
+/// Writes `bytes` to `path` (creating its directory) unless it already holds them, through a
+/// temporary file and a rename so a concurrently starting program never reads half of it.
+fn write_once(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if std::fs::read(path).is_ok_and(|have| have == bytes) {
+        return Ok(());
     }
-    std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join(format!(".sitecustomize.py.{}", std::process::id()));
-    std::fs::write(&tmp, SITECUSTOMIZE)?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(dir)
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file path has no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp: PathBuf = dir.join(format!(".{name}.{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
@@ -148,7 +179,10 @@ mod tests {
             &Config::default(),
             dir,
             &dir.join("ca.pem"),
-            Some("/opt/lib"),
+            &Inherited {
+                pythonpath: Some("/opt/lib".into()),
+                php_ini_scan_dir: None,
+            },
         )
         .unwrap()
     }
@@ -175,6 +209,14 @@ mod tests {
             std::fs::read_to_string(shim.join("sitecustomize.py")).unwrap(),
             SITECUSTOMIZE
         );
+        let php = dir.path().join("php");
+        assert_eq!(
+            var(&vars, "PHP_INI_SCAN_DIR"),
+            php::scan_dir(&php, None),
+            "appended to PHP's own directory"
+        );
+        let ini = std::fs::read_to_string(php.join(php::INI_NAME)).unwrap();
+        assert!(ini.contains(&format!("openssl.cafile = \"{ca}\"")), "{ini}");
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `quick_start` — the README's quick start, run as written.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
+//! - `php` — the PHP SDKs' transport (Guzzle: stream wrapper, cURL) under `exec`, contained.
 //! - `wire` — refusals delivered to clients that write first, `--strict` and the SDKs.
 //! - `redirect` — unmodified example programs under `vod-emulator exec` (proxy, CA, shim),
 //!   the proxy's refusals, `env` and `ca`.
@@ -37,6 +38,7 @@ mod events_push;
 mod faults;
 mod hostile;
 mod journal;
+mod php;
 mod python;
 mod quick_start;
 mod redirect;

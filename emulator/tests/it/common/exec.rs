@@ -35,7 +35,7 @@ pub fn emulator_command() -> std::process::Command {
 const TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Variables removed from the inherited environment.
-const SCRUBBED: [&str; 19] = [
+const SCRUBBED: [&str; 23] = [
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",
@@ -46,12 +46,16 @@ const SCRUBBED: [&str; 19] = [
     "no_proxy",
     "REQUESTS_CA_BUNDLE",
     "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
     "CURL_CA_BUNDLE",
     "NODE_EXTRA_CA_CERTS",
     "NODE_OPTIONS",
     "NODE_PATH",
     "PYTHONPATH",
     "PYTHONHOME",
+    "PHP_INI_SCAN_DIR",
+    "JAVA_TOOL_OPTIONS",
+    "JDK_JAVA_OPTIONS",
     "TENCENTCLOUD_SECRET_ID",
     "TENCENTCLOUD_SECRET_KEY",
     "TENCENTCLOUD_REGION",
