@@ -9,7 +9,9 @@
 //!   tencentcloud-sdk-nodejs, `request`'s tunnel in cos-nodejs-sdk-v5) all honour them.
 //!   `NO_PROXY` keeps loopback (MediaUrl, the admin API) direct.
 //! - **Trust**: the local CA's certificate is named in `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`,
-//!   `CURL_CA_BUNDLE` and `NODE_EXTRA_CA_CERTS`. tencentcloud-sdk-python passes certifi's
+//!   `CURL_CA_BUNDLE` and `NODE_EXTRA_CA_CERTS`. `SSL_CERT_DIR` names an empty directory beside
+//!   it: Go and OpenSSL read the system CA directory besides `SSL_CERT_FILE` unless told
+//!   otherwise, and the emulator CA must be their only root. tencentcloud-sdk-python passes certifi's
 //!   bundle explicitly, so a `sitecustomize` shim on `PYTHONPATH` (written next to the CA)
 //!   points certifi at the CA — the one place the environment alone cannot reach.
 //! - **PHP**: PHP's `https://` stream wrapper reads no proxy variable, so an ini file beside
@@ -24,6 +26,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+
+/// The directory `SSL_CERT_DIR` names, under the CA directory: kept empty.
+const NO_CERT_DIR: &str = "no-system-roots";
 
 /// The Python shim, written to `<ca-dir>/python/sitecustomize.py`.
 const SITECUSTOMIZE: &str = include_str!("redirect/sitecustomize.py");
@@ -79,6 +84,8 @@ pub fn environment(
     write_once(&shim_dir.join("sitecustomize.py"), SITECUSTOMIZE.as_bytes())?;
     let php_dir = ca_dir.join("php");
     write_once(&php_dir.join(php::INI_NAME), php::ini(ca_cert)?.as_bytes())?;
+    let no_cert_dir = ca_dir.join(NO_CERT_DIR);
+    std::fs::create_dir_all(&no_cert_dir)?;
     let authority = endpoint
         .split_once("://")
         .map_or(endpoint, |(_, rest)| rest)
@@ -118,6 +125,7 @@ pub fn environment(
         ("no_proxy", no_proxy),
         ("REQUESTS_CA_BUNDLE", ca.clone()),
         ("SSL_CERT_FILE", ca.clone()),
+        ("SSL_CERT_DIR", no_cert_dir.display().to_string()),
         ("CURL_CA_BUNDLE", ca.clone()),
         ("NODE_EXTRA_CA_CERTS", ca),
         ("PYTHONPATH", pythonpath),
@@ -209,6 +217,9 @@ mod tests {
             std::fs::read_to_string(shim.join("sitecustomize.py")).unwrap(),
             SITECUSTOMIZE
         );
+        let no_roots = dir.path().join(NO_CERT_DIR);
+        assert_eq!(var(&vars, "SSL_CERT_DIR"), no_roots.display().to_string());
+        assert!(no_roots.is_dir());
         let php = dir.path().join("php");
         assert_eq!(
             var(&vars, "PHP_INI_SCAN_DIR"),

@@ -20,6 +20,7 @@
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `quick_start` — the README's quick start, run as written.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
+//! - `go` — the Go SDKs' transport (net/http) under `exec`: one CA only, contained.
 //! - `php` — the PHP SDKs' transport (Guzzle: stream wrapper, cURL) under `exec`, contained.
 //! - `wire` — refusals delivered to clients that write first, `--strict` and the SDKs.
 //! - `redirect` — unmodified example programs under `vod-emulator exec` (proxy, CA, shim),
@@ -36,6 +37,7 @@ mod events_cli;
 mod events_pull;
 mod events_push;
 mod faults;
+mod go;
 mod hostile;
 mod journal;
 mod php;
