@@ -13,7 +13,7 @@ use serde_json::Value;
 use vod_emulator::Emulator;
 
 use crate::common::apt::{ensure, Runtime};
-use crate::common::exec::run_under_exec;
+use crate::common::exec::{assert_connect_refused, run_under_exec};
 use crate::common::install::{install_once, run};
 use crate::common::python::write_test_media;
 
@@ -113,15 +113,18 @@ async fn go_under_exec_trusts_only_the_emulator_and_reaches_no_other_host() {
     let stranger = Emulator::builder().start().await.expect("start");
     let dir = tempfile::tempdir().expect("tempdir");
     let port = stranger.addr().port().to_string();
+    let journal = dir.path().join("journal.jsonl");
+    let journal_flag = journal.display().to_string();
     let out = run_under_exec(
         &dir.path().join("ca"),
-        &[],
+        &["--journal", &journal_flag],
         &program,
         &["contain", port.as_str()],
         &[],
     )
     .await;
     assert_eq!(out["RootCount"], 1, "{out:#}");
+    assert_connect_refused(&journal, "example.invalid:443");
     assert_eq!(out["RootsHaveEmu"], true, "{out:#}");
     let https = text(&out, "Https");
     assert!(https.contains("Forbidden"), "{https}");

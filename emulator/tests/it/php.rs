@@ -14,7 +14,7 @@ use serde_json::Value;
 use vod_emulator::Emulator;
 
 use crate::common::apt::{ensure, Runtime};
-use crate::common::exec::run_under_exec;
+use crate::common::exec::{assert_connect_refused, run_under_exec};
 use crate::common::python::write_test_media;
 
 /// PHP with ext/curl, and the Guzzle tencentcloud-sdk-php and cos-php-sdk-v5 are built on.
@@ -85,9 +85,11 @@ async fn php_under_exec_reaches_no_other_host() {
     ensure(&PHP).await;
     let stranger = Emulator::builder().start().await.expect("start");
     let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("journal.jsonl");
+    let journal_flag = journal.display().to_string();
     let out = run_under_exec(
         &dir.path().join("ca"),
-        &[],
+        &["--journal", &journal_flag],
         "php",
         &[
             script().into_os_string(),
@@ -98,6 +100,7 @@ async fn php_under_exec_reaches_no_other_host() {
     )
     .await;
     assert_eq!(out["AllowUrlFopen"], "", "{out:#}");
+    assert_connect_refused(&journal, "example.invalid:443");
     let https = text(&out, "GuzzleHttps");
     assert!(
         https.contains("CONNECT tunnel failed, response 403"),

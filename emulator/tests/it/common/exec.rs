@@ -129,6 +129,27 @@ pub async fn json_output(
     }
 }
 
+/// The entries of a `--journal` file, oldest first.
+pub fn journal_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading the journal file {}: {e}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a journal line is JSON"))
+        .collect()
+}
+
+/// Panics unless the `--journal` file at `path` holds a refused `CONNECT target` (403): the proof
+/// that a program's request to `target` went to the emulator's proxy, not anywhere else.
+pub fn assert_connect_refused(path: &Path, target: &str) {
+    let entries = journal_lines(path);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["method"] == "CONNECT" && e["path"] == target && e["status"] == 403),
+        "no refused CONNECT {target} in the journal: {entries:#?}"
+    );
+}
+
 /// `examples/<lang>/<name>` in the repository.
 pub fn example(lang: &str, name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
