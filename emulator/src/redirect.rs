@@ -17,13 +17,19 @@
 //! - **PHP**: PHP's `https://` stream wrapper reads no proxy variable, so an ini file beside
 //!   the CA, appended to `PHP_INI_SCAN_DIR`, turns it off and names the CA for cURL and
 //!   OpenSSL ([`php`]).
+//! - **Java**: the JVM reads no proxy or CA variable: `JAVA_TOOL_OPTIONS` carries the proxy
+//!   system properties and a JKS trust store of the CA written beside it ([`java`]).
 //! - **Credentials**: `TENCENTCLOUD_SECRET_ID`/`_KEY`/`TENCENTCLOUD_REGION`, the names the
 //!   SDKs' and tccli's credential chains read.
 
+mod java;
 mod php;
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 use crate::config::Config;
 
@@ -54,6 +60,8 @@ pub struct Inherited {
     pub pythonpath: Option<String>,
     /// `PHP_INI_SCAN_DIR`: kept before the emulator's ini directory.
     pub php_ini_scan_dir: Option<String>,
+    /// `JAVA_TOOL_OPTIONS`: kept before the emulator's options.
+    pub java_tool_options: Option<String>,
 }
 
 impl Inherited {
@@ -62,16 +70,18 @@ impl Inherited {
         Self {
             pythonpath: std::env::var("PYTHONPATH").ok(),
             php_ini_scan_dir: std::env::var("PHP_INI_SCAN_DIR").ok(),
+            java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
         }
     }
 }
 
 /// The variables a program needs to reach the emulator at `endpoint` (`http://host:port`)
-/// unmodified, with `ca_cert` as the CA to trust. Writes the Python shim and the PHP ini
-/// directory into `ca_dir`.
+/// unmodified, with `ca_cert` as the CA to trust. Writes the Python shim, the PHP ini
+/// directory and the Java trust store into `ca_dir`.
 ///
 /// # Errors
-/// A file beside the CA cannot be written, or the CA's path cannot be named in an ini file.
+/// A file beside the CA cannot be written, the CA cannot be read, or its path cannot be named
+/// in an ini file.
 pub fn environment(
     endpoint: &str,
     public_url: &str,
@@ -86,6 +96,9 @@ pub fn environment(
     write_once(&php_dir.join(php::INI_NAME), php::ini(ca_cert)?.as_bytes())?;
     let no_cert_dir = ca_dir.join(NO_CERT_DIR);
     std::fs::create_dir_all(&no_cert_dir)?;
+    let ca_der = CertificateDer::from_pem_file(ca_cert).map_err(io::Error::other)?;
+    let truststore = ca_dir.join("java").join(java::TRUSTSTORE_NAME);
+    write_once(&truststore, &java::truststore(&ca_der))?;
     let authority = endpoint
         .split_once("://")
         .map_or(endpoint, |(_, rest)| rest)
@@ -98,6 +111,13 @@ pub fn environment(
             no_proxy.push(extra);
         }
     }
+    let java_tool_options = java::tool_options(
+        host,
+        port,
+        &no_proxy,
+        &truststore.display().to_string(),
+        inherited.java_tool_options.as_deref(),
+    );
     let no_proxy = no_proxy.join(",");
     let ca = ca_cert.display().to_string();
     let pythonpath = match inherited.pythonpath.as_deref().filter(|p| !p.is_empty()) {
@@ -133,6 +153,7 @@ pub fn environment(
             "PHP_INI_SCAN_DIR",
             php::scan_dir(&php_dir, inherited.php_ini_scan_dir.as_deref()),
         ),
+        ("JAVA_TOOL_OPTIONS", java_tool_options),
     ];
     Ok(vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
@@ -186,10 +207,11 @@ mod tests {
             "http://media.test:8080",
             &Config::default(),
             dir,
-            &dir.join("ca.pem"),
+            &crate::ensure_ca(dir).unwrap(),
             &Inherited {
                 pythonpath: Some("/opt/lib".into()),
                 php_ini_scan_dir: None,
+                java_tool_options: None,
             },
         )
         .unwrap()
@@ -228,6 +250,19 @@ mod tests {
         );
         let ini = std::fs::read_to_string(php.join(php::INI_NAME)).unwrap();
         assert!(ini.contains(&format!("openssl.cafile = \"{ca}\"")), "{ini}");
+        let store = dir.path().join("java").join(java::TRUSTSTORE_NAME);
+        let ca_der = CertificateDer::from_pem_file(dir.path().join("ca.pem")).unwrap();
+        assert_eq!(std::fs::read(&store).unwrap(), java::truststore(&ca_der));
+        let java = var(&vars, "JAVA_TOOL_OPTIONS");
+        assert!(java.contains("-Dhttps.proxyPort=40211 "), "{java}");
+        assert!(
+            java.contains("-Dhttp.nonProxyHosts=127.0.0.1|localhost|[::1]|media.test "),
+            "{java}"
+        );
+        assert!(
+            java.contains(&format!("-Djavax.net.ssl.trustStore={} ", store.display())),
+            "{java}"
+        );
     }
 
     #[test]

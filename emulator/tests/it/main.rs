@@ -21,6 +21,7 @@
 //! - `quick_start` — the README's quick start, run as written.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
 //! - `go` — the Go SDKs' transport (net/http) under `exec`: one CA only, contained.
+//! - `java` — the Java SDKs' transport (OkHttp, Apache HttpClient) under `exec`, contained.
 //! - `php` — the PHP SDKs' transport (Guzzle: stream wrapper, cURL) under `exec`, contained.
 //! - `wire` — refusals delivered to clients that write first, `--strict` and the SDKs.
 //! - `redirect` — unmodified example programs under `vod-emulator exec` (proxy, CA, shim),
@@ -39,6 +40,7 @@ mod events_push;
 mod faults;
 mod go;
 mod hostile;
+mod java;
 mod journal;
 mod php;
 mod python;
