@@ -1,4 +1,5 @@
-//! The request journal: every request the emulator answered (or reset), with what a test or a
+//! The request journal: every request the emulator answered (or reset), and every CONNECT its
+//! proxy refused, with what a test or a
 //! developer needs to see what happened — route, action, status, error code, latency, bytes,
 //! signature verdict, the faults applied, and the request fields no handler read.
 //!
@@ -72,6 +73,38 @@ pub struct Entry {
     /// Request fields no handler read: JSON keys (VOD), query parameters and `x-cos-*`
     /// headers (COS). A misspelt or unsupported parameter shows up here.
     pub unread: Vec<String>,
+}
+
+impl Entry {
+    /// A CONNECT the proxy refused: `path` is the `host:port` asked for, nothing else is known.
+    pub fn refused_tunnel(
+        time_ms: i64,
+        client: std::net::SocketAddr,
+        target: &str,
+        status: u16,
+    ) -> Self {
+        Self {
+            seq: 0,
+            time_ms,
+            client: client.to_string(),
+            method: "CONNECT".to_owned(),
+            path: target.to_owned(),
+            service: None,
+            action: None,
+            bucket: None,
+            key: None,
+            part_number: None,
+            request_id: None,
+            status: Some(status),
+            error_code: None,
+            latency_ms: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            signature: Signature::Unchecked,
+            faults: Vec::new(),
+            unread: Vec::new(),
+        }
+    }
 }
 
 /// Which entries to return; every field given must hold.

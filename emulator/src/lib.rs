@@ -372,7 +372,7 @@ impl EmulatorBuilder {
             &config,
             &ca_dir,
             &ca.cert_path(),
-            std::env::var("PYTHONPATH").ok().as_deref(),
+            &redirect::Inherited::from_env(),
         )
         .map_err(StartError::CaDir)?;
         let state = AppState::new(state::Parts {

@@ -8,7 +8,8 @@
 //! signatures (which cover the host) verify as they would in the cloud.
 //!
 //! The proxy never opens a connection anywhere: a CONNECT to any other host or port is
-//! answered `403` and closed, and a plain proxied request (`GET http://example.com/`) for a
+//! journaled (method `CONNECT`, path `host:port`), answered `403` and closed, and a plain
+//! proxied request (`GET http://example.com/`) for a
 //! foreign host is refused the same way by the router. A connection whose first byte is a TLS
 //! handshake is served over TLS directly (`https://127.0.0.1:PORT`).
 //!
@@ -36,11 +37,38 @@ pub enum Accepted {
     /// The next bytes are a TLS handshake: a tunnel was opened with CONNECT, or the client
     /// speaks HTTPS directly. Finish it with [`handshake`].
     Tls(TcpStream),
+    /// A CONNECT to a destination the emulator does not emulate, not answered yet: journal it,
+    /// then [`Refused::answer`] it.
+    Refused(Refused),
 }
 
-/// Looks at the first byte of a new connection: a TLS handshake, a `CONNECT` (answered here:
-/// the tunnel is opened or refused) or plain HTTP. `None` when the connection was refused or
-/// failed (already answered or logged).
+/// A refused CONNECT, waiting for its `403`.
+#[derive(Debug)]
+pub struct Refused {
+    stream: TcpStream,
+    /// The `host:port` the client asked for.
+    pub target: String,
+}
+
+impl Refused {
+    /// The status the refusal is answered with.
+    pub const STATUS: u16 = 403;
+
+    /// Answers `403` with the reason and closes the connection; nothing is dialled.
+    pub async fn answer(mut self) {
+        let reason = refusal(&self.target);
+        answer_and_close(
+            &mut self.stream,
+            status_of(&Tunnel::Refused(self.target)),
+            &reason,
+        )
+        .await;
+    }
+}
+
+/// Looks at the first byte of a new connection: a TLS handshake, a `CONNECT` (a tunnel opened,
+/// a refusal to answer, or a malformed head answered here) or plain HTTP. `None` when the
+/// connection failed or was answered already.
 pub async fn accept(stream: TcpStream) -> Option<Accepted> {
     let mut first = [0u8; 1];
     if !matches!(stream.peek(&mut first).await, Ok(1)) {
@@ -48,7 +76,7 @@ pub async fn accept(stream: TcpStream) -> Option<Accepted> {
     }
     match first[0] {
         TLS_HANDSHAKE => Some(Accepted::Tls(stream)),
-        b'C' => open_tunnel(stream).await.map(Accepted::Tls),
+        b'C' => open_tunnel(stream).await,
         _ => Some(Accepted::Plain(stream)),
     }
 }
@@ -67,9 +95,9 @@ where
     }
 }
 
-/// Reads a `CONNECT host:port` head and answers it: `200` for an emulated host on 443 (the
-/// stream is then the client's TLS), `403`/`400`/`405` otherwise.
-async fn open_tunnel(mut stream: TcpStream) -> Option<TcpStream> {
+/// Reads a `CONNECT host:port` head: `200` for an emulated host on 443 (the stream is then the
+/// client's TLS), a [`Refused`] for any other destination, `400`/`405` for anything else.
+async fn open_tunnel(mut stream: TcpStream) -> Option<Accepted> {
     let mut head = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
     let verdict = loop {
@@ -95,15 +123,18 @@ async fn open_tunnel(mut stream: TcpStream) -> Option<TcpStream> {
                 .write_all(format!("HTTP/1.1 {status}\r\n\r\n").as_bytes())
                 .await
                 .ok()?;
-            return Some(stream);
+            return Some(Accepted::Tls(stream));
         }
-        Tunnel::Refused(authority) => {
-            tracing::info!(%authority, "proxy refused a CONNECT");
-            refusal(&authority)
-        }
+        Tunnel::Refused(target) => return Some(Accepted::Refused(Refused { stream, target })),
         Tunnel::NotConnect => "vod-emulator: only CONNECT is accepted here\n".to_owned(),
         Tunnel::Bad(why) => format!("vod-emulator: {why}\n"),
     };
+    answer_and_close(&mut stream, status, &message).await;
+    None
+}
+
+/// Writes a final plain-text answer and closes the connection.
+async fn answer_and_close(stream: &mut TcpStream, status: &str, message: &str) {
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{message}",
@@ -111,7 +142,6 @@ async fn open_tunnel(mut stream: TcpStream) -> Option<TcpStream> {
     );
     let _ = stream.write_all(response.as_bytes()).await;
     let _ = stream.shutdown().await;
-    None
 }
 
 /// What a CONNECT head asks for.

@@ -80,6 +80,18 @@ pub async fn run(
             let (stream, wants_tls) = match accepted {
                 Some(Accepted::Plain(stream)) => (stream, false),
                 Some(Accepted::Tls(stream)) => (stream, true),
+                Some(Accepted::Refused(refused)) => {
+                    // Journaled before the answer, so a client that has read the refusal
+                    // finds it in the journal.
+                    state.journal().record(Entry::refused_tunnel(
+                        state.clock().now_ms(),
+                        peer,
+                        &refused.target,
+                        proxy::Refused::STATUS,
+                    ));
+                    refused.answer().await;
+                    return;
+                }
                 None => return,
             };
             let ending = Arc::new(Ending::default());

@@ -20,6 +20,9 @@
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `quick_start` — the README's quick start, run as written.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
+//! - `go` — the Go SDKs' transport (net/http) under `exec`: one CA only, contained.
+//! - `java` — the Java SDKs' transport (OkHttp, Apache HttpClient) under `exec`, contained.
+//! - `php` — the PHP SDKs' transport (Guzzle: stream wrapper, cURL) under `exec`, contained.
 //! - `wire` — refusals delivered to clients that write first, `--strict` and the SDKs.
 //! - `redirect` — unmodified example programs under `vod-emulator exec` (proxy, CA, shim),
 //!   the proxy's refusals, `env` and `ca`.
@@ -35,8 +38,11 @@ mod events_cli;
 mod events_pull;
 mod events_push;
 mod faults;
+mod go;
 mod hostile;
+mod java;
 mod journal;
+mod php;
 mod python;
 mod quick_start;
 mod redirect;

@@ -236,7 +236,7 @@ async fn exchange(emu: &Emulator, request: &str) -> String {
 }
 
 /// The proxy answers 403 to a CONNECT anywhere but the emulated hosts on 443 and to a plain
-/// proxied request for a foreign host, without ever opening a connection: a listener standing
+/// proxied request for a foreign host, journals each, and never opens a connection: a listener standing
 /// in for the destination (on loopback, so a dial would reach it) is never contacted. A CONNECT
 /// to vod.tencentcloudapi.com is served by the emulator itself, with its CA's certificate.
 #[tokio::test]
@@ -272,12 +272,19 @@ async fn proxy_refuses_other_destinations_and_never_dials() {
         .journal()
         .all()
         .into_iter()
-        .map(|e| (e.method, e.status))
+        .map(|e| (e.method, e.path, e.status))
         .collect();
+    let refused = |target: &str| ("CONNECT".to_owned(), target.to_owned(), Some(403));
     assert_eq!(
         journaled,
-        [("GET".to_owned(), Some(403))],
-        "the refused plain proxied request is journaled (CONNECTs never reach the service)"
+        [
+            refused("example.com:443"),
+            refused(&format!("127.0.0.1:{bait_port}")),
+            refused("vod.tencentcloudapi.com:80"),
+            refused("vod.tencentcloudapi.com.example.com:443"),
+            ("GET".to_owned(), "/".to_owned(), Some(403)),
+        ],
+        "every refused CONNECT and the refused plain proxied request are journaled"
     );
 
     let ca = std::fs::read(emu.ca_cert_path()).expect("read ca.pem");

@@ -71,9 +71,9 @@ pub(crate) fn print_env(config: &Config, shell: ShellArg) -> anyhow::Result<Exit
         config,
         &dir,
         &cert,
-        std::env::var("PYTHONPATH").ok().as_deref(),
+        &redirect::Inherited::from_env(),
     )
-    .with_context(|| format!("cannot write the Python shim into {}", dir.display()))?;
+    .with_context(|| format!("cannot write the redirection files into {}", dir.display()))?;
     let shell = match shell {
         ShellArg::Sh => Shell::Sh,
         ShellArg::Fish => Shell::Fish,

@@ -35,7 +35,7 @@ pub fn emulator_command() -> std::process::Command {
 const TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Variables removed from the inherited environment.
-const SCRUBBED: [&str; 19] = [
+const SCRUBBED: [&str; 23] = [
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",
@@ -46,12 +46,16 @@ const SCRUBBED: [&str; 19] = [
     "no_proxy",
     "REQUESTS_CA_BUNDLE",
     "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
     "CURL_CA_BUNDLE",
     "NODE_EXTRA_CA_CERTS",
     "NODE_OPTIONS",
     "NODE_PATH",
     "PYTHONPATH",
     "PYTHONHOME",
+    "PHP_INI_SCAN_DIR",
+    "JAVA_TOOL_OPTIONS",
+    "JDK_JAVA_OPTIONS",
     "TENCENTCLOUD_SECRET_ID",
     "TENCENTCLOUD_SECRET_KEY",
     "TENCENTCLOUD_REGION",
@@ -123,6 +127,27 @@ pub async fn json_output(
             "{shown} did not print one JSON object\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
         ),
     }
+}
+
+/// The entries of a `--journal` file, oldest first.
+pub fn journal_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading the journal file {}: {e}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a journal line is JSON"))
+        .collect()
+}
+
+/// Panics unless the `--journal` file at `path` holds a refused `CONNECT target` (403): the proof
+/// that a program's request to `target` went to the emulator's proxy, not anywhere else.
+pub fn assert_connect_refused(path: &Path, target: &str) {
+    let entries = journal_lines(path);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["method"] == "CONNECT" && e["path"] == target && e["status"] == 403),
+        "no refused CONNECT {target} in the journal: {entries:#?}"
+    );
 }
 
 /// `examples/<lang>/<name>` in the repository.

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 pub mod api;
+pub mod apt;
 pub mod exec;
 pub mod install;
 pub mod node;
