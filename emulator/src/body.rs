@@ -1,7 +1,6 @@
 //! Response bodies: one boxed type for small in-memory bodies and streamed object bytes alike;
 //! and the request body every handler receives, which keeps its client to a pace.
 
-use crate::config::MIN_BODY_RATE;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
 use std::future::Future;
@@ -11,6 +10,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::{Instant, Sleep};
+
+/// Slowest average rate, in bytes per second, at which a client may send a request body, over
+/// the time the emulator waits for it and with `client_timeout` of slack (Apache
+/// mod_reqtimeout's `MinRate=500`): a body may not trickle for ever, one byte at a time.
+pub const MIN_BODY_RATE: u64 = 500;
 
 /// Every response body the emulator sends.
 pub type Body = BoxBody<Bytes, std::io::Error>;

@@ -19,10 +19,6 @@ pub const DEFAULT_SECRET_KEY: &str = "vodemulatorsecretkey000000000000";
 pub const DEFAULT_APP_ID: u64 = 1_250_000_000;
 /// How long a slow client may stall its headers or body by default.
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Slowest average rate, in bytes per second, at which a client may send a request body, over
-/// the time the emulator waits for it and with `client_timeout` of slack (Apache
-/// mod_reqtimeout's `MinRate=500`): a body may not trickle for ever, one byte at a time.
-pub const MIN_BODY_RATE: u64 = 500;
 /// Largest request head (request line and headers) accepted.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Most header fields a request may carry (431 beyond).
@@ -191,7 +187,7 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// How long a client may stay silent, take to send its CONNECT head, TLS handshake or
     /// request headers, or stall its request body, before the connection is closed; a body must
-    /// also average [`MIN_BODY_RATE`] with this much slack.
+    /// also average [`crate::body::MIN_BODY_RATE`] with this much slack.
     pub client_timeout: Duration,
 }
 

@@ -7,7 +7,7 @@
 //! to subscribers, optionally appended to a JSON-lines file, and logged with `tracing` at info,
 //! one line per request.
 
-use crate::faults::rule::glob_matches;
+use crate::glob::glob_matches;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::io::{LineWriter, Write};

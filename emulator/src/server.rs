@@ -38,7 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 /// How long in-flight requests may take to finish after shutdown is asked for. Short: the
-/// event feeds and long polls end at once ([`crate::events::EventHub::stop`]), so only real
+/// event feeds and long polls end at once ([`crate::hub::EventHub::stop`]), so only real
 /// work (an upload's last bytes) is waited for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -3,8 +3,8 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::events::callback::Listener;
-use crate::events::EventHub;
 use crate::faults::Faults;
+use crate::hub::EventHub;
 use crate::ids::Ids;
 use crate::journal::Journal;
 use crate::store::Store;

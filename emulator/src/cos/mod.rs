@@ -17,12 +17,12 @@ use crate::request::{header_names, Described};
 use crate::router::CosAddress;
 use crate::state::AppState;
 use crate::store::SessionRef;
-use crate::vod::upload::region_of_bucket;
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response};
 use percent_encoding::percent_decode_str;
 use vod_protocol::sign::cos::CosAuthorization;
 use vod_protocol::wire::vocabulary;
+use vod_protocol::wire::vod::region_of_bucket;
 
 /// Longest object key COS accepts, in UTF-8 bytes.
 const MAX_KEY_BYTES: usize = 850;

@@ -3,7 +3,7 @@
 //! §5.4, §5.5).
 
 use crate::store::{MediaInfoRow, TaskRow};
-use crate::vod::procedure;
+use crate::task_flows::procedure;
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
 use vod_protocol::wire::events::{

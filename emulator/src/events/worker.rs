@@ -12,7 +12,7 @@ use crate::events::{self, callback, content};
 use crate::faults::{Channel, Effect, Plan};
 use crate::state::AppState;
 use crate::store::{EventRow, EventState, StoreError, TaskRow};
-use crate::vod::procedure;
+use crate::task_flows::procedure;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;

@@ -2,9 +2,10 @@
 //! fire, and what the request therefore gets. Deterministic and free of I/O: the caller passes
 //! the clock reading, the seed is fixed at creation, and draws come from [`roll`].
 
-use super::rule::{glob_matches, Catalog, Channel, Distribution, Effect, Kind, Rule, RuleError};
+use super::rule::{Catalog, Channel, Distribution, Effect, Kind, Rule, RuleError};
 use super::schedule::{roll, Moment};
 use super::Service;
+use crate::glob::glob_matches;
 use serde::Serialize;
 
 /// What a rule is matched against: the facts of one request or event known before handling.

@@ -32,6 +32,7 @@
 //! ```
 
 pub mod builtin;
+pub mod procedure;
 
 pub use vod_protocol::wire::procedure::{
     AdaptiveDynamicStreamingTaskInput, CoverBySnapshotTaskInput, ImageSpriteTaskInput,

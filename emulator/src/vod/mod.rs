@@ -13,7 +13,6 @@ mod auth;
 pub mod events;
 mod legacy;
 pub mod media;
-pub mod procedure;
 pub mod upload;
 
 use crate::body::Body;

@@ -29,6 +29,7 @@ pub const APPLY_FIELDS: &[&str] = ApplyUploadRequest::FIELDS;
 /// Parameters CommitUpload accepts.
 pub const COMMIT_FIELDS: &[&str] = CommitUploadRequest::FIELDS;
 
+use vod_protocol::wire::vod::bucket_for;
 pub use vod_protocol::wire::vod::{COVER_TYPES, MEDIA_TYPES};
 
 /// VOD storage regions.
@@ -39,19 +40,6 @@ pub use vod_protocol::wire::vod::REGIONS as STORAGE_REGIONS;
 const SOURCE_CONTEXT_MAX: usize = 250;
 /// Longest SessionContext, in characters: "最长 1000 个字符".
 const SESSION_CONTEXT_MAX: usize = 1000;
-
-/// The VOD bucket of a region for this account.
-pub fn bucket_for(region: &str, app_id: u64) -> String {
-    format!("vod-{region}-{app_id}")
-}
-
-/// The region whose VOD bucket this is, if it is one.
-pub fn region_of_bucket(bucket: &str, app_id: u64) -> Option<&'static str> {
-    STORAGE_REGIONS
-        .iter()
-        .copied()
-        .find(|r| bucket_for(r, app_id) == bucket)
-}
 
 /// Validates an ApplyUpload request; returns the lowercase media and cover extensions.
 fn validate(req: &ApplyUploadRequest, now: i64) -> Result<(String, Option<String>), VodError> {
@@ -584,12 +572,5 @@ mod tests {
         assert!(!is_valid_storage_path("/a/../b.mp4"));
         assert!(!is_valid_storage_path("/a/"));
         assert!(!is_valid_storage_path("/"));
-    }
-
-    #[test]
-    fn buckets_map_back_to_their_region() {
-        let b = bucket_for("ap-shanghai", 125);
-        assert_eq!(region_of_bucket(&b, 125), Some("ap-shanghai"));
-        assert_eq!(region_of_bucket(&b, 126), None);
     }
 }

@@ -49,6 +49,20 @@ pub const REGIONS: &[&str] = &[
     "eu-moscow",
 ];
 
+/// The VOD bucket of a storage region for an account: `vod-<region>-<AppId>`, the bucket
+/// ApplyUpload's `StorageBucket` names.
+pub fn bucket_for(region: &str, app_id: u64) -> String {
+    format!("vod-{region}-{app_id}")
+}
+
+/// The region whose VOD bucket `bucket` is for the account, if it is one.
+pub fn region_of_bucket(bucket: &str, app_id: u64) -> Option<&'static str> {
+    REGIONS
+        .iter()
+        .copied()
+        .find(|r| bucket_for(r, app_id) == bucket)
+}
+
 /// `ApplyUpload` parameters (shared/spec/vod-api.md §3.1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -224,6 +238,15 @@ mod empty_is_none {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn buckets_map_back_to_their_region() {
+        let b = bucket_for("ap-shanghai", 125);
+        assert_eq!(b, "vod-ap-shanghai-125");
+        assert_eq!(region_of_bucket(&b, 125), Some("ap-shanghai"));
+        assert_eq!(region_of_bucket(&b, 126), None);
+        assert_eq!(region_of_bucket("vod-xx-central-125", 125), None);
+    }
 
     #[test]
     fn apply_upload_request_omits_absent_fields() {

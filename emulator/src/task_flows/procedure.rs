@@ -4,8 +4,8 @@
 //! documented error when a `fail_task` fault says so. The steps come from
 //! [`crate::task_flows`]. Pure: no I/O, unit-tested below.
 
+use super::MediaProcessTaskInput;
 use crate::faults::Effect;
-use crate::task_flows::MediaProcessTaskInput;
 use vod_protocol::wire::events::{
     AdaptiveDynamicStreamingInfoItem, CoverBySnapshotTaskOutput, MediaImageSpriteItem,
     MediaProcessTaskResult, MediaTranscodeItem, SnapshotOutput, TaskResult,
