@@ -90,3 +90,90 @@ fn the_emulator_library_takes_its_cli_dependencies_only_for_the_binary() {
         );
     }
 }
+
+/// The modules (files and folders) of the emulator under `emulator/src` that a module's
+/// source names, as `crate::<module>`; comments are skipped.
+fn emulator_imports(module: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/src");
+    let path = root.join(module);
+    let files: Vec<std::path::PathBuf> = if path.is_dir() {
+        let mut all = Vec::new();
+        let mut stack = vec![path];
+        while let Some(dir) = stack.pop() {
+            for entry in
+                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            {
+                let p = entry.expect("dir entry").path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "rs") {
+                    all.push(p);
+                }
+            }
+        }
+        all
+    } else {
+        vec![root.join(format!("{module}.rs"))]
+    };
+    let mut found = Vec::new();
+    for file in files {
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            let mut rest = line;
+            while let Some(at) = rest.find("crate::") {
+                rest = &rest[at + "crate::".len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                found.push((file.display().to_string(), name));
+            }
+            for http in ["use http", "use hyper", "http::", "hyper::", "reqwest::"] {
+                if line.trim_start().starts_with(http) || line.contains(&format!(" {http}")) {
+                    found.push((
+                        file.display().to_string(),
+                        http.trim_start_matches("use ")
+                            .trim_end_matches("::")
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The emulator's layers, bottom up: the store and the domain (task flows, clock, event hub,
+/// ids, globs) know no HTTP and no service; the event services sit below the VOD API, and COS
+/// does not reach into the VOD API. A forbidden import fails here with its file.
+#[test]
+fn the_emulator_layers_import_only_downwards() {
+    const SERVICES: &[&str] = &[
+        "vod", "cos", "events", "admin", "media", "server", "router", "proxy", "state",
+    ];
+    const HTTP: &[&str] = &["http", "hyper", "reqwest"];
+    let rules: &[(&str, &[&[&str]])] = &[
+        ("store", &[SERVICES, HTTP]),
+        ("task_flows", &[SERVICES, HTTP]),
+        ("clock", &[SERVICES, HTTP]),
+        ("glob", &[SERVICES, HTTP]),
+        ("ids", &[SERVICES, HTTP]),
+        ("hub", &[SERVICES, HTTP]),
+        ("events", &[&["vod", "cos", "admin", "server", "router"]]),
+        ("cos", &[&["vod", "admin", "server"]]),
+    ];
+    let mut broken = Vec::new();
+    for (module, forbidden) in rules {
+        for (file, name) in emulator_imports(module) {
+            if forbidden.iter().any(|list| list.contains(&name.as_str())) {
+                broken.push(format!("{file} imports {name}"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "imports against the layering:\n{}",
+        broken.join("\n")
+    );
+}
