@@ -1,8 +1,10 @@
 //! The `vod-emulator` binary, black box: start-up banner, ready line, health, graceful
 //! shutdown on SIGTERM, and `exec` (the `events` tools are in `events_cli`).
 
+use crate::common::api::Api;
 use crate::common::exec::spawn_ready;
 use crate::common::upload;
+use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -181,25 +183,18 @@ async fn media_and_events_survive_kill_9() {
         .await
         .expect("body");
     assert_eq!(body.as_ref(), data.as_slice());
-    let vod = vod_client::VodClient::new(
-        http,
-        &endpoint,
-        vod_client::Credentials::new(
-            vod_emulator::config::DEFAULT_SECRET_ID,
-            vod_emulator::config::DEFAULT_SECRET_KEY,
-        ),
-        "ap-guangzhou",
-    )
-    .expect("vod");
-    let events = vod
-        .pull_events(&Default::default())
-        .await
-        .expect("the unconfirmed event is still there");
-    let event = &events.event_set[0];
-    assert_eq!(event.event_type, "NewFileUpload");
-    let upload = event.file_upload_event.as_ref().expect("FileUploadEvent");
-    assert_eq!(upload.file_id, done.file_id);
-    assert_eq!(upload.media_basic_info.source_info.source_context, "kept");
+    let events = Api::ok(Api::at(&endpoint).vod("PullEvents", json!({})).await);
+    let event = &events["EventSet"][0];
+    assert_eq!(
+        event["EventType"], "NewFileUpload",
+        "the unconfirmed event is still there"
+    );
+    let upload = &event["FileUploadEvent"];
+    assert_eq!(upload["FileId"], done.file_id.as_str());
+    assert_eq!(
+        upload["MediaBasicInfo"]["SourceInfo"]["SourceContext"],
+        "kept"
+    );
     child.kill();
 }
 

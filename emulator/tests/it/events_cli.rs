@@ -1,8 +1,10 @@
 //! The `vod-emulator events` tools, black box: their flags and help, listing, triggering,
 //! the live feed, and how a running emulator and an attached `tail` stop together.
 
+use crate::common::api::Api;
 use crate::common::exec::{emulator_command, spawn_ready};
 use crate::common::upload;
+use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -152,32 +154,18 @@ async fn events_tail_reports_confirmations() {
         .expect("start");
     let tail = Tail::attach(&emu.endpoint()).await;
     let done = upload(&emu.endpoint(), b"c", "confirm").await;
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let vod = vod_client::VodClient::new(
-        http,
-        &emu.endpoint(),
-        vod_client::Credentials::new(
-            vod_emulator::config::DEFAULT_SECRET_ID,
-            vod_emulator::config::DEFAULT_SECRET_KEY,
-        ),
-        "ap-guangzhou",
-    )
-    .expect("vod");
-    let pulled = vod.pull_events(&Default::default()).await.expect("pull");
-    let handles = pulled
-        .event_set
+    let api = Api::new(&emu);
+    let pulled = Api::ok(api.vod("PullEvents", json!({})).await);
+    let handles: Vec<&serde_json::Value> = pulled["EventSet"]
+        .as_array()
+        .expect("EventSet")
         .iter()
-        .filter_map(|e| e.event_handle.clone())
+        .map(|e| &e["EventHandle"])
         .collect();
-    vod.confirm_events(&vod_client::wire::events::ConfirmEventsRequest {
-        event_handles: Some(handles),
-        ..Default::default()
-    })
-    .await
-    .expect("confirm");
+    Api::ok(
+        api.vod("ConfirmEvents", json!({ "EventHandles": handles }))
+            .await,
+    );
     let line = tail
         .until(move |v| v["what"] == "confirmed" && v["event"]["fileId"] == done.file_id)
         .await;

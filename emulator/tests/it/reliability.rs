@@ -1,7 +1,7 @@
 //! Reliability: containment of hostile keys, start-up clean-up, limits on slow and oversized
 //! requests, load without leaks, and crash safety under random `kill -9`.
 
-use crate::common::api::{bytes, Api};
+use crate::common::api::{bytes, key_of, Api, CosCreds};
 use crate::common::exec::{spawn_ready, Killed};
 use reqwest::Method;
 use std::path::Path;
@@ -378,54 +378,25 @@ async fn a_thousand_concurrent_uploads_complete_without_leaks() {
         return;
     }
     let emu = Emulator::builder().start().await.expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
     let baseline = open_fds();
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let creds = vod_client::Credentials::new(
-        emu.config().secret_id.clone(),
-        emu.config().secret_key.clone(),
-    );
-    let vod = vod_client::VodClient::new(http.clone(), &emu.endpoint(), creds, "ap-guangzhou")
-        .expect("vod");
-    let uploader = vod_client::Uploader::new(
-        vod,
-        http.clone(),
-        vod_client::CosEndpoint::PathStyle(emu.endpoint()),
-    )
-    .with_options(vod_client::UploadOptions {
-        part_size: 1024 * 1024,
-        multipart_threshold: 1024 * 1024,
-        concurrency: 2,
-        resume: false,
-        ..Default::default()
-    });
-    let mut files = Vec::new();
-    for i in 0..1000u64 {
+    let api = Api::new(&emu);
+    let flows = (0..1000u64).map(|i| {
         let size = match i % 100 {
             0 => 1024 * 1024 + 1 + i,
             n if n < 10 => 64 * 1024 + i,
             _ => 1 + (i * 37) % 8192,
         };
-        let path = dir.path().join(format!("{i}.mp4"));
-        std::fs::write(&path, bytes(size as usize, i)).expect("write");
-        files.push(path);
-    }
-    let results = futures_util::future::join_all(files.iter().map(|f| uploader.upload(f))).await;
-    let failed: Vec<_> = results
-        .iter()
-        .filter_map(|r| r.as_ref().err())
-        .map(ToString::to_string)
-        .collect();
+        upload_flow(&api, bytes(size as usize, i), 1024 * 1024)
+    });
+    let results = futures_util::future::join_all(flows).await;
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(
         failed.is_empty(),
         "{} failures, first: {:?}",
         failed.len(),
         failed.first()
     );
-    drop((uploader, http));
+    drop(api);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while open_fds() > baseline + 8 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -451,11 +422,34 @@ fn spawn(data_dir: &Path) -> (Killed, String) {
     ])
 }
 
-fn owner_creds() -> vod_client::Credentials {
-    vod_client::Credentials::new(
-        vod_emulator::config::DEFAULT_SECRET_ID,
-        vod_emulator::config::DEFAULT_SECRET_KEY,
+/// ApplyUpload, then one PUT (or a multipart upload in `part_size` parts when larger), then
+/// CommitUpload; the CommitUpload answer, or the first failure.
+async fn upload_flow(
+    api: &Api,
+    data: Vec<u8>,
+    part_size: usize,
+) -> Result<serde_json::Value, String> {
+    let session = api
+        .try_vod("ApplyUpload", serde_json::json!({"MediaType": "mp4"}))
+        .await?;
+    let creds = CosCreds::from_apply(&session);
+    let bucket = session["StorageBucket"]
+        .as_str()
+        .ok_or("no StorageBucket")?;
+    let key = key_of(&session["MediaStoragePath"]);
+    if data.len() > part_size {
+        let id = api.try_initiate(&creds, bucket, &key).await?;
+        api.try_parts(&creds, bucket, &key, &id, &data, part_size)
+            .await?;
+    } else {
+        api.try_cos(&creds, Method::PUT, bucket, &key, &[], data)
+            .await?;
+    }
+    api.try_vod(
+        "CommitUpload",
+        serde_json::json!({"VodSessionKey": session["VodSessionKey"]}),
     )
+    .await
 }
 
 /// What a crash-test worker achieved before the kill.
@@ -476,33 +470,18 @@ async fn crash_worker(
     seed: u64,
     commits: std::sync::Arc<tokio::sync::watch::Sender<usize>>,
 ) -> Progress {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let vod = vod_client::VodClient::new(http.clone(), &endpoint, owner_creds(), "ap-guangzhou")
-        .expect("vod");
+    let api = Api::at(&endpoint);
     let mut progress = Progress::default();
     for i in 0..10_000u64 {
-        let Ok(session) = vod
-            .apply_upload(&vod_protocol::wire::vod::ApplyUploadRequest {
-                media_type: Some("mp4".into()),
-                ..Default::default()
-            })
+        let Ok(session) = api
+            .try_vod("ApplyUpload", serde_json::json!({"MediaType": "mp4"}))
             .await
         else {
             break;
         };
-        let cos = vod_client::CosClient::for_session(
-            http.clone(),
-            vod_client::CosEndpoint::PathStyle(endpoint.clone()),
-            &session,
-        )
-        .expect("session credentials");
-        let key = session
-            .media_storage_path
-            .trim_start_matches('/')
-            .to_owned();
+        let creds = CosCreds::from_apply(&session);
+        let bucket = session["StorageBucket"].as_str().expect("StorageBucket");
+        let key = key_of(&session["MediaStoragePath"]);
         let multipart = i % 4 == 3;
         let data = bytes(
             if multipart {
@@ -514,51 +493,34 @@ async fn crash_worker(
         );
         progress.in_flight = Some((key.clone(), data.clone()));
         let stored = if multipart {
-            let Ok(id) = cos.initiate_multipart_upload(&key, None).await else {
+            let Ok(id) = api.try_initiate(&creds, bucket, &key).await else {
                 break;
             };
             progress.open_upload = Some((key.clone(), id.clone()));
-            async {
-                let mut etags = Vec::new();
-                for (n, chunk) in data.chunks(1024 * 1024).enumerate() {
-                    let md5 = {
-                        use base64::Engine;
-                        use md5::{Digest, Md5};
-                        base64::engine::general_purpose::STANDARD.encode(Md5::digest(chunk))
-                    };
-                    let n = n as u32 + 1;
-                    let part = cos
-                        .upload_part(&key, &id, n, bytes::Bytes::copy_from_slice(chunk), &md5)
-                        .await?;
-                    etags.push((n, part.etag));
-                }
-                cos.complete_multipart_upload(&key, &id, &etags).await
-            }
-            .await
-        } else {
-            cos.put_object(&key, bytes::Bytes::from(data.clone()), None)
+            api.try_parts(&creds, bucket, &key, &id, &data, 1024 * 1024)
                 .await
+        } else {
+            api.try_cos(&creds, Method::PUT, bucket, &key, &[], data.clone())
+                .await
+                .map(drop)
         };
         if stored.is_err() {
             break;
         }
         progress.open_upload = None;
-        let commit = vod
-            .commit_upload(&vod_protocol::wire::vod::CommitUploadRequest {
-                vod_session_key: Some(session.vod_session_key.clone()),
-                sub_app_id: None,
-            })
+        let commit = api
+            .try_vod(
+                "CommitUpload",
+                serde_json::json!({"VodSessionKey": session["VodSessionKey"]}),
+            )
             .await;
-        match commit {
-            Ok(done) => {
-                progress.in_flight = None;
-                commits.send_modify(|n| *n += 1);
-                progress
-                    .committed
-                    .push((done.file_id, done.media_url, data));
-            }
-            Err(_) => break,
-        }
+        let Ok(done) = commit else { break };
+        progress.in_flight = None;
+        commits.send_modify(|n| *n += 1);
+        let text = |name: &str| done[name].as_str().unwrap_or_default().to_owned();
+        progress
+            .committed
+            .push((text("FileId"), text("MediaUrl"), data));
     }
     progress
 }
@@ -633,68 +595,76 @@ async fn committed_uploads_survive_random_kill_9() {
                 "round {round}: {file_id} is not intact"
             );
         }
-        let owner = vod_client::CosClient::new(
-            http.clone(),
-            vod_client::CosEndpoint::PathStyle(endpoint.clone()),
-            "vod-ap-guangzhou-1250000000",
-            "ap-guangzhou",
-            owner_creds(),
-        );
+        let api = Api::at(&endpoint);
+        let (owner, bucket) = (api.owner(), api.bucket());
         for (key, data) in &in_flight {
-            match owner.head_object(key).await.expect("HEAD") {
-                None => {}
-                Some((size, stored)) => {
-                    assert_eq!(
-                        size,
-                        data.len() as u64,
-                        "round {round}: {key} is half-written"
-                    );
-                    if !stored.etag.contains('-') {
-                        use md5::{Digest, Md5};
-                        assert_eq!(
-                            stored.etag.trim_matches('"'),
-                            hex::encode(Md5::digest(data)),
-                            "{key}"
-                        );
-                    }
-                }
+            let head = api
+                .cos(&owner, Method::HEAD, &bucket, key, &[], &[], vec![])
+                .await;
+            if head.status == 404 {
+                continue;
+            }
+            assert_eq!(head.status, 200, "round {round}: HEAD {key}");
+            assert_eq!(
+                head.header("content-length"),
+                Some(data.len().to_string()),
+                "round {round}: {key} is half-written"
+            );
+            let etag = head.header("etag").expect("ETag");
+            if !etag.contains('-') {
+                use md5::{Digest, Md5};
+                assert_eq!(
+                    etag.trim_matches('"'),
+                    hex::encode(Md5::digest(data)),
+                    "{key}"
+                );
             }
         }
-        let listed: Vec<String> = owner
-            .list_multipart_uploads("")
-            .await
-            .expect("in-flight uploads are listable")
-            .into_iter()
-            .map(|u| u.upload_id)
+        let listing = api
+            .cos(
+                &owner,
+                Method::GET,
+                &bucket,
+                "",
+                &[("uploads", "")],
+                &[],
+                vec![],
+            )
+            .await;
+        assert_eq!(listing.status, 200, "in-flight uploads are listable");
+        let listing = String::from_utf8_lossy(&listing.body).into_owned();
+        let listed: Vec<&str> = listing
+            .split("<UploadId>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</UploadId>").map(|(id, _)| id))
             .collect();
         for (key, id) in &open_uploads {
             // Open when the process died: still listed, or completed just before (its
             // Complete answer lost with the process), never gone without its object.
-            let completed = owner.head_object(key).await.expect("HEAD").is_some();
+            let completed = api
+                .cos(&owner, Method::HEAD, &bucket, key, &[], &[], vec![])
+                .await
+                .status
+                == 200;
             assert!(
-                listed.contains(id) || completed,
+                listed.contains(&id.as_str()) || completed,
                 "round {round}: upload {id} of {key} was open at the kill and is neither listed nor complete"
             );
         }
-        let vod =
-            vod_client::VodClient::new(http.clone(), &endpoint, owner_creds(), "ap-guangzhou")
-                .expect("vod");
         let mut delivered = std::collections::HashSet::new();
-        while let Ok(page) = vod.pull_events(&Default::default()).await {
-            let handles: Vec<String> = page
-                .event_set
-                .iter()
-                .filter_map(|e| e.event_handle.clone())
-                .collect();
+        while let Ok(page) = api.try_vod("PullEvents", serde_json::json!({})).await {
+            let events = page["EventSet"].as_array().cloned().unwrap_or_default();
             delivered.extend(
-                page.event_set
+                events
                     .iter()
-                    .filter_map(|e| e.file_upload_event.as_ref().map(|u| u.file_id.clone())),
+                    .filter_map(|e| e["FileUploadEvent"]["FileId"].as_str().map(str::to_owned)),
             );
-            vod.confirm_events(&vod_protocol::wire::events::ConfirmEventsRequest {
-                event_handles: Some(handles),
-                ..Default::default()
-            })
+            let handles: Vec<&serde_json::Value> =
+                events.iter().map(|e| &e["EventHandle"]).collect();
+            api.try_vod(
+                "ConfirmEvents",
+                serde_json::json!({ "EventHandles": handles }),
+            )
             .await
             .expect("confirm");
         }

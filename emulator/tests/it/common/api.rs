@@ -134,16 +134,29 @@ impl Api {
     pub fn new(emu: &Emulator) -> Self {
         let c = emu.config();
         Self {
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("reqwest client"),
-            endpoint: emu.endpoint(),
-            host: emu.addr().to_string(),
             secret_id: c.secret_id.clone(),
             secret_key: c.secret_key.clone(),
             app_id: c.app_id,
             region: c.region.clone(),
+            ..Self::at(&emu.endpoint())
+        }
+    }
+
+    /// An emulator started elsewhere (a child process) at `endpoint` (`http://host:port`),
+    /// with the default key pair, AppId and region.
+    pub fn at(endpoint: &str) -> Self {
+        use vod_emulator::config;
+        Self {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("reqwest client"),
+            endpoint: endpoint.to_owned(),
+            host: endpoint.trim_start_matches("http://").to_owned(),
+            secret_id: config::DEFAULT_SECRET_ID.to_owned(),
+            secret_key: config::DEFAULT_SECRET_KEY.to_owned(),
+            app_id: config::DEFAULT_APP_ID,
+            region: config::DEFAULT_REGION.to_owned(),
         }
     }
 
@@ -447,6 +460,115 @@ impl Api {
             req = req.header("Content-Length", "0");
         }
         req.body(body)
+    }
+
+    /// A signed VOD API call that reports failure instead of panicking (for an emulator that
+    /// may die mid-flow): the `Response` object, or the error code or transport error.
+    pub async fn try_vod(&self, action: &str, body: Value) -> Result<Value, String> {
+        let resp = self
+            .try_send(self.call(action, &body))
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        let json: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        match json["Response"]["Error"]["Code"].as_str() {
+            Some(code) => Err(code.to_owned()),
+            None => Ok(json["Response"].clone()),
+        }
+    }
+
+    /// A signed COS request that reports failure (a transport error or a non-2xx answer)
+    /// instead of panicking.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn try_cos(
+        &self,
+        creds: &CosCreds,
+        method: Method,
+        bucket: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<CosReply, String> {
+        let resp = self
+            .cos_builder(creds, method, bucket, key, query, body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let reply = CosReply {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            body: resp.bytes().await.map_err(|e| e.to_string())?.to_vec(),
+        };
+        if reply.status.is_success() {
+            Ok(reply)
+        } else {
+            Err(format!("{} {}", reply.status, reply.code()))
+        }
+    }
+
+    /// Starts a multipart upload of `key`; its UploadId.
+    pub async fn try_initiate(
+        &self,
+        creds: &CosCreds,
+        bucket: &str,
+        key: &str,
+    ) -> Result<String, String> {
+        self.try_cos(creds, Method::POST, bucket, key, &[("uploads", "")], vec![])
+            .await?
+            .xml("UploadId")
+            .ok_or_else(|| "no UploadId".to_owned())
+    }
+
+    /// Uploads `data` in parts of `part_size` bytes to multipart upload `id` of `key` and
+    /// completes it with the ETags the parts got.
+    pub async fn try_parts(
+        &self,
+        creds: &CosCreds,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        data: &[u8],
+        part_size: usize,
+    ) -> Result<(), String> {
+        let mut listed = String::new();
+        for (i, chunk) in data.chunks(part_size).enumerate() {
+            let n = (i + 1).to_string();
+            let resp = self
+                .cos_builder(
+                    creds,
+                    Method::PUT,
+                    bucket,
+                    key,
+                    &[("partNumber", &n), ("uploadId", id)],
+                    chunk.to_vec(),
+                )
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !resp.status().is_success() {
+                return Err(format!("part {n}: {}", resp.status()));
+            }
+            let etag = resp
+                .headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .ok_or("part without ETag")?
+                .to_owned();
+            listed.push_str(&format!(
+                "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+            ));
+        }
+        let body = format!("<CompleteMultipartUpload>{listed}</CompleteMultipartUpload>");
+        self.try_cos(
+            creds,
+            Method::POST,
+            bucket,
+            key,
+            &[("uploadId", id)],
+            body.into_bytes(),
+        )
+        .await
+        .map(drop)
     }
 
     /// PUTs `data` to the storage path field `path` of an ApplyUpload answer, with its
