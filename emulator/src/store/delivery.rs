@@ -251,3 +251,299 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::testing::{event, store};
+    use super::super::{Delivery, EventFilter};
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Handles `<prefix>0`, `<prefix>1`, …
+    fn handles(prefix: &'static str) -> impl Fn() -> String + Send + 'static {
+        let next = AtomicU32::new(0);
+        move || format!("{prefix}{}", next.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Pulls every candidate of `sub_app_id` at `now_ms`, in flight until `deadline_ms`.
+    async fn pull_all(store: &Store, sub_app_id: u64, now_ms: i64, deadline_ms: i64) -> Pulled {
+        store
+            .pull_events(
+                sub_app_id,
+                now_ms,
+                deadline_ms,
+                |candidates| PullDecision {
+                    deliver: candidates.iter().map(|e| (e.id, 0)).collect(),
+                    ..PullDecision::default()
+                },
+                handles("h"),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// The state of event `id`.
+    async fn state_of(store: &Store, id: i64) -> EventRow {
+        let all = store.events(EventFilter::default()).await.unwrap();
+        all.into_iter()
+            .find(|e| e.id == id)
+            .expect("the event exists")
+    }
+
+    /// A pull hands out only its application's pending pull events, each in flight with a
+    /// fresh handle until the deadline.
+    #[tokio::test]
+    async fn pulled_events_are_in_flight_with_fresh_handles() {
+        let store = store();
+        let ids = store
+            .insert_events(vec![
+                event(1, "a", Delivery::Pull, 10),
+                event(2, "b", Delivery::Pull, 10),
+                event(1, "c", Delivery::Push, 10),
+                event(1, "d", Delivery::Pull, 20),
+            ])
+            .await
+            .unwrap();
+        let pulled = pull_all(&store, 1, 100, 200).await;
+        let got: Vec<_> = pulled
+            .events
+            .iter()
+            .map(|e| (e.id, e.handle.clone(), e.state, e.due_ms, e.attempts))
+            .collect();
+        let inflight = |id, h: &str| (id, Some(h.to_owned()), EventState::Inflight, 200, 1);
+        assert_eq!(got, [inflight(ids[0], "h0"), inflight(ids[3], "h1")]);
+        assert_eq!(state_of(&store, ids[3]).await, pulled.events[1]);
+        assert!(pulled.withheld.is_empty());
+        assert!(pull_all(&store, 1, 150, 250).await.events.is_empty());
+    }
+
+    /// A copy follows its event with its own id and handle, and is confirmed on its own.
+    #[tokio::test]
+    async fn copies_follow_their_event_with_their_own_handles() {
+        let store = store();
+        let ids = store
+            .insert_events(vec![event(0, "a", Delivery::Pull, 10)])
+            .await
+            .unwrap();
+        let pulled = store
+            .pull_events(
+                0,
+                100,
+                200,
+                |c| PullDecision {
+                    deliver: vec![(c[0].id, 1)],
+                    ..PullDecision::default()
+                },
+                handles("h"),
+            )
+            .await
+            .unwrap();
+        let [original, copy] = &pulled.events[..] else {
+            panic!("expected the event and one copy, got {:?}", pulled.events);
+        };
+        assert_eq!(original.id, ids[0]);
+        assert_ne!(copy.id, original.id);
+        assert_eq!(copy.content, original.content);
+        assert_eq!(copy.handle.as_deref(), Some("h1"));
+        assert_eq!(state_of(&store, copy.id).await, *copy);
+        let confirmed = store
+            .confirm_events(0, vec!["h1".into()], 150)
+            .await
+            .unwrap();
+        assert_eq!(confirmed.ids, [copy.id]);
+        assert_eq!(state_of(&store, ids[0]).await.state, EventState::Inflight);
+    }
+
+    /// Held events come back once their time has come, dropped ones never.
+    #[tokio::test]
+    async fn held_and_dropped_events_are_withheld() {
+        let store = store();
+        let ids = store
+            .insert_events(vec![
+                event(0, "a", Delivery::Pull, 10),
+                event(0, "b", Delivery::Pull, 10),
+            ])
+            .await
+            .unwrap();
+        let pulled = store
+            .pull_events(
+                0,
+                100,
+                200,
+                |c| PullDecision {
+                    hold: vec![(c[0].id, 300)],
+                    drop: vec![c[1].id],
+                    ..PullDecision::default()
+                },
+                handles("h"),
+            )
+            .await
+            .unwrap();
+        assert!(pulled.events.is_empty());
+        let withheld: Vec<_> = pulled.withheld.iter().map(|e| (e.id, e.state)).collect();
+        assert_eq!(
+            withheld,
+            [(ids[0], EventState::Held), (ids[1], EventState::Dropped)]
+        );
+        assert_eq!(state_of(&store, ids[1]).await.state, EventState::Dropped);
+        assert!(pull_all(&store, 0, 299, 400).await.events.is_empty());
+        let later = pull_all(&store, 0, 300, 400).await;
+        assert_eq!(
+            later.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [ids[0]]
+        );
+    }
+
+    /// Confirming is all or nothing: one handle not in flight (unknown, already confirmed,
+    /// another application's, past its deadline) confirms none.
+    #[tokio::test]
+    async fn confirming_is_all_or_nothing() {
+        let store = store();
+        let ids = store
+            .insert_events(vec![
+                event(0, "a", Delivery::Pull, 10),
+                event(0, "b", Delivery::Pull, 10),
+            ])
+            .await
+            .unwrap();
+        pull_all(&store, 0, 100, 200).await;
+        let partly = store
+            .confirm_events(0, vec!["h0".into(), "nope".into()], 150)
+            .await
+            .unwrap();
+        assert_eq!(
+            partly,
+            Confirmation {
+                ids: Vec::new(),
+                unknown: vec!["nope".into()]
+            }
+        );
+        assert_eq!(state_of(&store, ids[0]).await.state, EventState::Inflight);
+        let elsewhere = store
+            .confirm_events(7, vec!["h0".into()], 150)
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.unknown, ["h0"]);
+        let late = store
+            .confirm_events(0, vec!["h0".into()], 200)
+            .await
+            .unwrap();
+        assert_eq!(late.unknown, ["h0"]);
+        let both = store
+            .confirm_events(0, vec!["h0".into(), "h1".into()], 150)
+            .await
+            .unwrap();
+        assert_eq!(
+            both,
+            Confirmation {
+                ids: ids.clone(),
+                unknown: Vec::new()
+            }
+        );
+        assert_eq!(state_of(&store, ids[1]).await.state, EventState::Confirmed);
+        assert_eq!(state_of(&store, ids[1]).await.handle, None);
+        let again = store
+            .confirm_events(0, vec!["h1".into()], 160)
+            .await
+            .unwrap();
+        assert_eq!(again.unknown, ["h1"]);
+    }
+
+    /// An event not confirmed by its deadline is pulled again, counted.
+    #[tokio::test]
+    async fn an_unconfirmed_event_is_pulled_again_after_its_deadline() {
+        let store = store();
+        let ids = store
+            .insert_events(vec![event(0, "a", Delivery::Pull, 10)])
+            .await
+            .unwrap();
+        pull_all(&store, 0, 100, 200).await;
+        assert!(pull_all(&store, 0, 199, 300).await.events.is_empty());
+        let again = pull_all(&store, 0, 200, 300).await;
+        assert_eq!(
+            again
+                .events
+                .iter()
+                .map(|e| (e.id, e.attempts))
+                .collect::<Vec<_>>(),
+            [(ids[0], 2)]
+        );
+    }
+
+    /// Due pushes: one pending per media (the oldest), only once due, held ones last.
+    #[tokio::test]
+    async fn due_pushes_keep_each_medias_order_and_put_held_ones_last() {
+        let store = store();
+        let ids = store
+            .insert_events(vec![
+                event(0, "a", Delivery::Push, 10),
+                event(0, "a", Delivery::Push, 20),
+                event(0, "b", Delivery::Push, 30),
+                event(0, "c", Delivery::Pull, 10),
+                event(0, "d", Delivery::Push, 500),
+            ])
+            .await
+            .unwrap();
+        let due = |now: i64| {
+            let store = store.clone();
+            async move {
+                let rows = store.due_pushes(now).await.unwrap();
+                rows.into_iter().map(|e| e.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(due(5).await, Vec::<i64>::new());
+        assert_eq!(due(100).await, [ids[0], ids[2]]);
+        store.hold_event(ids[0], 150).await.unwrap();
+        assert_eq!(state_of(&store, ids[0]).await.state, EventState::Held);
+        assert_eq!(due(100).await, [ids[1], ids[2]]);
+        assert_eq!(due(150).await, [ids[1], ids[2], ids[0]]);
+    }
+
+    /// A push try is counted with its outcome; a resend starts a fresh round from now.
+    #[tokio::test]
+    async fn record_push_and_resend() {
+        let store = store();
+        let ids = store
+            .insert_events(vec![event(0, "a", Delivery::Push, 10)])
+            .await
+            .unwrap();
+        let id = ids[0];
+        store
+            .record_push(id, EventState::Pending, 500, Some("503".into()))
+            .await
+            .unwrap();
+        let retried = state_of(&store, id).await;
+        assert_eq!(
+            (
+                retried.state,
+                retried.due_ms,
+                retried.attempts,
+                retried.last_error.as_deref()
+            ),
+            (EventState::Pending, 500, 1, Some("503"))
+        );
+        assert!(store.due_pushes(499).await.unwrap().is_empty());
+        store
+            .record_push(id, EventState::Failed, 500, Some("timeout".into()))
+            .await
+            .unwrap();
+        let failed = state_of(&store, id).await;
+        assert_eq!((failed.state, failed.attempts), (EventState::Failed, 2));
+        assert!(store.due_pushes(10_000).await.unwrap().is_empty());
+        assert!(store.resend_event(id, 900).await.unwrap());
+        let resent = state_of(&store, id).await;
+        assert_eq!(
+            (
+                resent.state,
+                resent.due_ms,
+                resent.attempts,
+                resent.last_error
+            ),
+            (EventState::Pending, 900, 0, None)
+        );
+        assert_eq!(store.due_pushes(900).await.unwrap().len(), 1);
+        assert!(!store.resend_event(id + 1, 900).await.unwrap());
+    }
+}

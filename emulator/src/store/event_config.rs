@@ -58,3 +58,34 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::testing::store;
+    use super::*;
+
+    fn config(mode: &str) -> EventConfigRow {
+        EventConfigRow {
+            mode: mode.into(),
+            notification_url: "http://127.0.0.1:9/cb".into(),
+            upload_events: true,
+            delete_events: false,
+            persistence_events: true,
+            sign_key: "key".into(),
+        }
+    }
+
+    /// A configuration reads back as stored, per application, and a new one replaces it.
+    #[tokio::test]
+    async fn a_configuration_round_trips_per_application() {
+        let store = store();
+        assert_eq!(store.event_config(3).await.unwrap(), None);
+        store.put_event_config(3, config("PUSH")).await.unwrap();
+        assert_eq!(store.event_config(3).await.unwrap(), Some(config("PUSH")));
+        assert_eq!(store.event_config(0).await.unwrap(), None);
+        store.put_event_config(3, config("PULL")).await.unwrap();
+        assert_eq!(store.event_config(3).await.unwrap(), Some(config("PULL")));
+    }
+}

@@ -243,3 +243,93 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::testing::{event, store};
+    use super::*;
+
+    /// Events come back oldest first with their payload; a held one is stored held until its
+    /// time, any other pending from its creation.
+    #[tokio::test]
+    async fn inserted_events_are_listed_oldest_first_with_their_payload() {
+        let store = store();
+        let mut held = event(0, "f2", Delivery::Push, 20);
+        held.held_until_ms = Some(500);
+        let ids = store
+            .insert_events(vec![event(0, "f1", Delivery::Pull, 10), held.clone()])
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        assert!(ids[0] < ids[1]);
+        let listed = store.events(EventFilter::default()).await.unwrap();
+        assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+        let (first, second) = (&listed[0], &listed[1]);
+        assert_eq!(first.content, event(0, "f1", Delivery::Pull, 10).content);
+        assert_eq!(first.event_type, "FileDeleted");
+        assert_eq!(first.file_id.as_deref(), Some("f1"));
+        assert_eq!(
+            (first.delivery, first.state, first.due_ms, first.attempts),
+            (Delivery::Pull, EventState::Pending, 10, 0)
+        );
+        assert_eq!(second.content, held.content);
+        assert_eq!(
+            (second.delivery, second.state, second.due_ms),
+            (Delivery::Push, EventState::Held, 500)
+        );
+    }
+
+    /// Each field of a filter narrows the listing on its own.
+    #[tokio::test]
+    async fn a_listing_filters_by_each_field() {
+        let store = store();
+        let mut upload = event(2, "f2", Delivery::Push, 20);
+        upload.content.event_type = "NewFileUpload".into();
+        upload.held_until_ms = Some(30);
+        let ids = store
+            .insert_events(vec![event(1, "f1", Delivery::Pull, 10), upload])
+            .await
+            .unwrap();
+        let only = |filter: EventFilter| {
+            let store = store.clone();
+            async move {
+                let found = store.events(filter).await.unwrap();
+                found.into_iter().map(|e| e.id).collect::<Vec<_>>()
+            }
+        };
+        let second = vec![ids[1]];
+        assert_eq!(only(EventFilter::default()).await, ids);
+        let after = EventFilter {
+            after_id: Some(ids[0]),
+            ..EventFilter::default()
+        };
+        assert_eq!(only(after).await, second);
+        let by_type = EventFilter {
+            event_type: Some("NewFileUpload".into()),
+            ..EventFilter::default()
+        };
+        assert_eq!(only(by_type).await, second);
+        let by_file = EventFilter {
+            file_id: Some("f2".into()),
+            ..EventFilter::default()
+        };
+        assert_eq!(only(by_file).await, second);
+        let by_state = EventFilter {
+            state: Some(EventState::Held),
+            ..EventFilter::default()
+        };
+        assert_eq!(only(by_state).await, second);
+        let by_app = EventFilter {
+            sub_app_id: Some(2),
+            ..EventFilter::default()
+        };
+        assert_eq!(only(by_app).await, second);
+        let primary = EventFilter {
+            sub_app_id: Some(0),
+            ..EventFilter::default()
+        };
+        assert!(only(primary).await.is_empty());
+    }
+}

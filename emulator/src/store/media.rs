@@ -221,3 +221,132 @@ fn media_serves(tx: &Transaction<'_>, bucket: &str, key: &str) -> Result<bool> {
     }
     Ok(false)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::testing::{committed, event, object, session, store, BUCKET};
+    use super::super::{Delivery, EventFilter};
+    use super::*;
+
+    /// Stores session 1's media, cover and a segment beside them, and an object of session 2.
+    async fn objects_of_session_one(store: &Store) {
+        for (key, blob) in [
+            ("1/media.mp4", "m"),
+            ("1/cover.jpg", "c"),
+            ("1/hls/seg.ts", "s"),
+            ("2/media.mp4", "o"),
+        ] {
+            store.put_object(object(key, &[blob])).await.unwrap();
+        }
+    }
+
+    /// Whether a media URL serves `key`.
+    async fn served(store: &Store, key: &str) -> bool {
+        let found = store.media_object(BUCKET.into(), key.into()).await.unwrap();
+        found.is_some()
+    }
+
+    /// A media URL serves a committed media, its cover and its directory, and nothing else.
+    #[tokio::test]
+    async fn a_media_url_serves_committed_media_and_their_directory() {
+        let store = store();
+        objects_of_session_one(&store).await;
+        store.insert_session(session(2)).await.unwrap();
+        assert!(!served(&store, "1/media.mp4").await);
+        committed(&store, session(1)).await;
+        assert!(served(&store, "1/media.mp4").await);
+        assert!(served(&store, "1/cover.jpg").await);
+        assert!(served(&store, "1/hls/seg.ts").await);
+        assert!(!served(&store, "2/media.mp4").await);
+    }
+
+    /// Deleting a media removes its rows and objects (its whole directory in the emulator's
+    /// layout), returns their blobs and stores the event; a second delete finds nothing.
+    #[tokio::test]
+    async fn deleting_a_media_returns_its_blobs_and_its_event() {
+        let store = store();
+        objects_of_session_one(&store).await;
+        committed(&store, session(1)).await;
+        let deleted = store
+            .delete_media(0, "file-1".into(), |info| {
+                Some(event(info.sub_app_id, &info.file_id, Delivery::Push, 900))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let mut blobs = deleted.blobs.clone();
+        blobs.sort();
+        assert_eq!(blobs, ["c", "m", "s"]);
+        let events = store.events(EventFilter::default()).await.unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(deleted.event_id, Some(last.id));
+        assert_eq!(last.delivery, Delivery::Push);
+        let left = store
+            .object_sizes_under(BUCKET.into(), String::new())
+            .await
+            .unwrap();
+        assert_eq!(left, [("2/media.mp4".to_owned(), 1)]);
+        assert!(!served(&store, "1/media.mp4").await);
+        let infos = store.media_infos(0, vec!["file-1".into()]).await.unwrap();
+        assert_eq!(infos, [("file-1".to_owned(), None)]);
+        let again = store
+            .delete_media(0, "file-1".into(), |_| None)
+            .await
+            .unwrap();
+        assert_eq!(again, None);
+    }
+
+    /// A media with a caller-chosen storage path loses its media and cover only; a media of
+    /// another application is not deleted.
+    #[tokio::test]
+    async fn deleting_keeps_neighbours_of_a_chosen_path_and_other_applications_media() {
+        let store = store();
+        objects_of_session_one(&store).await;
+        let mut chosen = session(1);
+        chosen.request.media_storage_path = Some("/1/media.mp4".into());
+        committed(&store, chosen).await;
+        let elsewhere = store
+            .delete_media(5, "file-1".into(), |_| None)
+            .await
+            .unwrap();
+        assert_eq!(elsewhere, None);
+        assert!(served(&store, "1/media.mp4").await);
+        let deleted = store
+            .delete_media(0, "file-1".into(), |_| None)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut blobs = deleted.blobs;
+        blobs.sort();
+        assert_eq!(blobs, ["c", "m"]);
+        assert_eq!(deleted.event_id, None);
+        assert!(store
+            .object(BUCKET.into(), "1/hls/seg.ts".into())
+            .await
+            .unwrap()
+            .is_some());
+    }
+
+    /// Descriptions come back in the order asked, `None` for unknown media and for media of
+    /// another application.
+    #[tokio::test]
+    async fn media_infos_keep_the_order_asked_and_the_application() {
+        let store = store();
+        committed(&store, session(1)).await;
+        let mut other = session(2);
+        other.sub_app_id = Some(7);
+        committed(&store, other).await;
+        let asked = vec!["nope".into(), "file-2".into(), "file-1".into()];
+        let infos = store.media_infos(0, asked).await.unwrap();
+        let found: Vec<_> = infos
+            .iter()
+            .map(|(id, info)| (id.as_str(), info.as_ref().map(|i| i.file_id.as_str())))
+            .collect();
+        assert_eq!(
+            found,
+            [("nope", None), ("file-2", None), ("file-1", Some("file-1"))]
+        );
+    }
+}

@@ -34,6 +34,8 @@ mod objects;
 mod records;
 mod sessions;
 mod tasks;
+#[cfg(test)]
+mod testing;
 
 pub use blobs::Blobs;
 pub use delivery::PullDecision;
@@ -332,4 +334,73 @@ fn referenced_blobs(db: &Connection) -> Result<HashSet<String>> {
         names.insert(blob?);
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::testing::{committed, object, session, store, upload, BUCKET};
+    use super::*;
+
+    /// Writes a blob holding `data`; returns its name.
+    fn blob(store: &Store, data: &[u8]) -> String {
+        let mut writer = store.blobs().create().unwrap();
+        writer.write(data).unwrap();
+        writer.finish().unwrap()
+    }
+
+    /// A `--data-dir` store reopened keeps every committed row and the blobs they use, and
+    /// removes blob files nothing refers to.
+    #[tokio::test]
+    async fn reopening_a_data_dir_keeps_what_was_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, stray) = {
+            let store = Store::open(Some(dir.path())).unwrap();
+            committed(&store, session(1)).await;
+            let kept = blob(&store, b"kept");
+            store
+                .put_object(object("1/media.mp4", &[&kept]))
+                .await
+                .unwrap();
+            store.insert_upload(upload("u", "k")).await.unwrap();
+            assert_eq!(store.next_seq("file_id").await.unwrap(), 1);
+            (kept, blob(&store, b"stray"))
+        };
+        let store = Store::open(Some(dir.path())).unwrap();
+        let s = store.session("key-1".into()).await.unwrap().unwrap();
+        assert_eq!(s.committed_at, Some(150));
+        let obj = store
+            .object(BUCKET.into(), "1/media.mp4".into())
+            .await
+            .unwrap();
+        assert_eq!(obj, Some(object("1/media.mp4", &[&kept])));
+        assert!(store.upload("u".into()).await.unwrap().is_some());
+        assert_eq!(store.open_tasks().await.unwrap().len(), 1);
+        assert_eq!(store.events(EventFilter::default()).await.unwrap().len(), 1);
+        assert_eq!(store.next_seq("file_id").await.unwrap(), 2);
+        assert!(store.blobs().path(&kept).exists());
+        assert!(!store.blobs().path(&stray).exists());
+    }
+
+    /// A reset empties every table and restarts the sequences.
+    #[tokio::test]
+    async fn a_reset_leaves_a_fresh_store() {
+        let store = store();
+        committed(&store, session(1)).await;
+        store.put_object(object("k", &["a"])).await.unwrap();
+        store.insert_upload(upload("u", "k")).await.unwrap();
+        assert_eq!(store.next_seq("n").await.unwrap(), 1);
+        store.reset().await.unwrap();
+        assert_eq!(store.session("key-1".into()).await.unwrap(), None);
+        assert_eq!(store.object(BUCKET.into(), "k".into()).await.unwrap(), None);
+        assert_eq!(store.upload("u".into()).await.unwrap(), None);
+        assert!(store
+            .events(EventFilter::default())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store.open_tasks().await.unwrap().is_empty());
+        assert_eq!(store.next_seq("n").await.unwrap(), 1);
+    }
 }

@@ -240,3 +240,167 @@ fn parts_of(tx: &Transaction<'_>, upload_id: &str) -> Result<Vec<Part>> {
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::testing::{object, part, store, upload, BUCKET};
+    use super::*;
+
+    /// Stores parts 1 ("a"), 2 ("b"), 3 ("c") of upload `u` of key `k`.
+    async fn three_parts(store: &Store) {
+        store.insert_upload(upload("u", "k")).await.unwrap();
+        for (n, blob) in [(3, "c"), (1, "a"), (2, "b")] {
+            store.put_part("u".into(), part(n, blob)).await.unwrap();
+        }
+    }
+
+    /// An object made of `parts`' blobs, in that order.
+    fn assembled(parts: &[&Part]) -> ObjectMeta {
+        let blobs: Vec<&str> = parts.iter().map(|p| p.blob.as_str()).collect();
+        object("k", &blobs)
+    }
+
+    /// A part replaces the one with its number and hands back that one's blob; a part for an
+    /// unknown upload is not stored.
+    #[tokio::test]
+    async fn a_part_replaces_the_one_with_its_number() {
+        let store = store();
+        store.insert_upload(upload("u", "k")).await.unwrap();
+        assert_eq!(
+            store.upload("u".into()).await.unwrap(),
+            Some(upload("u", "k"))
+        );
+        assert_eq!(
+            store.put_part("u".into(), part(1, "a")).await.unwrap(),
+            Some(Vec::new())
+        );
+        assert_eq!(
+            store.put_part("u".into(), part(1, "b")).await.unwrap(),
+            Some(vec!["a".to_owned()])
+        );
+        assert_eq!(store.parts("u".into()).await.unwrap(), vec![part(1, "b")]);
+        assert_eq!(
+            store.put_part("gone".into(), part(1, "x")).await.unwrap(),
+            None
+        );
+        assert!(store.parts("gone".into()).await.unwrap().is_empty());
+    }
+
+    /// Uploads in progress are listed by key then initiation, only under the prefix.
+    #[tokio::test]
+    async fn uploads_are_listed_by_key_then_initiation() {
+        let store = store();
+        let mut later = upload("u1", "p/b");
+        later.initiated_ms = 2_000;
+        for u in [
+            later.clone(),
+            upload("u2", "p/b"),
+            upload("u3", "p/a"),
+            upload("u4", "q"),
+        ] {
+            store.insert_upload(u).await.unwrap();
+        }
+        let ids: Vec<String> = store
+            .uploads(BUCKET.into(), "p/".into())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.upload_id)
+            .collect();
+        assert_eq!(ids, ["u3", "u2", "u1"]);
+    }
+
+    /// Completing stores the object, forgets the upload and hands back the parts it does not
+    /// use and the object it replaced; `assemble` sees the parts by number.
+    #[tokio::test]
+    async fn complete_stores_the_object_and_returns_what_it_no_longer_needs() {
+        let store = store();
+        store.put_object(object("k", &["old"])).await.unwrap();
+        three_parts(&store).await;
+        let (obj, mut garbage) = store
+            .complete_upload::<(), _>("u".into(), true, |u, parts| {
+                assert_eq!(u.upload_id, "u");
+                let numbers: Vec<u32> = parts.iter().map(|p| p.part_number).collect();
+                assert_eq!(numbers, [1, 2, 3]);
+                Ok(assembled(&[&parts[0], &parts[2]]))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        garbage.sort();
+        assert_eq!(garbage, ["b", "old"]);
+        assert_eq!(obj, object("k", &["a", "c"]));
+        assert_eq!(
+            store.object(BUCKET.into(), "k".into()).await.unwrap(),
+            Some(obj)
+        );
+        assert_eq!(store.upload("u".into()).await.unwrap(), None);
+        assert!(store.parts("u".into()).await.unwrap().is_empty());
+    }
+
+    /// A refusal (parts listed out of order) is the caller's error and changes nothing; an
+    /// unknown upload is `None` without asking `assemble`.
+    #[tokio::test]
+    async fn a_refused_or_unknown_complete_changes_nothing() {
+        let store = store();
+        three_parts(&store).await;
+        let requested = [2, 1];
+        let refused = store
+            .complete_upload("u".into(), true, move |_, parts| {
+                if requested.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err("InvalidPartOrder");
+                }
+                Ok(assembled(&parts.iter().collect::<Vec<_>>()))
+            })
+            .await;
+        assert!(matches!(refused, Err(TxError::Refused("InvalidPartOrder"))));
+        assert_eq!(store.parts("u".into()).await.unwrap().len(), 3);
+        assert_eq!(store.object(BUCKET.into(), "k".into()).await.unwrap(), None);
+        let unknown = store
+            .complete_upload::<(), _>("nope".into(), true, |_, _| {
+                panic!("assemble must not see an unknown upload")
+            })
+            .await;
+        assert!(matches!(unknown, Ok(None)));
+    }
+
+    /// A lost write assembles the object but leaves the upload in progress.
+    #[tokio::test]
+    async fn a_lost_complete_leaves_the_upload_in_progress() {
+        let store = store();
+        three_parts(&store).await;
+        let (obj, garbage) = store
+            .complete_upload::<(), _>("u".into(), false, |_, parts| {
+                Ok(assembled(&parts.iter().collect::<Vec<_>>()))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(obj, object("k", &["a", "b", "c"]));
+        assert!(garbage.is_empty());
+        assert!(store.upload("u".into()).await.unwrap().is_some());
+        assert_eq!(store.parts("u".into()).await.unwrap().len(), 3);
+        assert_eq!(store.object(BUCKET.into(), "k".into()).await.unwrap(), None);
+    }
+
+    /// Aborting hands back every part's blob once and forgets the upload, which then takes
+    /// no more parts.
+    #[tokio::test]
+    async fn abort_returns_every_parts_blob_once() {
+        let store = store();
+        three_parts(&store).await;
+        assert_eq!(
+            store.abort_upload("u".into()).await.unwrap(),
+            Some(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()])
+        );
+        assert_eq!(store.abort_upload("u".into()).await.unwrap(), None);
+        assert_eq!(store.upload("u".into()).await.unwrap(), None);
+        assert!(store.parts("u".into()).await.unwrap().is_empty());
+        assert_eq!(
+            store.put_part("u".into(), part(4, "d")).await.unwrap(),
+            None
+        );
+    }
+}

@@ -143,3 +143,73 @@ pub(super) fn take_object(tx: &Transaction<'_>, bucket: &str, key: &str) -> Resu
 pub(super) fn blob_names(obj: ObjectMeta) -> Vec<String> {
     obj.segments.into_iter().map(|s| s.blob).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::testing::{object, store, BUCKET};
+
+    /// Replacing an object hands back exactly the blobs of the version it replaced.
+    #[tokio::test]
+    async fn replacing_an_object_returns_the_old_versions_blobs() {
+        let store = store();
+        let first = object("k", &["a", "b"]);
+        assert!(store.put_object(first.clone()).await.unwrap().is_empty());
+        assert_eq!(
+            store.object(BUCKET.into(), "k".into()).await.unwrap(),
+            Some(first)
+        );
+        let second = object("k", &["c"]);
+        assert_eq!(
+            store.put_object(second.clone()).await.unwrap(),
+            vec!["a".to_owned(), "b".to_owned()]
+        );
+        assert_eq!(
+            store.object(BUCKET.into(), "k".into()).await.unwrap(),
+            Some(second)
+        );
+    }
+
+    /// Deleting hands back the object's blobs once; the object is gone after.
+    #[tokio::test]
+    async fn deleting_an_object_returns_its_blobs_once() {
+        let store = store();
+        store.put_object(object("k", &["a"])).await.unwrap();
+        store.put_object(object("other", &["o"])).await.unwrap();
+        let del = |key: &str| store.delete_object(BUCKET.into(), key.into());
+        assert_eq!(del("k").await.unwrap(), vec!["a".to_owned()]);
+        assert!(del("k").await.unwrap().is_empty());
+        assert_eq!(store.object(BUCKET.into(), "k".into()).await.unwrap(), None);
+        assert!(store
+            .object(BUCKET.into(), "other".into())
+            .await
+            .unwrap()
+            .is_some());
+    }
+
+    /// The sizes under a prefix are those of the keys starting with it, by key, in that
+    /// bucket only (`_` and `%` are not wildcards).
+    #[tokio::test]
+    async fn sizes_under_a_prefix_list_only_that_prefix_in_key_order() {
+        let store = store();
+        for (key, blobs) in [
+            ("d_/b", &["1", "2"][..]),
+            ("d_/a", &["3"][..]),
+            ("dx/a", &["4"][..]),
+            ("d_", &["5"][..]),
+        ] {
+            store.put_object(object(key, blobs)).await.unwrap();
+        }
+        let mut elsewhere = object("d_/c", &["6"]);
+        elsewhere.bucket = "other-1250000000".into();
+        store.put_object(elsewhere).await.unwrap();
+        assert_eq!(
+            store
+                .object_sizes_under(BUCKET.into(), "d_/".into())
+                .await
+                .unwrap(),
+            vec![("d_/a".to_owned(), 1), ("d_/b".to_owned(), 2)]
+        );
+    }
+}

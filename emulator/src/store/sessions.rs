@@ -197,3 +197,148 @@ pub(super) fn session_where(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::testing::{object, plan, session, store, BUCKET};
+    use super::super::EventFilter;
+    use super::*;
+
+    /// A session is found again by its key and by its temporary SecretId, whole.
+    #[tokio::test]
+    async fn a_session_is_found_by_key_and_by_secret_id() {
+        let store = store();
+        store.insert_session(session(1)).await.unwrap();
+        store.insert_session(session(2)).await.unwrap();
+        assert_eq!(
+            store.session("key-1".into()).await.unwrap(),
+            Some(session(1))
+        );
+        assert_eq!(
+            store.session_by_secret_id("sid-2".into()).await.unwrap(),
+            Some(session(2))
+        );
+        assert_eq!(store.session("sid-1".into()).await.unwrap(), None);
+        assert_eq!(
+            store.session_by_secret_id("key-1".into()).await.unwrap(),
+            None
+        );
+    }
+
+    /// Expiring moves the deadline back (never forward), by either reference, and says
+    /// whether the session exists.
+    #[tokio::test]
+    async fn expiring_a_session_only_moves_its_deadline_back() {
+        let store = store();
+        store.insert_session(session(1)).await.unwrap();
+        let expires = |store: Store| async move {
+            store
+                .session("key-1".into())
+                .await
+                .unwrap()
+                .unwrap()
+                .expires_at
+        };
+        assert!(store
+            .expire_session(SessionRef::SecretId("sid-1".into()), 150)
+            .await
+            .unwrap());
+        assert_eq!(expires(store.clone()).await, 149);
+        assert!(store
+            .expire_session(SessionRef::SessionKey("key-1".into()), 180)
+            .await
+            .unwrap());
+        assert_eq!(expires(store.clone()).await, 149);
+        assert!(!store
+            .expire_session(SessionRef::SessionKey("sid-1".into()), 120)
+            .await
+            .unwrap());
+        assert_eq!(expires(store).await, 149);
+    }
+
+    /// A commit marks the session and writes the media, its description, its events and its
+    /// task flow; the check sees which of the session's objects exist.
+    #[tokio::test]
+    async fn a_commit_writes_its_plan_and_marks_the_session() {
+        let store = store();
+        store.insert_session(session(1)).await.unwrap();
+        store
+            .put_object(object("1/media.mp4", &["a"]))
+            .await
+            .unwrap();
+        let (written, ids) = store
+            .commit_session::<(), _>("key-1".into(), true, |s, exists| {
+                let s = s.expect("the session exists");
+                assert!(exists(BUCKET, &s.media_key)?);
+                assert!(!exists(BUCKET, "1/cover.jpg")?);
+                Ok(plan(s))
+            })
+            .await
+            .unwrap();
+        assert_eq!(written, plan(&session(1)));
+        let events = store.events(EventFilter::default()).await.unwrap();
+        assert_eq!(ids, events.iter().map(|e| e.id).collect::<Vec<_>>());
+        assert_eq!(ids.len(), 1);
+        let s = store.session("key-1".into()).await.unwrap().unwrap();
+        assert_eq!(s.committed_at, Some(150));
+        let infos = store.media_infos(0, vec!["file-1".into()]).await.unwrap();
+        assert_eq!(infos[0].1.as_ref(), Some(&written.info));
+        assert_eq!(
+            store.open_tasks().await.unwrap(),
+            vec![written.task.unwrap()]
+        );
+    }
+
+    /// A refusal comes back as the check's own error and writes nothing; an unknown session
+    /// is shown to the check as `None`.
+    #[tokio::test]
+    async fn a_refused_commit_writes_nothing() {
+        let store = store();
+        store.insert_session(session(1)).await.unwrap();
+        let refused = store
+            .commit_session("key-1".into(), true, |_, _| {
+                Err(TxError::Refused("expired"))
+            })
+            .await;
+        assert!(matches!(refused, Err(TxError::Refused("expired"))));
+        let unknown = store
+            .commit_session("key-9".into(), true, |s, _| match s {
+                None => Err(TxError::Refused("unknown")),
+                Some(s) => Ok(plan(s)),
+            })
+            .await;
+        assert!(matches!(unknown, Err(TxError::Refused("unknown"))));
+        let s = store.session("key-1".into()).await.unwrap().unwrap();
+        assert_eq!(s.committed_at, None);
+        assert!(store
+            .events(EventFilter::default())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store.open_tasks().await.unwrap().is_empty());
+    }
+
+    /// A lost write (`keep` false) checks and returns the plan but writes nothing.
+    #[tokio::test]
+    async fn a_lost_commit_is_checked_but_not_written() {
+        let store = store();
+        store.insert_session(session(1)).await.unwrap();
+        let (written, ids) = store
+            .commit_session::<(), _>("key-1".into(), false, |s, _| Ok(plan(s.unwrap())))
+            .await
+            .unwrap();
+        assert_eq!(written, plan(&session(1)));
+        assert!(ids.is_empty());
+        let s = store.session("key-1".into()).await.unwrap().unwrap();
+        assert_eq!(s.committed_at, None);
+        assert!(store
+            .events(EventFilter::default())
+            .await
+            .unwrap()
+            .is_empty());
+        let infos = store.media_infos(0, vec!["file-1".into()]).await.unwrap();
+        assert_eq!(infos[0].1, None);
+    }
+}

@@ -113,3 +113,74 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::testing::{committed, event, plan, session, store};
+    use super::super::{Delivery, EventFilter};
+
+    /// A task flow is open until finished; finishing closes it once, at that time, and stores
+    /// the event built from the task and its media's description.
+    #[tokio::test]
+    async fn finishing_a_task_closes_it_once_with_its_event() {
+        let store = store();
+        committed(&store, session(1)).await;
+        let task = plan(&session(1)).task.unwrap();
+        assert_eq!(
+            store.open_tasks().await.unwrap(),
+            std::slice::from_ref(&task)
+        );
+        let (finished, id) = store
+            .finish_task(task.task_id.clone(), 500, |t, info| {
+                assert_eq!(info.map(|i| i.file_id.as_str()), Some("file-1"));
+                Some(event(t.sub_app_id, &t.file_id, Delivery::Push, 500))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(finished.finished_ms, Some(500));
+        assert_eq!(finished.task_id, task.task_id);
+        assert!(store.open_tasks().await.unwrap().is_empty());
+        let about = EventFilter {
+            file_id: Some("file-1".into()),
+            ..EventFilter::default()
+        };
+        let events = store.events(about).await.unwrap();
+        assert_eq!(
+            events.last().map(|e| (e.id, e.delivery)),
+            id.map(|id| (id, Delivery::Push))
+        );
+        let again = store
+            .finish_task(task.task_id, 600, |_, _| {
+                panic!("an ended task produces nothing")
+            })
+            .await
+            .unwrap();
+        assert_eq!(again, None);
+    }
+
+    /// A task may finish without an event; an unknown one does not finish.
+    #[tokio::test]
+    async fn a_task_finishes_without_an_event_and_an_unknown_one_not_at_all() {
+        let store = store();
+        committed(&store, session(1)).await;
+        let before = store.events(EventFilter::default()).await.unwrap().len();
+        let (_, id) = store
+            .finish_task("task-file-1".into(), 500, |_, _| None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, None);
+        assert_eq!(
+            store.events(EventFilter::default()).await.unwrap().len(),
+            before
+        );
+        let unknown = store
+            .finish_task("nope".into(), 500, |_, _| None)
+            .await
+            .unwrap();
+        assert_eq!(unknown, None);
+    }
+}
