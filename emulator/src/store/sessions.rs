@@ -155,7 +155,8 @@ fn write_commit(tx: &Transaction<'_>, session_key: &str, plan: &CommitPlan) -> R
     Ok(ids)
 }
 
-/// The session whose `column` is `value` (the column is one of this module's literals).
+/// The session whose `column` is `value`; `column` is always a literal of this crate, never
+/// request data.
 pub(super) fn session_where(
     tx: &Transaction<'_>,
     column: &str,
