@@ -6,7 +6,7 @@
 //! here and never leak their details into a response body.
 
 use crate::body::{self, Body};
-use crate::store::StoreError;
+use crate::store::{StoreError, TxError};
 use http::{header, HeaderValue, Response, StatusCode};
 use vod_protocol::wire;
 
@@ -91,6 +91,13 @@ impl From<StoreError> for VodError {
             VodCode::InternalError,
             "an internal error occurred, please retry",
         )
+    }
+}
+
+/// A refused CommitUpload is its refusal; a store failure inside it, an internal error.
+impl From<TxError<VodError>> for VodError {
+    fn from(err: TxError<VodError>) -> Self {
+        err.into_inner()
     }
 }
 
@@ -239,6 +246,14 @@ impl From<StoreError> for CosError {
     fn from(err: StoreError) -> Self {
         tracing::error!(error = %err, "store failure in cos api");
         Self::new(CosCode::InternalError)
+    }
+}
+
+/// A refused CompleteMultipartUpload is its refusal; a store failure inside it, an internal
+/// error.
+impl From<TxError<CosError>> for CosError {
+    fn from(err: TxError<CosError>) -> Self {
+        err.into_inner()
     }
 }
 

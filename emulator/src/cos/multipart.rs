@@ -259,16 +259,12 @@ where
     })?;
     let now_ms = state.clock().now_ms();
     let store = state.store();
-    let (obj, garbage) = match store
+    let (obj, garbage) = store
         .complete_upload(upload_id, !lose_write, move |upload, parts| {
             assemble(upload, parts, &requested, now_ms)
         })
         .await?
-    {
-        Ok(done) => done,
-        Err(Some(refusal)) => return Err(refusal),
-        Err(None) => return Err(CosError::new(CosCode::NoSuchUpload)),
-    };
+        .ok_or_else(|| CosError::new(CosCode::NoSuchUpload))?;
     store.blobs().remove(garbage).await;
     let host = addr.region.as_deref().unwrap_or(&state.config().region);
     let result = CompleteMultipartUploadResult {

@@ -4,19 +4,50 @@
 //! `std::sync::Mutex` (SQLite serialises writers anyway, and no lock is ever held across an
 //! `.await`). Multi-row changes are single transactions, so a crash or a refused request never
 //! leaves half a change behind.
+//!
+//! # Layout
+//! One file per kind of row kept, each adding its own `impl Store` block and tests:
+//! - `sessions`: upload sessions (ApplyUpload, lookup by credentials, expiry, CommitUpload);
+//! - `objects`: COS objects and the blobs they use;
+//! - `multipart`: multipart uploads and their parts (complete, abort);
+//! - `media`: committed media, what a media URL serves, DescribeMediaInfos, DeleteMedia;
+//! - `events`: events and their listing; `delivery`: pulling, confirming and pushing them;
+//! - `tasks`: task flows in progress;
+//! - `event_config`: each application's event configuration;
+//! - `records`: the plain row types; `blobs`: the blob files.
+//!
+//! # Refusals
+//! CommitUpload and CompleteMultipartUpload decide inside their transaction, with the rows in
+//! hand, whether the request may go on. Their closures refuse with the caller's own error, and
+//! the transaction fails with [`TxError`]: the store failed, or the caller refused. A named
+//! error (rather than a `Result` inside a `Result`) lets a closure use `?` on store calls and
+//! lets the service layer turn both cases into its wire error in one place (`error.rs`), so a
+//! call site is a single `?`.
 
 mod blobs;
+mod delivery;
+mod event_config;
 mod events;
+mod media;
+mod multipart;
+mod objects;
 mod records;
+mod sessions;
+mod tasks;
+#[cfg(test)]
+mod testing;
 
 pub use blobs::Blobs;
-pub use events::{
-    CommitPlan, Delivery, EventConfigRow, EventFilter, EventRow, EventState, MediaInfoRow,
-    NewEvent, PullDecision, TaskRow,
-};
+pub use delivery::PullDecision;
+pub use event_config::EventConfigRow;
+pub use events::{Delivery, EventFilter, EventRow, EventState, NewEvent};
+pub use media::MediaInfoRow;
 pub use records::{Media, ObjectMeta, Part, Segment, Session, Upload};
+pub use sessions::{CommitPlan, SessionRef};
+pub use tasks::TaskRow;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, Transaction};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -37,13 +68,27 @@ pub enum StoreError {
     Task(String),
 }
 
-/// How to find an upload session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionRef {
-    /// By the temporary SecretId its COS requests sign with.
-    SecretId(String),
-    /// By its VodSessionKey.
-    SessionKey(String),
+/// Why a transaction that the caller may refuse wrote nothing: the store failed, or the
+/// caller's check refused with its own error `E` (see "Refusals" above).
+#[derive(Debug, thiserror::Error)]
+pub enum TxError<E> {
+    /// The store itself failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The caller's check refused; the request's own error, passed through untouched.
+    #[error("refused: {0}")]
+    Refused(E),
+}
+
+impl<E: From<StoreError>> TxError<E> {
+    /// The caller's error either way: a refusal as it was, a store failure converted the way
+    /// the caller converts any other store failure.
+    pub fn into_inner(self) -> E {
+        match self {
+            Self::Store(err) => err.into(),
+            Self::Refused(err) => err,
+        }
+    }
 }
 
 /// Result alias for store calls.
@@ -63,6 +108,8 @@ struct Inner {
     _temp: Option<tempfile::TempDir>,
 }
 
+/// Every table. `CREATE … IF NOT EXISTS` throughout: opening an existing data directory
+/// keeps what it holds.
 const SCHEMA: &str = r"
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -119,6 +166,40 @@ CREATE TABLE IF NOT EXISTS media (
     cover_url TEXT,
     created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sub_app_id INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    file_id TEXT,
+    content TEXT NOT NULL,
+    delivery TEXT NOT NULL,
+    state TEXT NOT NULL,
+    handle TEXT UNIQUE,
+    due_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_due ON events (delivery, state, due_ms);
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY,
+    file_id TEXT NOT NULL,
+    sub_app_id INTEGER NOT NULL,
+    procedure TEXT NOT NULL,
+    session_context TEXT NOT NULL,
+    due_ms INTEGER,
+    finished_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS media_info (
+    file_id TEXT PRIMARY KEY,
+    sub_app_id INTEGER NOT NULL,
+    basic_info TEXT NOT NULL,
+    meta_data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS event_config (
+    sub_app_id INTEGER PRIMARY KEY,
+    config TEXT NOT NULL
+);
 ";
 
 impl Store {
@@ -152,7 +233,6 @@ impl Store {
         db.pragma_update(None, "foreign_keys", "ON")?;
         let schema = db.transaction()?;
         schema.execute_batch(SCHEMA)?;
-        schema.execute_batch(events::SCHEMA)?;
         schema.commit()?;
         let blobs = Blobs::open(&root, durable)?;
         let removed = blobs.collect_garbage(&referenced_blobs(&db)?)?;
@@ -177,11 +257,13 @@ impl Store {
     }
 
     /// Runs `f` on the connection inside one transaction on the blocking pool; an `Err` from
-    /// `f` rolls the transaction back.
-    async fn tx<T, F>(&self, f: F) -> Result<T>
+    /// `f` rolls the transaction back. `E` is [`StoreError`], or a [`TxError`] when `f` may
+    /// refuse.
+    async fn tx<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
@@ -189,9 +271,9 @@ impl Store {
                 .db
                 .lock()
                 .map_err(|_| StoreError::Task("database lock poisoned".into()))?;
-            let tx = db.transaction()?;
+            let tx = db.transaction().map_err(StoreError::from)?;
             let out = f(&tx)?;
-            tx.commit()?;
+            tx.commit().map_err(StoreError::from)?;
             Ok(out)
         })
         .await
@@ -203,7 +285,7 @@ impl Store {
     /// # Errors
     /// Store failure.
     pub async fn reset(&self) -> Result<()> {
-        self.tx(|tx| {
+        self.tx(|tx| -> Result<()> {
             tx.execute_batch(
                 "DELETE FROM counters; DELETE FROM sessions; DELETE FROM objects;
                  DELETE FROM uploads; DELETE FROM parts; DELETE FROM media;
@@ -215,24 +297,6 @@ impl Store {
         .await?;
         self.blobs().clear().await?;
         Ok(())
-    }
-
-    /// Makes a session expire now (its credentials and session key are refused from now on),
-    /// found by its temporary SecretId or its session key; whether one was found.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn expire_session(&self, by: SessionRef, now: i64) -> Result<bool> {
-        self.tx(move |tx| {
-            let (column, value) = match &by {
-                SessionRef::SecretId(id) => ("tmp_secret_id", id),
-                SessionRef::SessionKey(key) => ("session_key", key),
-            };
-            let sql =
-                format!("UPDATE sessions SET expires_at = MIN(expires_at, ?2) WHERE {column} = ?1");
-            Ok(tx.execute(&sql, params![value, now - 1])? > 0)
-        })
-        .await
     }
 
     /// Takes the next value of a named sequence (starting at 1).
@@ -255,406 +319,11 @@ impl Store {
         })
         .await
     }
-
-    /// Records a new session.
-    ///
-    /// # Errors
-    /// Store failure (including a duplicate key, which would be a bug).
-    pub async fn insert_session(&self, s: Session) -> Result<()> {
-        let request = serde_json::to_string(&s.request)?;
-        self.tx(move |tx| {
-            tx.execute(
-                "INSERT INTO sessions (session_key, sub_app_id, file_id, request, bucket, region,
-                    media_key, cover_key, tmp_secret_id, tmp_secret_key, token, created_at,
-                    expires_at, committed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
-                    s.session_key,
-                    s.sub_app_id.map(|v| v as i64),
-                    s.file_id,
-                    request,
-                    s.bucket,
-                    s.region,
-                    s.media_key,
-                    s.cover_key,
-                    s.tmp_secret_id,
-                    s.tmp_secret_key,
-                    s.token,
-                    s.created_at,
-                    s.expires_at,
-                    s.committed_at
-                ],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// The session whose temporary SecretId this is.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn session_by_secret_id(&self, secret_id: String) -> Result<Option<Session>> {
-        self.tx(move |tx| session_where(tx, "tmp_secret_id", &secret_id))
-            .await
-    }
-
-    /// Stores (or replaces) an object; returns the blobs the replaced version used.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn put_object(&self, obj: ObjectMeta) -> Result<Vec<String>> {
-        self.tx(move |tx| {
-            let old = object_where(tx, &obj.bucket, &obj.key)?;
-            insert_object(tx, &obj)?;
-            Ok(old.map(blob_names).unwrap_or_default())
-        })
-        .await
-    }
-
-    /// The object, if stored.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn object(&self, bucket: String, key: String) -> Result<Option<ObjectMeta>> {
-        self.tx(move |tx| object_where(tx, &bucket, &key)).await
-    }
-
-    /// The object, if stored and served by a media URL: committed media own their URLs from
-    /// CommitUpload until DeleteMedia ([`media_serves`]).
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn media_object(&self, bucket: String, key: String) -> Result<Option<ObjectMeta>> {
-        self.tx(move |tx| {
-            if media_serves(tx, &bucket, &key)? {
-                object_where(tx, &bucket, &key)
-            } else {
-                Ok(None)
-            }
-        })
-        .await
-    }
-
-    /// Deletes an object; returns its blobs (empty when there was none).
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn delete_object(&self, bucket: String, key: String) -> Result<Vec<String>> {
-        self.tx(move |tx| {
-            let old = object_where(tx, &bucket, &key)?;
-            tx.execute(
-                "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
-                params![bucket, key],
-            )?;
-            Ok(old.map(blob_names).unwrap_or_default())
-        })
-        .await
-    }
-
-    /// Records a new multipart upload.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn insert_upload(&self, u: Upload) -> Result<()> {
-        let headers = serde_json::to_string(&u.headers)?;
-        self.tx(move |tx| {
-            tx.execute(
-                "INSERT INTO uploads (upload_id, bucket, key, initiated_ms, headers, storage_class)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    u.upload_id,
-                    u.bucket,
-                    u.key,
-                    u.initiated_ms,
-                    headers,
-                    u.storage_class
-                ],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// The upload with this id.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn upload(&self, upload_id: String) -> Result<Option<Upload>> {
-        self.tx(move |tx| upload_where(tx, &upload_id)).await
-    }
-
-    /// The uploads in progress in a bucket, by key then initiation time.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn uploads(&self, bucket: String, prefix: String) -> Result<Vec<Upload>> {
-        self.tx(move |tx| {
-            let mut stmt = tx.prepare(
-                "SELECT upload_id, bucket, key, initiated_ms, headers, storage_class
-                 FROM uploads WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2
-                 ORDER BY key, initiated_ms, rowid",
-            )?;
-            let rows = stmt.query_map(params![bucket, prefix], upload_row)?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(row??);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    /// Stores a part of a live upload; `Ok(None)` when the upload no longer exists (the blob is
-    /// then the caller's to remove). Otherwise returns the blob of the part it replaced, if any.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn put_part(&self, upload_id: String, part: Part) -> Result<Option<Vec<String>>> {
-        self.tx(move |tx| {
-            let live = tx
-                .query_row(
-                    "SELECT 1 FROM uploads WHERE upload_id = ?1",
-                    params![upload_id],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if !live {
-                return Ok(None);
-            }
-            let old: Option<String> = tx
-                .query_row(
-                    "SELECT blob FROM parts WHERE upload_id = ?1 AND part_number = ?2",
-                    params![upload_id, part.part_number],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            tx.execute(
-                "INSERT OR REPLACE INTO parts
-                    (upload_id, part_number, size, etag, crc64, blob, last_modified_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    upload_id,
-                    part.part_number,
-                    part.size as i64,
-                    part.etag,
-                    part.crc64 as i64,
-                    part.blob,
-                    part.last_modified_ms
-                ],
-            )?;
-            Ok(Some(old.into_iter().collect()))
-        })
-        .await
-    }
-
-    /// The parts of an upload, ascending by number.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn parts(&self, upload_id: String) -> Result<Vec<Part>> {
-        self.tx(move |tx| parts_of(tx, &upload_id)).await
-    }
-
-    /// Completes an upload atomically: `assemble` sees the upload and its parts and either
-    /// refuses (nothing changes) or returns the object to store. Returns the blobs no longer
-    /// needed (unlisted parts, the replaced object), or `Ok(Err(None))` for an unknown upload.
-    /// With `keep` false the object is assembled but nothing is written (a lost write: the
-    /// upload stays in progress, as if Complete never arrived).
-    ///
-    /// # Errors
-    /// Store failure; a refusal is the inner `Err`.
-    pub async fn complete_upload<E, F>(
-        &self,
-        upload_id: String,
-        keep: bool,
-        assemble: F,
-    ) -> Result<Result<(ObjectMeta, Vec<String>), Option<E>>>
-    where
-        E: Send + 'static,
-        F: FnOnce(&Upload, &[Part]) -> Result<ObjectMeta, E> + Send + 'static,
-    {
-        self.tx(move |tx| {
-            let Some(upload) = upload_where(tx, &upload_id)? else {
-                return Ok(Err(None));
-            };
-            let parts = parts_of(tx, &upload_id)?;
-            let obj = match assemble(&upload, &parts) {
-                Ok(obj) => obj,
-                Err(refusal) => return Ok(Err(Some(refusal))),
-            };
-            if !keep {
-                return Ok(Ok((obj, Vec::new())));
-            }
-            let used: std::collections::HashSet<&str> =
-                obj.segments.iter().map(|s| s.blob.as_str()).collect();
-            let mut garbage: Vec<String> = parts
-                .iter()
-                .filter(|p| !used.contains(p.blob.as_str()))
-                .map(|p| p.blob.clone())
-                .collect();
-            if let Some(old) = object_where(tx, &obj.bucket, &obj.key)? {
-                garbage.extend(blob_names(old));
-            }
-            insert_object(tx, &obj)?;
-            tx.execute("DELETE FROM parts WHERE upload_id = ?1", params![upload_id])?;
-            tx.execute(
-                "DELETE FROM uploads WHERE upload_id = ?1",
-                params![upload_id],
-            )?;
-            Ok(Ok((obj, garbage)))
-        })
-        .await
-    }
-
-    /// Aborts an upload; returns its parts' blobs, or `None` for an unknown upload.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn abort_upload(&self, upload_id: String) -> Result<Option<Vec<String>>> {
-        self.tx(move |tx| {
-            let n = tx.execute(
-                "DELETE FROM uploads WHERE upload_id = ?1",
-                params![upload_id],
-            )?;
-            if n == 0 {
-                return Ok(None);
-            }
-            let blobs = parts_of(tx, &upload_id)?
-                .into_iter()
-                .map(|p| p.blob)
-                .collect();
-            tx.execute("DELETE FROM parts WHERE upload_id = ?1", params![upload_id])?;
-            Ok(Some(blobs))
-        })
-        .await
-    }
-}
-
-fn session_where(tx: &Transaction<'_>, column: &str, value: &str) -> Result<Option<Session>> {
-    let sql = format!(
-        "SELECT session_key, sub_app_id, file_id, request, bucket, region, media_key, cover_key,
-            tmp_secret_id, tmp_secret_key, token, created_at, expires_at, committed_at
-         FROM sessions WHERE {column} = ?1"
-    );
-    let row = tx
-        .query_row(&sql, params![value], |r| {
-            Ok((
-                Session {
-                    session_key: r.get(0)?,
-                    sub_app_id: r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
-                    file_id: r.get(2)?,
-                    request: Default::default(),
-                    bucket: r.get(4)?,
-                    region: r.get(5)?,
-                    media_key: r.get(6)?,
-                    cover_key: r.get(7)?,
-                    tmp_secret_id: r.get(8)?,
-                    tmp_secret_key: r.get(9)?,
-                    token: r.get(10)?,
-                    created_at: r.get(11)?,
-                    expires_at: r.get(12)?,
-                    committed_at: r.get(13)?,
-                },
-                r.get::<_, String>(3)?,
-            ))
-        })
-        .optional()?;
-    match row {
-        None => Ok(None),
-        Some((mut s, request)) => {
-            s.request = serde_json::from_str(&request)?;
-            Ok(Some(s))
-        }
-    }
-}
-
-fn insert_object(tx: &Transaction<'_>, obj: &ObjectMeta) -> Result<()> {
-    tx.execute(
-        "INSERT OR REPLACE INTO objects
-            (bucket, key, size, etag, crc64, last_modified_ms, headers, segments)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            obj.bucket,
-            obj.key,
-            obj.size as i64,
-            obj.etag,
-            obj.crc64 as i64,
-            obj.last_modified_ms,
-            serde_json::to_string(&obj.headers)?,
-            serde_json::to_string(&obj.segments)?
-        ],
-    )?;
-    Ok(())
-}
-
-fn object_where(tx: &Transaction<'_>, bucket: &str, key: &str) -> Result<Option<ObjectMeta>> {
-    let row = tx
-        .query_row(
-            "SELECT size, etag, crc64, last_modified_ms, headers, segments
-             FROM objects WHERE bucket = ?1 AND key = ?2",
-            params![bucket, key],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((size, etag, crc64, last_modified_ms, headers, segments)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(ObjectMeta {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        size: size as u64,
-        etag,
-        crc64: crc64 as u64,
-        last_modified_ms,
-        headers: serde_json::from_str(&headers)?,
-        segments: serde_json::from_str(&segments)?,
-    }))
-}
-
-/// Whether a media URL serves `bucket`/`key`. The media or cover key of a session is served
-/// exactly when one session naming it is committed (its media row, written by CommitUpload and
-/// removed by DeleteMedia, exists); any other key is served when it lies under the directory of
-/// a committed media (HLS/DASH segments beside their playlist).
-fn media_serves(tx: &Transaction<'_>, bucket: &str, key: &str) -> Result<bool> {
-    let mut owners = tx.prepare(
-        "SELECT EXISTS (SELECT 1 FROM media m WHERE m.session_key = s.session_key)
-         FROM sessions s WHERE s.bucket = ?1 AND (s.media_key = ?2 OR s.cover_key = ?2)",
-    )?;
-    let committed = owners
-        .query_map(params![bucket, key], |r| r.get::<_, bool>(0))?
-        .collect::<rusqlite::Result<Vec<bool>>>()?;
-    if !committed.is_empty() {
-        return Ok(committed.contains(&true));
-    }
-    for (slash, _) in key.match_indices('/') {
-        let in_media_dir = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM media m JOIN sessions s ON s.session_key = m.session_key
-             WHERE s.bucket = ?1 AND substr(s.media_key, 1, length(?2)) = ?2
-             AND instr(substr(s.media_key, length(?2) + 1), '/') = 0)",
-            params![bucket, &key[..=slash]],
-            |r| r.get::<_, bool>(0),
-        )?;
-        if in_media_dir {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// Every blob name the metadata refers to: object segments and stored parts.
-fn referenced_blobs(db: &Connection) -> Result<std::collections::HashSet<String>> {
-    let mut names = std::collections::HashSet::new();
+fn referenced_blobs(db: &Connection) -> Result<HashSet<String>> {
+    let mut names = HashSet::new();
     let mut stmt = db.prepare("SELECT segments FROM objects")?;
     for segments in stmt.query_map([], |r| r.get::<_, String>(0))? {
         let segments: Vec<Segment> = serde_json::from_str(&segments?)?;
@@ -667,50 +336,71 @@ fn referenced_blobs(db: &Connection) -> Result<std::collections::HashSet<String>
     Ok(names)
 }
 
-fn blob_names(obj: ObjectMeta) -> Vec<String> {
-    obj.segments.into_iter().map(|s| s.blob).collect()
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
 
-fn upload_row(r: &Row<'_>) -> rusqlite::Result<Result<Upload>> {
-    let headers: String = r.get(4)?;
-    Ok(match serde_json::from_str(&headers) {
-        Ok(headers) => Ok(Upload {
-            upload_id: r.get(0)?,
-            bucket: r.get(1)?,
-            key: r.get(2)?,
-            initiated_ms: r.get(3)?,
-            headers,
-            storage_class: r.get(5)?,
-        }),
-        Err(e) => Err(e.into()),
-    })
-}
+    use super::testing::{committed, object, session, store, upload, BUCKET};
+    use super::*;
 
-fn upload_where(tx: &Transaction<'_>, upload_id: &str) -> Result<Option<Upload>> {
-    tx.query_row(
-        "SELECT upload_id, bucket, key, initiated_ms, headers, storage_class
-         FROM uploads WHERE upload_id = ?1",
-        params![upload_id],
-        upload_row,
-    )
-    .optional()?
-    .transpose()
-}
+    /// Writes a blob holding `data`; returns its name.
+    fn blob(store: &Store, data: &[u8]) -> String {
+        let mut writer = store.blobs().create().unwrap();
+        writer.write(data).unwrap();
+        writer.finish().unwrap()
+    }
 
-fn parts_of(tx: &Transaction<'_>, upload_id: &str) -> Result<Vec<Part>> {
-    let mut stmt = tx.prepare(
-        "SELECT part_number, size, etag, crc64, blob, last_modified_ms
-         FROM parts WHERE upload_id = ?1 ORDER BY part_number",
-    )?;
-    let rows = stmt.query_map(params![upload_id], |r| {
-        Ok(Part {
-            part_number: r.get(0)?,
-            size: r.get::<_, i64>(1)? as u64,
-            etag: r.get(2)?,
-            crc64: r.get::<_, i64>(3)? as u64,
-            blob: r.get(4)?,
-            last_modified_ms: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    /// A `--data-dir` store reopened keeps every committed row and the blobs they use, and
+    /// removes blob files nothing refers to.
+    #[tokio::test]
+    async fn reopening_a_data_dir_keeps_what_was_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, stray) = {
+            let store = Store::open(Some(dir.path())).unwrap();
+            committed(&store, session(1)).await;
+            let kept = blob(&store, b"kept");
+            store
+                .put_object(object("1/media.mp4", &[&kept]))
+                .await
+                .unwrap();
+            store.insert_upload(upload("u", "k")).await.unwrap();
+            assert_eq!(store.next_seq("file_id").await.unwrap(), 1);
+            (kept, blob(&store, b"stray"))
+        };
+        let store = Store::open(Some(dir.path())).unwrap();
+        let s = store.session("key-1".into()).await.unwrap().unwrap();
+        assert_eq!(s.committed_at, Some(150));
+        let obj = store
+            .object(BUCKET.into(), "1/media.mp4".into())
+            .await
+            .unwrap();
+        assert_eq!(obj, Some(object("1/media.mp4", &[&kept])));
+        assert!(store.upload("u".into()).await.unwrap().is_some());
+        assert_eq!(store.open_tasks().await.unwrap().len(), 1);
+        assert_eq!(store.events(EventFilter::default()).await.unwrap().len(), 1);
+        assert_eq!(store.next_seq("file_id").await.unwrap(), 2);
+        assert!(store.blobs().path(&kept).exists());
+        assert!(!store.blobs().path(&stray).exists());
+    }
+
+    /// A reset empties every table and restarts the sequences.
+    #[tokio::test]
+    async fn a_reset_leaves_a_fresh_store() {
+        let store = store();
+        committed(&store, session(1)).await;
+        store.put_object(object("k", &["a"])).await.unwrap();
+        store.insert_upload(upload("u", "k")).await.unwrap();
+        assert_eq!(store.next_seq("n").await.unwrap(), 1);
+        store.reset().await.unwrap();
+        assert_eq!(store.session("key-1".into()).await.unwrap(), None);
+        assert_eq!(store.object(BUCKET.into(), "k".into()).await.unwrap(), None);
+        assert_eq!(store.upload("u".into()).await.unwrap(), None);
+        assert!(store
+            .events(EventFilter::default())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store.open_tasks().await.unwrap().is_empty());
+        assert_eq!(store.next_seq("n").await.unwrap(), 1);
+    }
 }

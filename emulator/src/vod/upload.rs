@@ -13,7 +13,7 @@ use crate::ids;
 use crate::metadata;
 use crate::state::AppState;
 use crate::store::{
-    CommitPlan, Delivery, EventConfigRow, Media, MediaInfoRow, NewEvent, Session, TaskRow,
+    CommitPlan, Delivery, EventConfigRow, Media, MediaInfoRow, NewEvent, Session, TaskRow, TxError,
 };
 use http::Response;
 use time::format_description::well_known::Rfc3339;
@@ -265,31 +265,31 @@ pub async fn commit_upload(
         .store()
         .commit_session(session_key.clone(), !lose_write, move |session, exists| {
             let Some(session) = session else {
-                return Ok(Err(VodError::new(
+                return Err(TxError::Refused(VodError::new(
                     VodCode::VodSessionKey,
                     "the VodSessionKey does not exist",
                 )));
             };
             if session.committed_at.is_some() {
-                return Ok(Err(VodError::new(
+                return Err(TxError::Refused(VodError::new(
                     VodCode::VodSessionKey,
                     "the upload session has already been committed",
                 )));
             }
             if now > session.expires_at {
-                return Ok(Err(VodError::new(
+                return Err(TxError::Refused(VodError::new(
                     VodCode::VodSessionKey,
                     "the upload session has expired; apply for a new one",
                 )));
             }
             if req.sub_app_id != session.sub_app_id {
-                return Ok(Err(VodError::new(
+                return Err(TxError::Refused(VodError::new(
                     VodCode::SubAppId,
                     "SubAppId does not match the one the session was applied for",
                 )));
             }
             if !exists(&session.bucket, &session.media_key)? {
-                return Ok(Err(VodError::new(
+                return Err(TxError::Refused(VodError::new(
                     VodCode::ResourceNotFound,
                     format!(
                         "the media file was not uploaded to /{} before CommitUpload",
@@ -299,7 +299,7 @@ pub async fn commit_upload(
             }
             if let Some(cover) = &session.cover_key {
                 if !exists(&session.bucket, cover)? {
-                    return Ok(Err(VodError::new(
+                    return Err(TxError::Refused(VodError::new(
                         VodCode::ResourceNotFound,
                         format!("the cover was not uploaded to /{cover} before CommitUpload"),
                     )));
@@ -320,9 +320,9 @@ pub async fn commit_upload(
             if !lose_write {
                 hold_for_early_callback(&state_for_urls, &mut plan, now_ms);
             }
-            Ok(Ok(plan))
+            Ok(plan)
         })
-        .await??;
+        .await?;
     events::announce_ids(state, "created", &ids).await;
     let early = plan
         .events
