@@ -12,7 +12,8 @@ use vod_protocol::wire;
 
 macro_rules! vod_codes {
     ($($variant:ident => $code:literal),* $(,)?) => {
-        /// TC API 3.0 error codes the emulator answers with (shared/spec/vod-api.md §2.2, §2.3).
+        /// TC API 3.0 error codes the emulator answers with
+        /// (docs/protocol/vod-api.md §2.2, §2.3).
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum VodCode { $(#[doc = $code] $variant),* }
 
@@ -108,7 +109,7 @@ pub struct ErrorCode(pub String);
 /// Renders a VOD API error in the API 3.0 envelope.
 ///
 /// HTTP 200 and `Content-Type: application/json` exactly: the Python SDK reads errors only that
-/// way and retries silently when `RequestId` is missing (shared/spec/vod-api.md §2.1).
+/// way and retries silently when `RequestId` is missing (docs/protocol/vod-api.md §2.1).
 pub fn vod_error_response(err: &VodError, request_id: &str) -> Response<Body> {
     if err.code == VodCode::InternalError {
         tracing::warn!(code = err.code.as_str(), %request_id, "vod api internal error");
@@ -155,7 +156,7 @@ pub fn json_response<T: serde::Serialize>(value: &T) -> Response<Body> {
 
 macro_rules! cos_codes {
     ($($variant:ident => ($status:literal, $message:literal)),* $(,)?) => {
-        /// COS XML API error codes with their HTTP statuses (shared/spec/cos-api.md §5.3).
+        /// COS XML API error codes with their HTTP statuses (docs/protocol/cos-api.md §5.3).
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum CosCode { $(#[doc = $message] $variant),* }
 

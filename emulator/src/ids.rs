@@ -1,9 +1,10 @@
 //! Identifiers the emulator mints: request ids, session keys, upload ids, credentials.
 //!
-//! They look like the real service's (shapes in shared/spec/) so clients that log or parse them
-//! behave the same. All randomness comes from one seeded [`Ids`] generator (`--seed`, or a seed picked at
-//! start-up): the same requests in the same order get the same identifiers; FileIds come from the store's
-//! counter so they are unique and repeatable either way.
+//! They look like the real service's (shapes in docs/protocol/vod-api.md §2.1, §3.2, §4.2
+//! and docs/protocol/cos-api.md §3.6) so clients that log or parse them behave the same.
+//! All randomness comes from one seeded [`Ids`] generator (`--seed`, or a seed picked at
+//! start-up): the same requests in the same order get the same identifiers; FileIds come from
+//! the store's counter so they are unique and repeatable either way.
 
 use base64::Engine;
 use rand::distr::Alphanumeric;

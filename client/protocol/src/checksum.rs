@@ -2,7 +2,7 @@
 //!
 //! COS's `x-cos-hash-crc64ecma` header is, despite its name, **CRC-64/XZ** (reflected
 //! polynomial 0xC96C5795D7870F42, init and xorout all-ones), printed as an unsigned decimal
-//! integer, not hex (spec `cos-api.md` §4.2; it is what the Python SDK's crcmod setup and
+//! integer, not hex (`docs/protocol/cos-api.md §4.2`; it is what the Python SDK's crcmod setup and
 //! Go's `crc64.ECMA` table compute). [`crc64fast`] implements exactly this variant (checked
 //! against the standard check value in the tests below).
 //!
@@ -12,7 +12,7 @@
 //!
 //! ETags follow S3: a simple object's ETag is its quoted hex MD5; a multipart object's is
 //! the quoted hex MD5 of the concatenated binary part MD5s with `-<part count>` appended
-//! (spec §3.13).
+//! (`docs/protocol/cos-api.md §3.13`).
 
 use std::fmt;
 

@@ -1,5 +1,5 @@
 //! COS request authorization: the `q-sign-algorithm=sha1` signature, and what the temporary
-//! credentials of an ApplyUpload session may do (shared/spec/cos-api.md §2.3, §7).
+//! credentials of an ApplyUpload session may do (docs/protocol/cos-api.md §2.3, §7).
 //!
 //! The emulator's own API key has full access (tests use it to read back what was stored).
 //! Session credentials may only perform the upload operations the official SDKs perform, on
@@ -191,7 +191,7 @@ fn verify_signature<B>(
         return Ok(());
     }
     // The Python SDK signs the host without its port while sending `Host: ip:port`
-    // (shared/spec/cos-api.md §2.3 step 6): accept that form too.
+    // (docs/protocol/cos-api.md §2.3 step 6): accept that form too.
     if let Some(i) = headers.iter().position(|(n, _)| *n == "host") {
         let bare = strip_port(headers[i].1);
         if bare != headers[i].1 {
@@ -206,7 +206,7 @@ fn verify_signature<B>(
     ))
 }
 
-/// What a session's temporary credentials may do (pure policy, shared/spec/cos-api.md §7.3).
+/// What a session's temporary credentials may do (pure policy, docs/protocol/cos-api.md §7.3).
 fn session_allows(session: &Session, addr: &CosAddress, op: &Operation, query: &Query) -> bool {
     if addr.bucket != session.bucket {
         return false;

@@ -1,4 +1,4 @@
-//! The COS XML API subset the upload SDKs use (shared/spec/cos-api.md §3).
+//! The COS XML API subset the upload SDKs use (docs/protocol/cos-api.md §3).
 //!
 //! A request is classified into an [`Operation`], authorized (signature, temporary-credential
 //! scope), then handled. Every response carries `x-cos-request-id` and `Server: tencent-cos`;

@@ -1,6 +1,6 @@
 //! The payloads: v3 `EventContent` for each event type the emulator produces, the v3 push body
-//! (with `Sign` / `T` when a SignKey is set) and the legacy v2 body (shared/spec/vod-api.md
-//! §5.4, §5.5).
+//! (with `Sign` / `T` when a SignKey is set) and the legacy v2 body
+//! (docs/protocol/vod-api.md §5.4, §5.5).
 
 use crate::store::{MediaInfoRow, TaskRow};
 use crate::task_flows::procedure;

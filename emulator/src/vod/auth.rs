@@ -1,4 +1,4 @@
-//! TC3-HMAC-SHA256 verification of VOD API requests (shared/spec/vod-api.md §1.3), and the
+//! TC3-HMAC-SHA256 verification of VOD API requests (docs/protocol/vod-api.md §1.3), and the
 //! time-window and key checks the legacy form (`legacy`) shares.
 //!
 //! The signature is recomputed from the raw received body and the headers the client listed,

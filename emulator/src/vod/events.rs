@@ -1,5 +1,5 @@
-//! PullEvents, ConfirmEvents, DescribeEventConfig and ModifyEventConfig (shared/spec/vod-api.md
-//! §5.2, §5.3, §5.6).
+//! PullEvents, ConfirmEvents, DescribeEventConfig and ModifyEventConfig
+//! (docs/protocol/vod-api.md §5.2, §5.3, §5.6).
 //!
 //! PullEvents is a long poll: it answers at once when events are ready, otherwise waits up to
 //! the configured pull wait (5 s, as the real API) — on real time or on the emulator's clock,

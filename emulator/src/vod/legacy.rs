@@ -1,4 +1,4 @@
-//! API 3.0 calls in the legacy form (spec vod-api.md §1.4): every parameter in an
+//! API 3.0 calls in the legacy form (docs/protocol/vod-api.md §1.4): every parameter in an
 //! `application/x-www-form-urlencoded` body (POST) or the query (GET), signed with `HmacSHA1`/`HmacSHA256`
 //! ([`vod_protocol::sign::legacy`]).
 //!

@@ -1,5 +1,5 @@
 //! Media management: DescribeMediaInfos, DeleteMedia and ParseStreamingManifest
-//! (shared/spec/vod-api.md §6).
+//! (docs/protocol/vod-api.md §6).
 
 use crate::body::Body;
 use crate::error::{json_response, VodCode, VodError};

@@ -7,7 +7,7 @@
 //! ([`RequestForm`]).
 //!
 //! Every answer, errors included, is HTTP 200 with `Content-Type: application/json` and a
-//! `RequestId` (shared/spec/vod-api.md §2.1).
+//! `RequestId` (docs/protocol/vod-api.md §2.1).
 
 mod auth;
 pub mod events;

@@ -1,4 +1,4 @@
-//! ApplyUpload and CommitUpload (shared/spec/vod-api.md §3, §4).
+//! ApplyUpload and CommitUpload (docs/protocol/vod-api.md §3, §4).
 //!
 //! ApplyUpload validates every documented field, pre-allocates the FileId (real storage paths
 //! embed it), and mints temporary COS credentials scoped to the session's directory.

@@ -1,7 +1,7 @@
 //! The COS XML v5 request signature (`q-sign-algorithm=sha1`).
 //!
 //! COS does not use TC3: uploads to the bucket that ApplyUpload hands out are signed with
-//! this older HMAC-SHA1 scheme (spec `cos-api.md` §2, COS doc 436/7778):
+//! this older HMAC-SHA1 scheme (`docs/protocol/cos-api.md §2`, COS doc 436/7778):
 //!
 //! ```text
 //! KeyTime      = "<start>;<end>"

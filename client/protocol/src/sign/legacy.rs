@@ -1,5 +1,5 @@
-//! The legacy API 3.0 signature ("signature v1", `HmacSHA1` / `HmacSHA256`), spec vod-api.md
-//! §1.4.
+//! The legacy API 3.0 signature ("signature v1", `HmacSHA1` / `HmacSHA256`),
+//! docs/protocol/vod-api.md §1.4.
 //!
 //! tencentcloud-sdk-nodejs 3.x — what vod-node-sdk uses — signs every call this way by
 //! default: all parameters (the action's, flattened to `Key.0.Field`, plus `Action`, `Version`,
@@ -74,7 +74,7 @@ pub fn signature(method: Method, secret_key: &str, string_to_sign: &str) -> Stri
 mod tests {
     use super::*;
 
-    /// The known answers of the legacy signature documentation (spec vod-api.md §1.4).
+    /// The known answers of the legacy signature documentation (docs/protocol/vod-api.md §1.4).
     #[test]
     fn documented_vectors() {
         let params = [

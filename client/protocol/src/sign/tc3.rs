@@ -1,7 +1,7 @@
 //! TC3-HMAC-SHA256, the signature of Tencent Cloud API 3.0 requests (VOD's ApplyUpload,
 //! CommitUpload, …).
 //!
-//! The algorithm (spec `vod-api.md` §1.3, the "Signature v3" doc page, and
+//! The algorithm (`docs/protocol/vod-api.md §1.3`, the "Signature v3" doc page, and
 //! `tencentcloud-sdk-python-common` `abstract_client.py` `_get_tc3_signature`):
 //!
 //! ```text
@@ -14,7 +14,8 @@
 //! Every step is a separate public function so the emulator can rebuild a request's
 //! canonical form from what it received, and so tests can pin each intermediate value.
 //! Header *values* are trimmed but never lower-cased: the docs say values are lower-cased,
-//! the SDK does not, and the SDK is what produces real traffic (spec §1.3 UNCERTAIN note).
+//! the SDK does not, and the SDK is what produces real traffic
+//! (`docs/protocol/vod-api.md §1.3`, step 3).
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! COS XML API bodies used by the upload SDKs (shared/spec/cos-api.md §3, §5).
+//! COS XML API bodies used by the upload SDKs (docs/protocol/cos-api.md §3, §5).
 //!
 //! Responses carry no XML namespace (the Python SDK strips the known ones and accepts none).
 //! Use [`to_xml`] to render a body with the XML declaration COS sends.

@@ -1,6 +1,6 @@
 //! Event notification on the VOD API (2018-07-17): the `EventContent` payloads, PullEvents /
 //! ConfirmEvents, the event configuration actions, and the push callback bodies (v3 and the
-//! legacy v2 format); shared/spec/vod-api.md §5.
+//! legacy v2 format); docs/protocol/vod-api.md §5.
 
 use crate::wire::media::{MediaBasicInfo, MediaMetaData};
 use crate::wire::procedure::{
@@ -272,7 +272,7 @@ pub struct PushBody {
     pub t: Option<i64>,
 }
 
-/// The legacy (v2) callback body: lower-camel keys (shared/spec/vod-api.md §5.5).
+/// The legacy (v2) callback body: lower-camel keys (docs/protocol/vod-api.md §5.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LegacyCallback {
@@ -306,7 +306,7 @@ pub struct LegacyCallbackData {
     pub cover_url: String,
 }
 
-/// `PullEvents` parameters (shared/spec/vod-api.md §5.2).
+/// `PullEvents` parameters (docs/protocol/vod-api.md §5.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PullEventsRequest {
@@ -333,7 +333,7 @@ pub struct PullEventsResponse {
     pub request_id: String,
 }
 
-/// `ConfirmEvents` parameters (shared/spec/vod-api.md §5.3).
+/// `ConfirmEvents` parameters (docs/protocol/vod-api.md §5.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConfirmEventsRequest {
@@ -367,7 +367,7 @@ impl DescribeEventConfigRequest {
     pub const FIELDS: &'static [&'static str] = &["SubAppId"];
 }
 
-/// `DescribeEventConfig` response (shared/spec/vod-api.md §5.6).
+/// `DescribeEventConfig` response (docs/protocol/vod-api.md §5.6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeEventConfigResponse {

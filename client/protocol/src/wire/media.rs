@@ -1,6 +1,6 @@
 //! Media management on the VOD API (2018-07-17): DescribeMediaInfos, DeleteMedia,
 //! ParseStreamingManifest, and the media descriptions they and the events share
-//! (`MediaBasicInfo`, `MediaMetaData`; shared/spec/vod-api.md §5.4, §6).
+//! (`MediaBasicInfo`, `MediaMetaData`; docs/protocol/vod-api.md §5.4, §6).
 
 use crate::wire::unfilled::{DerivedInfos, RecordInfos, Unfilled};
 use serde::{Deserialize, Serialize};
@@ -123,7 +123,7 @@ pub struct MediaMetaData {
     pub md5: String,
 }
 
-/// `DescribeMediaInfos` parameters (shared/spec/vod-api.md §6.1).
+/// `DescribeMediaInfos` parameters (docs/protocol/vod-api.md §6.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeMediaInfosRequest {
@@ -182,7 +182,7 @@ pub struct MediaDeleteItem {
     pub definition: Option<i64>,
 }
 
-/// `DeleteMedia` parameters (shared/spec/vod-api.md §6.2).
+/// `DeleteMedia` parameters (docs/protocol/vod-api.md §6.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DeleteMediaRequest {
@@ -202,7 +202,7 @@ impl DeleteMediaRequest {
     pub const FIELDS: &'static [&'static str] = &["FileId", "DeleteParts", "SubAppId"];
 }
 
-/// `ParseStreamingManifest` parameters (shared/spec/vod-api.md §6.3).
+/// `ParseStreamingManifest` parameters (docs/protocol/vod-api.md §6.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ParseStreamingManifestRequest {

@@ -2,7 +2,7 @@
 //!
 //! Requests are flat JSON objects of PascalCase parameters; responses are wrapped in
 //! `{"Response": {...}}` with a `RequestId`, errors as `{"Response": {"Error": {..}, "RequestId"}}`
-//! (shared/spec/vod-api.md §2.1).
+//! (docs/protocol/vod-api.md §2.1).
 
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +63,7 @@ pub fn region_of_bucket(bucket: &str, app_id: u64) -> Option<&'static str> {
         .find(|r| bucket_for(r, app_id) == bucket)
 }
 
-/// `ApplyUpload` parameters (shared/spec/vod-api.md §3.1).
+/// `ApplyUpload` parameters (docs/protocol/vod-api.md §3.1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ApplyUploadRequest {
@@ -137,7 +137,7 @@ pub struct TempCertificate {
     pub expired_time: i64,
 }
 
-/// `ApplyUpload` response (shared/spec/vod-api.md §3.2).
+/// `ApplyUpload` response (docs/protocol/vod-api.md §3.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ApplyUploadResponse {
@@ -159,7 +159,7 @@ pub struct ApplyUploadResponse {
     pub request_id: String,
 }
 
-/// `CommitUpload` parameters (shared/spec/vod-api.md §4.1).
+/// `CommitUpload` parameters (docs/protocol/vod-api.md §4.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CommitUploadRequest {
@@ -176,7 +176,7 @@ impl CommitUploadRequest {
     pub const FIELDS: &'static [&'static str] = &["VodSessionKey", "SubAppId"];
 }
 
-/// `CommitUpload` response (shared/spec/vod-api.md §4.2).
+/// `CommitUpload` response (docs/protocol/vod-api.md §4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CommitUploadResponse {

@@ -6,7 +6,7 @@
 //! Installation failures panic with pip's output: these tests never skip.
 //!
 //! The driver script, `tests/sdk/python/sdk_flow.py`, redirects the SDKs to the emulator with
-//! the monkeypatches of spec vod-api.md §7.4 and prints one JSON object on stdout.
+//! the monkeypatches of docs/protocol/vod-api.md §7.4 and prints one JSON object on stdout.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -9,8 +9,9 @@ Used by emulator/tests/it/python.rs; runnable by hand too:
     python sdk_flow.py events --media video.mp4 --source-context S --session-context C [--procedure P]
     python sdk_flow.py wire --bucket B    # COS as documented, every VOD API request form
 
-The SDKs hard-code the cloud hosts, so this script redirects them the way spec vod-api.md §7.4
-describes, by patching names in the `qcloud_vod.vod_upload_client` namespace only:
+The SDKs hard-code the cloud hosts, so this script redirects them the way
+docs/protocol/vod-api.md §7.4 describes, by patching names in the
+`qcloud_vod.vod_upload_client` namespace only:
 
 * `vod_client.VodClient` -> a subclass that always uses
   `ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint="<host>:<port>"))`, so the
@@ -95,7 +96,7 @@ RECORDER = Recorder()
 
 
 def patch_sdks():
-    """Point both SDKs at the emulator (spec §7.4) and record their calls."""
+    """Point both SDKs at the emulator (docs/protocol/vod-api.md §7.4) and record their calls."""
     host = env("VOD_EMULATOR_HOST")
     port = int(env("VOD_EMULATOR_PORT"))
     vod_base = upload_module.vod_client.VodClient
