@@ -146,19 +146,6 @@ mod tests {
 
     use super::*;
 
-    /// Deterministic pseudo-random bytes (a 64-bit LCG, high byte of each step).
-    fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-        let mut state = seed;
-        (0..len)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                (state >> 56) as u8
-            })
-            .collect()
-    }
-
     /// Bit-at-a-time CRC-64/XZ straight from the parameters, to cross-check `crc64fast`.
     fn bitwise_crc64_xz(data: &[u8]) -> u64 {
         let mut crc = u64::MAX;
@@ -181,14 +168,14 @@ mod tests {
         assert_eq!(crc64(b"123456789"), 0x995D_C9BB_DF19_39FA);
         assert_eq!(crc64(b""), 0);
         assert_eq!(crc64(b"hello"), 11_177_612_005_948_864_433);
-        let data = pseudo_random(4096 + 13, 7);
+        let data = vod_testkit::bytes(4096 + 13, 7);
         assert_eq!(crc64(&data), bitwise_crc64_xz(&data));
         assert_eq!(Crc64::default().finish(), 0);
     }
 
     #[test]
     fn streaming_matches_one_shot() {
-        let data = pseudo_random(10_000, 42);
+        let data = vod_testkit::bytes(10_000, 42);
         let mut crc = Crc64::new();
         for chunk in data.chunks(777) {
             crc.update(chunk);
@@ -199,7 +186,7 @@ mod tests {
 
     #[test]
     fn combine_equals_crc_of_concatenation() {
-        let data = pseudo_random(5 * 1024 + 3, 0x5eed);
+        let data = vod_testkit::bytes(5 * 1024 + 3, 0x5eed);
         for split in [
             0,
             1,
@@ -233,7 +220,7 @@ mod tests {
 
     #[test]
     fn combine_folds_parts_left_to_right() {
-        let data = pseudo_random(3 * 1000 + 1, 99);
+        let data = vod_testkit::bytes(3 * 1000 + 1, 99);
         let parts: Vec<&[u8]> = data.chunks(1000).collect();
         let folded = parts.iter().fold(0, |acc, part| {
             crc64_combine(acc, crc64(part), part.len() as u64)

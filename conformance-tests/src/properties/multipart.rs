@@ -219,9 +219,7 @@ fn listing_plan(listing: Listing, numbers: &[u32]) -> Vec<(u32, bool)> {
 }
 
 fn part_bytes(size: u64, seed: u8) -> Vec<u8> {
-    (0..size)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
+    vod_testkit::bytes(size, u64::from(seed))
 }
 
 async fn apply_op(

@@ -63,18 +63,7 @@ fn cases() -> impl Strategy<Value = Case> {
         )
 }
 
-/// Deterministic bytes for a case.
-pub fn bytes(len: u64, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+pub use vod_testkit::bytes;
 
 /// The `round_trip` property.
 pub fn round_trip(ctx: &Ctx, runner: &mut TestRunner) -> Result<(), Failure> {

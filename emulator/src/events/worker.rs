@@ -1,8 +1,9 @@
 //! The background task of the event system: finishes task flows whose time has come and
 //! pushes due callbacks, with retries, applying the push faults (drop, duplicate, delay,
-//! reorder, bad signature) that fire for each try. It wakes on every announcement, every
-//! finished push try and every 100 ms of real time, and judges "due" against the emulator's
-//! clock, so a test that advances the clock sees the effect within one tick without sleeping.
+//! reorder, bad signature) that fire for each try. It wakes on every announcement, every move
+//! of the emulator's clock, every finished push try, and when the next retry, hold or task
+//! flow falls due on a running clock — and at no other time: an idle emulator sleeps. "Due"
+//! is judged against the emulator's clock, so a test that advances it sees the effect at once.
 //! Push tries run concurrently, one per endpoint and [`deliver::MAX_PUSHES_IN_FLIGHT`] in all
 //! ([`deliver::pushes_to_start`]), so an endpoint that hangs delays only its own callbacks.
 //! CommitUpload's early callback goes through the same push path ([`push_early`]).
@@ -18,8 +19,16 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::task::{Id, JoinSet};
 
-/// Real-time interval at which the worker looks at the emulator's clock.
-const TICK: Duration = Duration::from_millis(100);
+/// How long the worker waits before it looks again after a store failure.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// What a round of the worker leaves to do.
+enum Round {
+    /// A task flow finished: another round may find more.
+    Again,
+    /// Nothing more now; the emulator time at which something next falls due, if anything.
+    Idle(Option<i64>),
+}
 
 /// Runs until the task is aborted.
 pub async fn run(state: AppState) {
@@ -33,19 +42,24 @@ pub async fn run(state: AppState) {
     let mut flights = Flights::default();
     let mut changes = state.events().changes(state.clock());
     loop {
-        loop {
+        let nap = loop {
             match tick(&state, &client, &mut flights).await {
-                Ok(true) => continue,
-                Ok(false) => break,
+                Ok(Round::Again) => continue,
+                Ok(Round::Idle(next_due_ms)) => break until(&state, next_due_ms),
                 Err(err) => {
                     tracing::warn!(error = %err, "event worker tick failed");
-                    break;
+                    break Some(RETRY_AFTER_FAILURE);
                 }
             }
-        }
+        };
         tokio::select! {
             () = changes.next() => {}
-            () = tokio::time::sleep(TICK) => {}
+            () = async {
+                match nap {
+                    Some(nap) => tokio::time::sleep(nap).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
             Some(done) = flights.tasks.join_next_with_id() => flights.landed(done),
         }
     }
@@ -87,19 +101,29 @@ impl Flights {
     }
 }
 
+/// How long to sleep until emulator time `due_ms`: `None` (until woken) when nothing is due
+/// or the clock is frozen (only a move of the clock can make it due then).
+fn until(state: &AppState, due_ms: Option<i64>) -> Option<Duration> {
+    let due_ms = due_ms.filter(|_| !state.clock().is_frozen())?;
+    let ms = u64::try_from(due_ms.saturating_sub(state.clock().now_ms())).unwrap_or(0);
+    Some(Duration::from_millis(ms))
+}
+
 /// One round: finishes due task flows and starts the due pushes [`deliver::pushes_to_start`]
-/// picks; `true` when a task flow finished (another round may find more). Started pushes wake
-/// the worker when they land.
+/// picks. Started pushes wake the worker when they land.
 async fn tick(
     state: &AppState,
     client: &reqwest::Client,
     flights: &mut Flights,
-) -> Result<bool, StoreError> {
+) -> Result<Round, StoreError> {
     let now_ms = state.clock().now_ms();
     let mut busy = false;
+    let mut next_due_ms = state.store().next_push_due_ms(now_ms).await?;
     for task in state.store().open_tasks().await? {
-        if task.due_ms.is_some_and(|due| due <= now_ms) {
-            busy |= finish_task(state, &task).await?;
+        match task.due_ms {
+            Some(due) if due <= now_ms => busy |= finish_task(state, &task).await?,
+            Some(due) => next_due_ms = Some(next_due_ms.map_or(due, |n| n.min(due))),
+            None => {}
         }
     }
     let due = state.store().due_pushes(now_ms).await?;
@@ -142,7 +166,11 @@ async fn tick(
             }
         });
     }
-    Ok(busy)
+    Ok(if busy {
+        Round::Again
+    } else {
+        Round::Idle(next_due_ms)
+    })
 }
 
 /// Finishes a task flow now and emits its ProcedureStateChanged; `false` if it was already

@@ -333,14 +333,6 @@ mod tests {
 
     use super::*;
 
-    /// Bytes that differ from position to position (a multiplicative hash of the index), so
-    /// that a misplaced piece shows.
-    fn pseudo_random(len: usize) -> Vec<u8> {
-        (0..len as u64)
-            .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
-            .collect()
-    }
-
     /// Writes `data` in pieces of `piece` bytes and reads the finished blob back.
     fn round_trip(data: &[u8], piece: usize) -> Vec<u8> {
         let root = tempfile::tempdir().unwrap();
@@ -356,7 +348,7 @@ mod tests {
     #[test]
     fn blobs_read_back_whole_across_the_switch_to_direct_io() {
         let big = DIRECT_AFTER as usize + 2 * STAGE_BYTES + ALIGN + 777;
-        let data = pseudo_random(big);
+        let data = vod_testkit::bytes(big, 0);
         for piece in [100_003, 256 * 1024, STAGE_BYTES + 1, big] {
             assert!(round_trip(&data, piece) == data, "pieces of {piece}");
         }
@@ -381,7 +373,7 @@ mod tests {
         let path = dir.path().join("blob");
         let mut file = File::create(&path).unwrap();
         let mut stage = Stage::new().unwrap();
-        let data = pseudo_random(1000);
+        let data = vod_testkit::bytes(1000, 0);
         assert!(stage.push(&data).is_empty());
         // An unaligned length is refused in direct mode (where there is one).
         let on = direct::set(&file, true).is_ok();

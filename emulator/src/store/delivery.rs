@@ -206,6 +206,22 @@ impl Store {
         .await
     }
 
+    /// When the next push falls due after `now_ms` (a retry's backoff, a hold), if any.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn next_push_due_ms(&self, now_ms: i64) -> Result<Option<i64>> {
+        self.tx(move |tx| {
+            Ok(tx.query_row(
+                "SELECT MIN(due_ms) FROM events WHERE delivery = 'push'
+                 AND state IN ('pending', 'held') AND due_ms > ?1",
+                params![now_ms],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     /// Holds a push event back until `until_ms` (a `delay` or `reorder` fault).
     ///
     /// # Errors

@@ -5,7 +5,6 @@ use crate::common::api::Api;
 use crate::common::exec::spawn_ready;
 use crate::common::upload;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -22,22 +21,7 @@ async fn serve_prints_ready_line_and_stops_on_sigterm() {
         .spawn()
         .expect("spawn emulator");
     let stdout = child.stdout.take().expect("stdout");
-    let ready = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read ready line");
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(20), ready)
-        .await
-        .expect("ready in time")
-        .expect("join");
-    let endpoint = line
-        .trim()
-        .strip_prefix("vod-emulator ready on ")
-        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
-        .to_owned();
+    let endpoint = vod_testkit::wait_ready(stdout, Duration::from_secs(20)).expect("ready line");
     let health = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -482,18 +466,7 @@ async fn bound_to_all_interfaces_it_advertises_loopback_and_warns() {
         .spawn()
         .expect("spawn emulator");
     let stdout = child.stdout.take().expect("stdout");
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("ready");
-        line
-    })
-    .await
-    .expect("join");
-    let endpoint = line
-        .trim()
-        .strip_prefix("vod-emulator ready on ")
-        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
-        .to_owned();
+    let endpoint = vod_testkit::wait_ready(stdout, Duration::from_secs(20)).expect("ready line");
     let done = upload(&endpoint, b"anywhere", "bind").await;
     child.kill().expect("kill");
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())

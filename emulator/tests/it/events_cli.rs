@@ -204,16 +204,8 @@ async fn a_second_sigint_stops_without_draining() {
         .spawn()
         .expect("spawn emulator");
     let ready = emu.stdout.take().expect("stdout");
-    let endpoint = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(ready).read_line(&mut line).expect("ready");
-        line.trim()
-            .strip_prefix("vod-emulator ready on http://")
-            .map(str::to_owned)
-    })
-    .await
-    .expect("join")
-    .expect("a ready line");
+    let endpoint = vod_testkit::wait_ready(ready, Duration::from_secs(20)).expect("ready line");
+    let endpoint = endpoint.trim_start_matches("http://").to_owned();
     let stderr = lines_of(emu.stderr.take().expect("stderr"));
     let mut stalled = std::net::TcpStream::connect(&endpoint).expect("connect");
     stalled

@@ -204,6 +204,22 @@ async fn failed_pushes_are_retried_with_exponential_backoff() {
     assert_eq!(rx.bodies().len(), 1);
 }
 
+/// On a running clock nothing needs to wake the worker: the retry comes by itself when its
+/// backoff has passed in real time (the worker sleeps until then, it does not poll).
+#[tokio::test]
+async fn a_retry_comes_by_itself_on_a_running_clock() {
+    let rx = Receiver::start(1).await;
+    let (_emu, api) = pushing(&rx.url, None, false).await;
+    api.upload(json!({"MediaType": "mp4"}), bytes(10, 3)).await;
+    let ev = first_event_when(&api, |e| e["attempts"] == 1).await;
+    let backoff =
+        ev["dueMs"].as_i64().expect("dueMs") - ev["createdMs"].as_i64().expect("createdMs");
+    assert!(backoff >= 1_000, "{ev}");
+    let delivered = first_event_when(&api, |e| e["state"] == "delivered").await;
+    assert_eq!(delivered["attempts"], 2);
+    assert_eq!(rx.bodies().len(), 1);
+}
+
 /// A callback that never succeeds is given up after the configured tries, visible as
 /// `failed` in the admin API; `resend` starts a fresh round.
 #[tokio::test]

@@ -51,18 +51,7 @@ pub fn small_parts() -> UploadOptions {
     }
 }
 
-/// Deterministic pseudo-random bytes.
-pub fn bytes(len: u64, seed: u64) -> Vec<u8> {
-    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+pub use vod_testkit::bytes;
 
 /// Writes `data` to `dir/name`.
 pub fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {

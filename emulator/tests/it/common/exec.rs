@@ -5,7 +5,6 @@
 //! program's requests go, so what the program sees comes from `exec` alone.
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -184,14 +183,8 @@ pub fn spawn_ready(args: &[&str]) -> (Killed, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready line");
-    let endpoint = line
-        .trim()
-        .strip_prefix("vod-emulator ready on ")
-        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
-        .to_owned();
+    let stdout = child.stdout.take().expect("stdout");
+    let endpoint =
+        vod_testkit::wait_ready(stdout, std::time::Duration::from_secs(30)).expect("ready line");
     (Killed(child), endpoint)
 }
