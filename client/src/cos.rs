@@ -7,6 +7,7 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::sign::cos::{self, CosSignInput};
 use crate::vod::host_header;
+use crate::wire::cos::codes;
 use crate::wire::cos::{
     from_xml, to_xml, CompleteMultipartUpload, CompleteMultipartUploadResult, CompletePart,
     ErrorDocument, InitiateMultipartUploadResult, ListMultipartUploadsResult, ListPartsResult,
@@ -146,7 +147,7 @@ impl CosClient {
         let date = response.headers().get(reqwest::header::DATE).cloned();
         let err = cos_error(operation, response).await;
         let skewed = matches!(&err, Error::Cos { code, message, .. }
-            if code == "RequestTimeTooSkewed" || (code == "AccessDenied" && message.starts_with("Request has expired")));
+            if code == codes::REQUEST_TIME_TOO_SKEWED || (code == codes::ACCESS_DENIED && message.starts_with("Request has expired")));
         if skewed && self.clock.learn(date.as_ref()) {
             tracing::warn!(
                 skew = self.clock.skew(),

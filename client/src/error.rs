@@ -1,6 +1,7 @@
 //! The client's one error type: what went wrong, with the service's code and request id when
 //! the service said no, so every failure can be explained in one line.
 
+use crate::wire::cos::codes;
 use std::path::PathBuf;
 
 /// Everything the client can fail with.
@@ -113,8 +114,8 @@ impl Error {
     pub fn is_expired_credentials(&self) -> bool {
         match self {
             Error::Cos { code, message, .. } => {
-                code == "ExpiredToken"
-                    || (code == "AccessDenied"
+                code == codes::EXPIRED_TOKEN
+                    || (code == codes::ACCESS_DENIED
                         && message.to_ascii_lowercase().contains("token")
                         && message.contains("expired"))
             }

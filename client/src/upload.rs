@@ -14,6 +14,7 @@ use crate::cos::{CosClient, CosEndpoint, Stored};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::vod::VodClient;
+use crate::wire::cos::codes;
 use crate::wire::media::{DescribeMediaInfosRequest, ParseStreamingManifestRequest};
 use crate::wire::vod::{
     ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest, CommitUploadResponse,
@@ -582,7 +583,7 @@ impl Uploader {
                         .collect();
                     upload_id = Some(id.clone());
                 }
-                Err(Error::Cos { code, .. }) if code == "NoSuchUpload" => {}
+                Err(Error::Cos { code, .. }) if code == codes::NO_SUCH_UPLOAD => {}
                 Err(e) => return Err(e),
             }
         }
@@ -650,7 +651,7 @@ impl Uploader {
         let completed = self
             .retrying_past_a_lost_answer(
                 || cos.complete_multipart_upload(&item.key, upload_id, &parts),
-                |err| err.code() == Some("NoSuchUpload"),
+                |err| err.code() == Some(codes::NO_SUCH_UPLOAD),
             )
             .await?;
         match completed {

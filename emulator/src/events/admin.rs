@@ -15,6 +15,7 @@ use hyper::body::Frame;
 use percent_encoding::percent_decode_str;
 use serde_json::json;
 use std::time::{Duration, Instant};
+use vod_protocol::wire::events::NEW_FILE_UPLOAD;
 
 /// How long `events/wait` waits when no `timeoutMs` is given.
 const DEFAULT_WAIT: Duration = Duration::from_secs(10);
@@ -228,8 +229,8 @@ fn stream(state: &AppState) -> Response<Body> {
 /// `POST /_emulator/events/trigger?type=NewFileUpload&fileId=…[&subAppId=]`: a synthetic event,
 /// delivered like a real one under the application's configuration.
 async fn trigger(state: &AppState, q: &Query) -> Result<Response<Body>, StoreError> {
-    let event_type = q.get("type").unwrap_or("NewFileUpload");
-    if event_type != "NewFileUpload" {
+    let event_type = q.get("type").unwrap_or(NEW_FILE_UPLOAD);
+    if event_type != NEW_FILE_UPLOAD {
         return Ok(bad_request(format!(
             "only NewFileUpload can be triggered, not `{event_type}`"
         )));

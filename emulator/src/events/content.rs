@@ -6,6 +6,7 @@ use crate::store::{MediaInfoRow, TaskRow};
 use crate::task_flows::procedure;
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
+use vod_protocol::wire::events;
 use vod_protocol::wire::events::{
     EventContent, FileDeleteResultItem, FileDeleteTask, FileUploadTask, LegacyCallback,
     LegacyCallbackData, ProcedureTask, PushBody,
@@ -46,7 +47,7 @@ pub fn new_file_upload(info: &MediaInfoRow, procedure_task_id: Option<&str>) -> 
             review_audio_video_task_id: String::new(),
             meta_data: info.meta_data.clone(),
         }),
-        ..empty("NewFileUpload")
+        ..empty(events::NEW_FILE_UPLOAD)
     }
 }
 
@@ -130,7 +131,7 @@ pub fn procedure_state_changed(
             operator: String::new(),
             operation_type: String::new(),
         }),
-        ..empty("ProcedureStateChanged")
+        ..empty(events::PROCEDURE_STATE_CHANGED)
     }
 }
 
@@ -144,7 +145,7 @@ pub fn file_deleted(file_id: &str) -> EventContent {
                 delete_parts: Vec::new(),
             }],
         }),
-        ..empty("FileDeleted")
+        ..empty(events::FILE_DELETED)
     }
 }
 

@@ -43,9 +43,10 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+use vod_protocol::wire::events;
 
 /// Event types event rules may name.
-pub const EVENT_TYPES: &[&str] = &["NewFileUpload", "ProcedureStateChanged", "FileDeleted"];
+pub const EVENT_TYPES: &[&str] = &events::EVENT_TYPES;
 /// Operations of the media URLs.
 pub const MEDIA_OPERATIONS: &[&str] = &["GetMedia", "HeadMedia"];
 
@@ -157,7 +158,7 @@ impl Faults {
     pub fn early_callback(&self, sub_app_id: Option<u64>) -> Plan {
         let now = self.inner.clock.now_ms();
         let fired = self.engine().decide_where(
-            &event_subject("NewFileUpload", Channel::Push, sub_app_id),
+            &event_subject(events::NEW_FILE_UPLOAD, Channel::Push, sub_app_id),
             now,
             |effect| matches!(effect, Effect::EarlyCallback),
         );
@@ -170,7 +171,7 @@ impl Faults {
         let now = self.inner.clock.now_ms();
         let subject = Subject {
             service: Some(Service::Events),
-            action: Some("ProcedureStateChanged".to_owned()),
+            action: Some(events::PROCEDURE_STATE_CHANGED.to_owned()),
             sub_app_id,
             ..Subject::default()
         };

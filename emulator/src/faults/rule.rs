@@ -6,6 +6,7 @@
 
 use super::schedule::Schedule;
 use serde::{Deserialize, Serialize};
+use vod_protocol::wire::events::{NEW_FILE_UPLOAD, PROCEDURE_STATE_CHANGED};
 use vod_protocol::wire::procedure::{task_error_code, STEP_TYPES, TASK_ERROR_CODES};
 
 /// One fault rule: match + effect + schedule.
@@ -710,17 +711,17 @@ impl Rule {
                 }
             }
             Effect::EarlyCallback => match action {
-                None | Some("NewFileUpload") => Ok(()),
+                None | Some(NEW_FILE_UPLOAD) => Ok(()),
                 Some(_) => Err(RuleError::choices(
                     "early_callback applies to the NewFileUpload callback",
-                    &["NewFileUpload"],
+                    &[NEW_FILE_UPLOAD],
                 )),
             },
             Effect::FailTask { step, err_code, .. } => {
-                if !matches!(action, None | Some("ProcedureStateChanged")) {
+                if !matches!(action, None | Some(PROCEDURE_STATE_CHANGED)) {
                     return Err(RuleError::choices(
                         "fail_task applies to task flows, notified by ProcedureStateChanged",
-                        &["ProcedureStateChanged"],
+                        &[PROCEDURE_STATE_CHANGED],
                     ));
                 }
                 if let Some(step) = step.as_deref() {

@@ -47,7 +47,7 @@ pub fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<(), VodErr
             tc3::ALGORITHM
         )));
     }
-    if auth.service != SERVICE || auth.scope_terminator != "tc3_request" {
+    if auth.service != SERVICE || auth.scope_terminator != vod_protocol::sign::tc3::TERMINATOR {
         return Err(invalid_auth(format!(
             "the credential scope must be <date>/{SERVICE}/tc3_request"
         )));

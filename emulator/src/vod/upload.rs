@@ -18,6 +18,7 @@ use crate::store::{
 use http::Response;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use vod_protocol::wire::events::NEW_FILE_UPLOAD;
 use vod_protocol::wire::media::{MediaBasicInfo, MediaMetaData, MediaSourceData};
 use vod_protocol::wire::vod::{
     ApplyUploadRequest, ApplyUploadResponse, CommitUploadRequest, CommitUploadResponse, Envelope,
@@ -348,7 +349,7 @@ fn hold_for_early_callback(state: &AppState, plan: &mut CommitPlan, now_ms: i64)
     let Some(event) = plan
         .events
         .iter_mut()
-        .find(|e| e.delivery == Delivery::Push && e.content.event_type == "NewFileUpload")
+        .find(|e| e.delivery == Delivery::Push && e.content.event_type == NEW_FILE_UPLOAD)
     else {
         return;
     };

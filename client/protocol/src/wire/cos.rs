@@ -12,6 +12,18 @@ pub const MIN_PART_BYTES: u64 = 1024 * 1024;
 /// Largest single PUT or part: 5 GiB.
 pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
+/// The COS error codes a client acts on (docs/protocol/cos-api.md §6): the rest it reports.
+pub mod codes {
+    /// The temporary credentials' token has expired: apply for a new upload session.
+    pub const EXPIRED_TOKEN: &str = "ExpiredToken";
+    /// The multipart upload is unknown (completed, aborted, or never started).
+    pub const NO_SUCH_UPLOAD: &str = "NoSuchUpload";
+    /// The request's time is too far from the server's: correct the clock and sign again.
+    pub const REQUEST_TIME_TOO_SKEWED: &str = "RequestTimeTooSkewed";
+    /// Refused; with an "expired" message it means an expired signature or token.
+    pub const ACCESS_DENIED: &str = "AccessDenied";
+}
+
 /// Renders a response body as COS does: an XML declaration, then the element.
 ///
 /// # Errors

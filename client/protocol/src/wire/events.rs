@@ -13,6 +13,15 @@ use serde::{Deserialize, Serialize};
 /// Most events one PullEvents returns, and most handles one ConfirmEvents takes.
 pub const MAX_EVENTS_PER_CALL: usize = 16;
 
+/// `EventType` of the event a CommitUpload produces.
+pub const NEW_FILE_UPLOAD: &str = "NewFileUpload";
+/// `EventType` of the event a finished task flow produces.
+pub const PROCEDURE_STATE_CHANGED: &str = "ProcedureStateChanged";
+/// `EventType` of the event a DeleteMedia produces.
+pub const FILE_DELETED: &str = "FileDeleted";
+/// The event types of the upload path, in the order the flow produces them.
+pub const EVENT_TYPES: [&str; 3] = [NEW_FILE_UPLOAD, PROCEDURE_STATE_CHANGED, FILE_DELETED];
+
 /// `NewFileUpload` payload (`FileUploadEvent`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
