@@ -9,13 +9,13 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use md5::{Digest, Md5};
-use serde_json::Value;
 use vod_emulator::Emulator;
 
 use crate::common::apt::{ensure, Runtime};
 use crate::common::exec::{assert_connect_refused, run_under_exec};
-use crate::common::install::{install_once, run};
+use crate::common::install::{compiled, run};
 use crate::common::python::write_test_media;
+use crate::common::text;
 
 static GO: Runtime = Runtime {
     name: "Go",
@@ -35,18 +35,11 @@ async fn program() -> PathBuf {
     tokio::task::spawn_blocking(|| {
         BUILT
             .get_or_init(|| {
-                let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-                let dir = tmp.join("sdk-go");
-                let code = std::fs::read(source()).map_err(|e| format!("reading source: {e}"))?;
-                let go = run(Command::new("go").arg("version"), "go version")?;
-                let stamp = format!(
-                    "source md5 {}\n{}",
-                    hex::encode(Md5::digest(&code)),
-                    String::from_utf8_lossy(&go.stdout)
-                );
-                install_once(
-                    &dir,
-                    &stamp,
+                let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache");
+                compiled(
+                    "sdk-go",
+                    &source(),
+                    Command::new("go").arg("version"),
                     |d| d.join("sdk_transport").is_file(),
                     |d| {
                         run(
@@ -55,26 +48,19 @@ async fn program() -> PathBuf {
                                 .arg("-o")
                                 .arg(d.join("sdk_transport"))
                                 .arg(source())
-                                .env("GOCACHE", tmp.join("go-cache"))
-                                .env("GO111MODULE", "off"),
+                                .env("GOCACHE", &cache),
                             "go build",
                         )
                         .map(drop)
                     },
-                )?;
-                Ok(dir.join("sdk_transport"))
+                )
+                .map(|dir| dir.join("sdk_transport"))
             })
             .clone()
     })
     .await
     .expect("building the Go program panicked")
     .unwrap_or_else(|message| panic!("cannot build the Go SDK transport: {message}"))
-}
-
-fn text<'a>(out: &'a Value, field: &str) -> &'a str {
-    out[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} is not a string in {out:#}"))
 }
 
 /// ApplyUpload, PutObject over https through the tunnel and CommitUpload (`--strict`), with

@@ -12,13 +12,13 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use md5::{Digest, Md5};
-use serde_json::Value;
 use vod_emulator::Emulator;
 
 use crate::common::apt::{ensure, Runtime};
 use crate::common::exec::{assert_connect_refused, run_under_exec};
-use crate::common::install::{install_once, run};
+use crate::common::install::{compiled, run};
 use crate::common::python::write_test_media;
+use crate::common::text;
 
 static JAVA: Runtime = Runtime {
     name: "the JDK, OkHttp and Apache HttpClient",
@@ -51,18 +51,11 @@ async fn class_path() -> String {
     tokio::task::spawn_blocking(|| {
         BUILT
             .get_or_init(|| {
-                let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-java");
-                let code = std::fs::read(source()).map_err(|e| format!("reading source: {e}"))?;
-                let javac = run(Command::new("javac").arg("-version"), "javac -version")?;
-                let stamp = format!(
-                    "source md5 {}\n{}",
-                    hex::encode(Md5::digest(&code)),
-                    String::from_utf8_lossy(&javac.stdout)
-                );
                 let jars = JARS.join(":");
-                install_once(
-                    &dir,
-                    &stamp,
+                let dir = compiled(
+                    "sdk-java",
+                    &source(),
+                    Command::new("javac").arg("-version"),
                     |d| d.join("SdkTransport.class").is_file(),
                     |d| {
                         run(
@@ -83,12 +76,6 @@ async fn class_path() -> String {
     .await
     .expect("compiling the Java program panicked")
     .unwrap_or_else(|message| panic!("cannot build the Java SDK transport: {message}"))
-}
-
-fn text<'a>(out: &'a Value, field: &str) -> &'a str {
-    out[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} is not a string in {out:#}"))
 }
 
 /// ApplyUpload and CommitUpload through OkHttp with no proxy or trust code (the JVM's

@@ -10,12 +10,12 @@
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
-use serde_json::Value;
 use vod_emulator::Emulator;
 
 use crate::common::apt::{ensure, Runtime};
 use crate::common::exec::{assert_connect_refused, run_under_exec};
 use crate::common::python::write_test_media;
+use crate::common::text;
 
 /// PHP with ext/curl, and the Guzzle tencentcloud-sdk-php and cos-php-sdk-v5 are built on.
 static PHP: Runtime = Runtime {
@@ -30,12 +30,6 @@ static PHP: Runtime = Runtime {
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/php/sdk_transport.php")
-}
-
-fn text<'a>(out: &'a Value, field: &str) -> &'a str {
-    out[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} is not a string in {out:#}"))
 }
 
 /// ApplyUpload over https with the stream-wrapper options, the COS PUT over plain http on

@@ -369,11 +369,15 @@ impl Api {
     }
 
     async fn reply(resp: Response) -> CosReply {
-        CosReply {
+        Self::try_reply(resp).await.expect("cos body")
+    }
+
+    async fn try_reply(resp: Response) -> reqwest::Result<CosReply> {
+        Ok(CosReply {
             status: resp.status(),
             headers: resp.headers().clone(),
-            body: resp.bytes().await.expect("cos body").to_vec(),
-        }
+            body: resp.bytes().await?.to_vec(),
+        })
     }
 
     /// A COS `Authorization` value signing these params and headers for the window `(start, end)`.
@@ -494,11 +498,7 @@ impl Api {
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        let reply = CosReply {
-            status: resp.status(),
-            headers: resp.headers().clone(),
-            body: resp.bytes().await.map_err(|e| e.to_string())?.to_vec(),
-        };
+        let reply = Self::try_reply(resp).await.map_err(|e| e.to_string())?;
         if reply.status.is_success() {
             Ok(reply)
         } else {

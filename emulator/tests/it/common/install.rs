@@ -98,3 +98,27 @@ pub fn run(command: &mut Command, what: &str) -> Result<Output, String> {
         ))
     }
 }
+
+/// Builds a program from `source` with a toolchain into `CARGO_TARGET_TMPDIR/<name>`, reused
+/// while the source and the toolchain's `version` output are unchanged: `built` says whether
+/// a directory holds the result, `build` makes it in a fresh one.
+pub fn compiled(
+    name: &str,
+    source: &Path,
+    version: &mut Command,
+    built: impl Fn(&Path) -> bool,
+    build: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<std::path::PathBuf, String> {
+    use md5::{Digest, Md5};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let code = std::fs::read(source).map_err(|e| format!("reading {}: {e}", source.display()))?;
+    let toolchain = run(version, "the toolchain's version")?;
+    let stamp = format!(
+        "source md5 {}\n{}{}",
+        hex::encode(Md5::digest(&code)),
+        String::from_utf8_lossy(&toolchain.stdout),
+        String::from_utf8_lossy(&toolchain.stderr)
+    );
+    install_once(&dir, &stamp, built, build)?;
+    Ok(dir)
+}

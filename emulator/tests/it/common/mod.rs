@@ -7,6 +7,13 @@ pub mod install;
 pub mod node;
 pub mod python;
 
+/// The string `field` of a program's JSON report, or a panic that shows the report.
+pub fn text<'a>(out: &'a serde_json::Value, field: &str) -> &'a str {
+    out[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string in {out:#}"))
+}
+
 /// What a test upload left behind.
 pub struct Uploaded {
     pub file_id: String,
