@@ -11,14 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use md5::{Digest, Md5};
 use vod_emulator::Emulator;
 
 use crate::common::apt::{ensure, Runtime};
 use crate::common::exec::{assert_connect_refused, run_under_exec};
 use crate::common::install::{compiled, run};
 use crate::common::python::write_test_media;
-use crate::common::text;
+use crate::common::{assert_uploaded, text};
 
 static JAVA: Runtime = Runtime {
     name: "the JDK, OkHttp and Apache HttpClient",
@@ -100,16 +99,7 @@ async fn java_sdk_transport_uploads_under_exec() {
         &[],
     )
     .await;
-    let file_id = text(&out, "FileId");
-    assert!(
-        file_id.len() == 19 && file_id.bytes().all(|b| b.is_ascii_digit()),
-        "{out:#}"
-    );
-    assert_eq!(
-        text(&out, "ETag"),
-        format!("\"{}\"", hex::encode(Md5::digest(&bytes)))
-    );
-    assert_eq!(out["BytesMatch"], true, "{out:#}");
+    assert_uploaded(&out, &bytes);
 }
 
 /// Under `exec`, the JVM's default trust holds the emulator CA alone; OkHttp, HttpURLConnection

@@ -483,7 +483,6 @@ impl Api {
 
     /// A signed COS request that reports failure (a transport error or a non-2xx answer)
     /// instead of panicking.
-    #[allow(clippy::too_many_arguments)]
     pub async fn try_cos(
         &self,
         creds: &CosCreds,

@@ -14,6 +14,22 @@ pub fn text<'a>(out: &'a serde_json::Value, field: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{field} is not a string in {out:#}"))
 }
 
+/// Panics unless an SDK transport program's upload report names a VOD FileId (19 digits), the
+/// ETag of `bytes`, and a MediaUrl that served the bytes back.
+pub fn assert_uploaded(out: &serde_json::Value, bytes: &[u8]) {
+    use md5::{Digest, Md5};
+    let file_id = text(out, "FileId");
+    assert!(
+        file_id.len() == 19 && file_id.bytes().all(|b| b.is_ascii_digit()),
+        "{out:#}"
+    );
+    assert_eq!(
+        text(out, "ETag"),
+        format!("\"{}\"", hex::encode(Md5::digest(bytes)))
+    );
+    assert_eq!(out["BytesMatch"], true, "{out:#}");
+}
+
 /// What a test upload left behind.
 pub struct Uploaded {
     pub file_id: String,
