@@ -21,7 +21,6 @@ use crate::wire::vod::{
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
-use md5::{Digest, Md5};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -741,7 +740,7 @@ fn read_part_blocking(path: &Path, offset: u64, len: u64) -> Result<PartData> {
     let len = usize::try_from(len).map_err(|_| Error::Invalid("part too large".into()))?;
     let mut buf = BytesMut::zeroed(len);
     file.read_exact(&mut buf).map_err(io)?;
-    let md5: [u8; 16] = Md5::digest(&buf).into();
+    let md5 = vod_protocol::checksum::md5::md5(&buf);
     let mut crc = Crc64::new();
     crc.update(&buf);
     Ok(PartData {
