@@ -29,6 +29,7 @@ pub mod clock;
 pub mod cos;
 pub mod credentials;
 pub mod error;
+mod part_md5;
 pub mod retry;
 pub mod upload;
 pub mod vod;

@@ -12,6 +12,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::checksum::{crc64_combine, Crc64};
 use crate::cos::{CosClient, CosEndpoint, Stored};
 use crate::error::{Error, Result};
+use crate::part_md5::PartMd5;
 use crate::retry::RetryPolicy;
 use crate::vod::VodClient;
 use crate::wire::cos::codes;
@@ -22,7 +23,6 @@ use crate::wire::vod::{
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
-use md5::{Digest, Md5};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -165,6 +165,8 @@ pub struct Uploader {
     cos_endpoint: CosEndpoint,
     options: UploadOptions,
     progress: ProgressFn,
+    /// Hashes the parts in flight together.
+    part_md5: PartMd5,
 }
 
 impl std::fmt::Debug for Uploader {
@@ -202,6 +204,7 @@ impl Uploader {
             cos_endpoint,
             options: UploadOptions::default(),
             progress: Arc::new(|_| {}),
+            part_md5: PartMd5::default(),
         }
     }
 
@@ -550,7 +553,7 @@ impl Uploader {
     }
 
     async fn simple(&self, cos: &CosClient, item: &Item, run: &Run) -> Result<()> {
-        let part = read_part(&item.path, 0, item.size).await?;
+        let part = read_part(&self.part_md5, &item.path, 0, item.size).await?;
         let md5 = part.content_md5();
         let stored = self
             .retrying(|| cos.put_object(&item.key, part.bytes.clone(), Some(&md5)))
@@ -608,7 +611,7 @@ impl Uploader {
                     u32::try_from(n).map_err(|_| Error::Invalid("too many parts".into()))?;
                 let offset = (n - 1) * part_size;
                 let len = part_size.min(item.size - offset);
-                let part = read_part(&item.path, offset, len).await?;
+                let part = read_part(&self.part_md5, &item.path, offset, len).await?;
                 let reused = stored_parts.get(&number).is_some_and(|(size, etag)| {
                     *size == len && etag.trim_matches('"') == part.md5_hex
                 });
@@ -724,14 +727,25 @@ impl PartData {
 }
 
 /// Reads and hashes a part on the blocking pool, so hashing never stalls the network tasks.
-async fn read_part(path: &Path, offset: u64, len: u64) -> Result<PartData> {
+/// Reads a part and computes its CRC-64 on a blocking thread, then its MD5 with the other
+/// parts in flight.
+async fn read_part(md5: &PartMd5, path: &Path, offset: u64, len: u64) -> Result<PartData> {
     let owned = path.to_path_buf();
-    tokio::task::spawn_blocking(move || read_part_blocking(&owned, offset, len))
-        .await
-        .map_err(|e| Error::Invalid(format!("reading a part failed: {e}")))?
+    let (bytes, crc64) =
+        tokio::task::spawn_blocking(move || read_part_blocking(&owned, offset, len))
+            .await
+            .map_err(|e| Error::Invalid(format!("reading a part failed: {e}")))??;
+    let md5 = md5.digest(bytes.clone()).await?;
+    Ok(PartData {
+        md5,
+        md5_hex: hex::encode(md5),
+        crc64,
+        bytes,
+    })
 }
 
-fn read_part_blocking(path: &Path, offset: u64, len: u64) -> Result<PartData> {
+/// The part's bytes and their CRC-64.
+fn read_part_blocking(path: &Path, offset: u64, len: u64) -> Result<(Bytes, u64)> {
     use std::io::{Read, Seek};
     let io = |e| Error::File {
         path: path.to_path_buf(),
@@ -742,15 +756,9 @@ fn read_part_blocking(path: &Path, offset: u64, len: u64) -> Result<PartData> {
     let len = usize::try_from(len).map_err(|_| Error::Invalid("part too large".into()))?;
     let mut buf = BytesMut::zeroed(len);
     file.read_exact(&mut buf).map_err(io)?;
-    let md5: [u8; 16] = Md5::digest(&buf).into();
     let mut crc = Crc64::new();
     crc.update(&buf);
-    Ok(PartData {
-        md5,
-        md5_hex: hex::encode(md5),
-        crc64: crc.finish(),
-        bytes: buf.freeze(),
-    })
+    Ok((buf.freeze(), crc.finish()))
 }
 
 /// Checks COS's ETag (the MD5 for simple objects and parts) and CRC-64 against the local bytes.

@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::cos::md5_lanes::Md5Lanes;
 use crate::events::callback::Listener;
 use crate::faults::Faults;
 use crate::hub::EventHub;
@@ -31,6 +32,7 @@ struct Shared {
     task_flows: TaskFlows,
     journal: Journal,
     ids: Ids,
+    md5_lanes: Md5Lanes,
 }
 
 /// The parts an [`AppState`] is made of.
@@ -72,6 +74,7 @@ impl AppState {
                 faults: parts.faults,
                 task_flows: parts.task_flows,
                 journal: parts.journal,
+                md5_lanes: Md5Lanes::default(),
             }),
         }
     }
@@ -129,6 +132,11 @@ impl AppState {
     /// The identifier generator.
     pub fn ids(&self) -> &Ids {
         &self.inner.ids
+    }
+
+    /// The one MD5 service every ingested body is hashed by.
+    pub fn md5_lanes(&self) -> &Md5Lanes {
+        &self.inner.md5_lanes
     }
 
     /// Back to a fresh emulator without restarting: empty store, journal and rule set, clock at

@@ -1,31 +1,33 @@
 //! Streams a request body to a blob file while computing MD5 and CRC-64 on the fly.
 //!
-//! The body is never held whole in memory. Frames go, through small bounded channels, to two
-//! threads working in parallel: one computes the MD5 (the ETag, and the real bound of a
-//! single-stream PUT), the other the CRC-64 and the disk write. Dedicated threads rather than
-//! tokio's blocking pool, so that many concurrent uploads can never starve each other of
-//! workers. A body that is too large, truncated, or whose Content-MD5 does not match leaves
+//! The body is never held whole in memory. Frames are gathered into chunks that go, through
+//! small bounded queues, to two consumers working in parallel: the emulator's one MD5 service
+//! ([`Md5Lanes`], which hashes every body in flight together in SIMD lanes; the MD5 is the
+//! ETag, and the bound of a single-stream PUT), and a thread of the body's own for the CRC-64
+//! and the disk write. Dedicated threads rather than tokio's blocking pool, so that many
+//! concurrent uploads can never starve each other of workers. A body that is too large, truncated, or whose Content-MD5 does not match leaves
 //! nothing behind.
 
+use super::md5_lanes::{Md5Lanes, Md5Stream};
 use crate::error::{CosCode, CosError};
 use crate::store::Blobs;
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http_body_util::BodyExt;
-use md5::{Digest, Md5};
 use tokio::sync::{mpsc, oneshot};
 use vod_protocol::checksum::Crc64;
 
 pub use vod_protocol::wire::cos::MAX_OBJECT_BYTES;
 
-/// Chunks in flight per worker: enough to keep both busy, small enough to bound memory
-/// (a chunk is shared by both workers: about `2 × (QUEUE_CHUNKS + 1) × CHUNK_BYTES` per upload
-/// at most).
+/// Chunks queued for the disk writer: enough to keep it busy, small enough to bound memory
+/// (a chunk is shared with the MD5 service, which queues as many: about
+/// `2 × (QUEUE_CHUNKS + 1) × CHUNK_BYTES` per upload at most).
 const QUEUE_CHUNKS: usize = 4;
 
-/// Frames are gathered into chunks of this size before they go to the workers: hyper yields
-/// small frames, and every hand-over costs a channel operation and a thread wake-up.
+/// Frames are gathered into chunks of exactly this size (but the last) before they go to the
+/// consumers: hyper yields small frames, and every hand-over costs a channel operation and a
+/// thread wake-up; a whole number of MD5 blocks keeps the lanes in lockstep.
 const CHUNK_BYTES: usize = 256 * 1024;
 
 /// A body safely on disk.
@@ -46,7 +48,12 @@ pub struct Ingested {
 /// request with neither `Content-Length` nor a (chunked) `Transfer-Encoding` is refused with
 /// `MissingContentLength` before anything is read: HTTP gives it an empty body, which would
 /// store an empty object or part the client never meant.
-pub async fn ingest<B>(blobs: &Blobs, headers: &HeaderMap, body: B) -> Result<Ingested, CosError>
+pub async fn ingest<B>(
+    blobs: &Blobs,
+    md5_lanes: &Md5Lanes,
+    headers: &HeaderMap,
+    body: B,
+) -> Result<Ingested, CosError>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: std::error::Error + 'static,
@@ -71,10 +78,7 @@ where
         None => None,
     };
     let writer = blobs.create()?;
-    let (md5_tx, md5_done) = spawn_worker("md5", Md5::new(), |h, data: &Bytes| {
-        h.update(data);
-        Ok(())
-    })?;
+    let md5 = md5_lanes.stream()?;
     let (disk_tx, disk_done) = spawn_worker(
         "blob-writer",
         (writer, Crc64::new()),
@@ -108,23 +112,25 @@ where
             return Err(CosError::new(CosCode::EntityTooLarge));
         }
         chunk.extend_from_slice(&data);
-        if chunk.len() >= CHUNK_BYTES {
-            let full = std::mem::replace(&mut chunk, BytesMut::with_capacity(CHUNK_BYTES));
-            if !hand_over(&md5_tx, &disk_tx, full.freeze()).await {
-                break;
-            }
+        let mut stopped = false;
+        while chunk.len() >= CHUNK_BYTES && !stopped {
+            let full = chunk.split_to(CHUNK_BYTES);
+            stopped = !hand_over(&md5, &disk_tx, full.freeze()).await;
         }
+        if stopped {
+            break;
+        }
+        chunk.reserve(CHUNK_BYTES - chunk.len());
     }
     if !chunk.is_empty() {
-        hand_over(&md5_tx, &disk_tx, chunk.freeze()).await;
+        hand_over(&md5, &disk_tx, chunk.freeze()).await;
     }
-    drop((md5_tx, disk_tx));
-    let md5 = finished(md5_done).await?.finalize();
+    drop(disk_tx);
+    let md5 = md5.finish().await.map_err(std::io::Error::other)?;
     let (writer, crc) = finished(disk_done).await?;
     if declared.is_some_and(|n| n != size) {
         return Err(CosError::new(CosCode::IncompleteBody));
     }
-    let md5: [u8; 16] = md5.into();
     if expected_md5.is_some_and(|e| e != md5) {
         return Err(CosError::new(CosCode::BadDigest));
     }
@@ -141,10 +147,10 @@ where
 
 type Done<S> = oneshot::Receiver<std::io::Result<S>>;
 
-/// Gives a chunk to both workers; `false` when one has stopped (its error is reported when
+/// Gives a chunk to both consumers; `false` when one has stopped (its error is reported when
 /// its result is collected).
-async fn hand_over(md5: &mpsc::Sender<Bytes>, disk: &mpsc::Sender<Bytes>, chunk: Bytes) -> bool {
-    md5.send(chunk.clone()).await.is_ok() && disk.send(chunk).await.is_ok()
+async fn hand_over(md5: &Md5Stream, disk: &mpsc::Sender<Bytes>, chunk: Bytes) -> bool {
+    md5.update(chunk.clone()).await.is_ok() && disk.send(chunk).await.is_ok()
 }
 
 /// Starts a thread that folds every frame it receives into `state` with `step`, and hands the

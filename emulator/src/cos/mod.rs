@@ -6,6 +6,7 @@
 
 mod auth;
 pub(crate) mod ingest;
+pub(crate) mod md5_lanes;
 mod multipart;
 pub mod object;
 

@@ -102,7 +102,7 @@ where
     } = part;
     live_upload(state, addr, &upload_id).await?;
     let store = state.store();
-    let got = ingest(store.blobs(), headers, body).await?;
+    let got = ingest(store.blobs(), state.md5_lanes(), headers, body).await?;
     let part = Part {
         part_number,
         size: got.size,
@@ -494,8 +494,7 @@ mod tests {
     }
 
     fn part(n: u32, data: &[u8]) -> Part {
-        use md5::{Digest, Md5};
-        let md5: [u8; 16] = Md5::digest(data).into();
+        let md5 = vod_protocol::checksum::md5::md5(data);
         Part {
             part_number: n,
             size: data.len() as u64,
