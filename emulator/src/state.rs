@@ -31,6 +31,7 @@ struct Shared {
     task_flows: TaskFlows,
     journal: Journal,
     ids: Ids,
+    exec_env: Vec<(String, String)>,
 }
 
 /// The parts an [`AppState`] is made of.
@@ -54,6 +55,9 @@ pub struct Parts {
     pub task_flows: TaskFlows,
     /// The journal.
     pub journal: Journal,
+    /// What `vod-emulator exec` sets for its command, served by `GET /_emulator/env` so test
+    /// runners in other languages take it from the emulator instead of copying a list.
+    pub exec_env: Vec<(String, String)>,
 }
 
 impl AppState {
@@ -72,6 +76,7 @@ impl AppState {
                 faults: parts.faults,
                 task_flows: parts.task_flows,
                 journal: parts.journal,
+                exec_env: parts.exec_env,
             }),
         }
     }
@@ -94,6 +99,11 @@ impl AppState {
     /// The seed of identifiers and fault draws.
     pub fn seed(&self) -> u64 {
         self.inner.seed
+    }
+
+    /// The environment `vod-emulator exec` gives its command.
+    pub fn exec_env(&self) -> &[(String, String)] {
+        &self.inner.exec_env
     }
 
     /// The emulator's clock.
