@@ -6,6 +6,7 @@ pub mod exec;
 pub mod install;
 pub mod node;
 pub mod python;
+pub mod release;
 
 /// What a test upload left behind.
 pub struct Uploaded {
