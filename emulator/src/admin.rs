@@ -1,5 +1,6 @@
-//! The emulator's own control API under `/_emulator/`: health, routes, fault rules, the request
-//! journal (query and live stream), the clock, reset, and task flows. JSON in and out;
+//! The emulator's own control API under `/_emulator/`: health, routes, the `exec` environment,
+//! fault rules, the request journal (query and live stream), the clock, reset, and task flows.
+//! JSON in and out;
 //! documented in `emulator/openapi/admin.json`, which the tests check this implementation
 //! against. The event system's endpoints (`events…`, `tasks…`) are served by `events::admin`.
 //! Admin calls are not journaled and no fault applies to them.
@@ -29,6 +30,7 @@ const MAX_BODY: usize = 1024 * 1024;
 pub const ROUTES: &[&str] = &[
     "GET /_emulator/health",
     "GET /_emulator/routes",
+    "GET /_emulator/env",
     "GET /_emulator/faults",
     "POST /_emulator/faults",
     "DELETE /_emulator/faults",
@@ -192,6 +194,9 @@ async fn serve(
     match (&method, segments.as_slice()) {
         (&Method::GET | &Method::HEAD, ["health"]) => Ok(health(state)),
         (&Method::GET, ["routes"]) => Ok(json_response(&routes(state))),
+        (&Method::GET, ["env"]) => Ok(json_response(&json!({
+            "env": state.exec_env().iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        }))),
         (&Method::GET, ["faults"]) => Ok(json_response(&json!({
             "rules": state.faults().list(),
         }))),

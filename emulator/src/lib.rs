@@ -387,6 +387,7 @@ impl EmulatorBuilder {
             faults,
             task_flows,
             journal,
+            exec_env,
         });
         let worker = tokio::spawn(events::worker::run(state.clone()));
         let (tx, rx) = oneshot::channel::<()>();
@@ -399,7 +400,6 @@ impl EmulatorBuilder {
             config,
             state,
             ca_cert: ca.cert_path(),
-            exec_env,
             _ca_temp: ca_temp,
             shutdown: Some(tx),
             task: Some(task),
@@ -427,7 +427,6 @@ pub struct Emulator {
     config: Config,
     state: AppState,
     ca_cert: PathBuf,
-    exec_env: Vec<(String, String)>,
     // Kept so a temporary CA directory lives exactly as long as the emulator.
     _ca_temp: Option<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -498,7 +497,7 @@ impl Emulator {
     /// `TENCENTCLOUD_SECRET_KEY`), and the proxy, CA and Python-shim variables that send
     /// unmodified SDKs here.
     pub fn exec_env(&self) -> Vec<(String, String)> {
-        self.exec_env.clone()
+        self.state.exec_env().to_vec()
     }
 
     /// Stops accepting, lets in-flight requests finish, and releases the storage (a temporary

@@ -33,6 +33,7 @@ struct Shared {
     journal: Journal,
     ids: Ids,
     md5_lanes: Md5Lanes,
+    exec_env: Vec<(String, String)>,
 }
 
 /// The parts an [`AppState`] is made of.
@@ -56,6 +57,9 @@ pub struct Parts {
     pub task_flows: TaskFlows,
     /// The journal.
     pub journal: Journal,
+    /// What `vod-emulator exec` sets for its command, served by `GET /_emulator/env` so test
+    /// runners in other languages take it from the emulator instead of copying a list.
+    pub exec_env: Vec<(String, String)>,
 }
 
 impl AppState {
@@ -75,6 +79,7 @@ impl AppState {
                 task_flows: parts.task_flows,
                 journal: parts.journal,
                 md5_lanes: Md5Lanes::default(),
+                exec_env: parts.exec_env,
             }),
         }
     }
@@ -97,6 +102,11 @@ impl AppState {
     /// The seed of identifiers and fault draws.
     pub fn seed(&self) -> u64 {
         self.inner.seed
+    }
+
+    /// The environment `vod-emulator exec` gives its command.
+    pub fn exec_env(&self) -> &[(String, String)] {
+        &self.inner.exec_env
     }
 
     /// The emulator's clock.

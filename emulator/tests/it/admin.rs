@@ -78,6 +78,22 @@ async fn fault_rules_are_managed_over_http() {
 
 /// The clock is read, advanced by a duration, frozen and unfrozen over HTTP, and the VOD API
 /// judges signatures by it.
+/// `GET /_emulator/env` is the environment `exec` gives its command, variable for variable:
+/// what the pytest plugin and the npm package set for the code under test.
+#[tokio::test]
+async fn the_exec_environment_is_served_over_http() {
+    let (emu, api) = start().await;
+    let (status, served) = api.admin_call(Method::GET, "/_emulator/env", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let expected: serde_json::Map<String, Value> = emu
+        .exec_env()
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect();
+    assert_eq!(served["env"], Value::Object(expected));
+    assert_eq!(served["env"]["VOD_EMULATOR_ENDPOINT"], emu.endpoint());
+}
+
 #[tokio::test]
 async fn the_clock_is_read_advanced_and_frozen_over_http() {
     let (emu, api) = start().await;

@@ -19,6 +19,8 @@
 //! - `faults` — every fault effect and schedule, end to end; the shipped scenarios.
 //! - `journal` — unread fields and `--strict`, signature verdicts, JSON lines, determinism.
 //! - `quick_start` — the README's quick start, run as written.
+//! - `packages` — the Python wheel (pytest plugin) and the npm package (global setup), built
+//!   from this checkout's release binary, installed and used with the official SDKs.
 //! - `python` — the official Python SDKs, unmodified, against an in-process emulator.
 //! - `go` — the Go SDKs' transport (net/http) under `exec`: one CA only, contained.
 //! - `java` — the Java SDKs' transport (OkHttp, Apache HttpClient) under `exec`, contained.
@@ -42,6 +44,7 @@ mod go;
 mod hostile;
 mod java;
 mod journal;
+mod packages;
 mod php;
 mod python;
 mod quick_start;

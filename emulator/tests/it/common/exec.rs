@@ -60,6 +60,19 @@ const SCRUBBED: [&str; 23] = [
     "TENCENTCLOUD_REGION",
 ];
 
+/// Removes from `command`'s environment every variable `exec` sets or that would change where
+/// its requests go ([`SCRUBBED`], `VOD_EMULATOR_*`), so what it sees comes from the emulator.
+pub fn scrub(command: &mut tokio::process::Command) {
+    for var in SCRUBBED {
+        command.env_remove(var);
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VOD_EMULATOR_") {
+            command.env_remove(name);
+        }
+    }
+}
+
 /// Runs `vod-emulator exec --ca-dir <ca_dir> <flags> -- program args` with `extra_env`
 /// added; panics with both output streams unless it exits 0 and prints one JSON object.
 pub async fn run_under_exec<P, A>(
@@ -84,14 +97,7 @@ where
         .args(args)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .kill_on_drop(true);
-    for var in SCRUBBED {
-        command.env_remove(var);
-    }
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("VOD_EMULATOR_") {
-            command.env_remove(name);
-        }
-    }
+    scrub(&mut command);
     command.envs(extra_env.iter().copied());
     let shown = format!(
         "{:?} {:?}",

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod install;
 pub mod node;
 pub mod python;
+pub mod release;
 
 /// The string `field` of a program's JSON report, or a panic that shows the report.
 pub fn text<'a>(out: &'a serde_json::Value, field: &str) -> &'a str {

@@ -1,4 +1,5 @@
-//! Runs the official Tencent Cloud Python SDKs against an in-process emulator.
+//! Runs the official Tencent Cloud Python SDKs against an in-process emulator, and installs the
+//! venvs the packaging tests need (maturin; the SDKs with pytest and the vod-emulator wheel).
 //!
 //! The SDKs are installed at pinned versions into one virtualenv under cargo's
 //! `CARGO_TARGET_TMPDIR` (`<target>/tmp/sdk-venv`) by [`super::install`]: at most once per
@@ -50,6 +51,14 @@ const TCCLI: Pins = Pins {
     requirements: "requirements-tccli.txt",
     no_deps: None,
     import_check: "import tccli.main, tencentcloud.vod.v20180717",
+};
+
+/// maturin, which builds the vod-emulator wheel (`emulator/python`).
+const MATURIN: Pins = Pins {
+    dir: "maturin-venv",
+    requirements: "requirements-maturin.txt",
+    no_deps: None,
+    import_check: "import maturin",
 };
 
 /// How long one run of the driver script may take before the test fails.
@@ -110,14 +119,19 @@ fn expected_stamp(pins: &Pins, python_version: &str) -> Result<String, String> {
     ))
 }
 
-/// Reuse `venv` if its stamp matches and the packages import, otherwise build a fresh one.
-fn prepare_venv(venv: &Path, pins: &Pins) -> Result<(), String> {
-    let python_version = run(
+/// `python3 --version`'s answer.
+fn python_version() -> Result<String, String> {
+    let output = run(
         Command::new("python3").arg("--version"),
         "python3 --version",
     )
     .map_err(|e| format!("{e}\n(python3 must be on PATH to run the SDK tests)"))?;
-    let stamp = expected_stamp(pins, &String::from_utf8_lossy(&python_version.stdout))?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Reuse `venv` if its stamp matches and the packages import, otherwise build a fresh one.
+fn prepare_venv(venv: &Path, pins: &Pins) -> Result<(), String> {
+    let stamp = expected_stamp(pins, &python_version()?)?;
     // HOME is the venv: importing tccli creates `~/.tccli/log`.
     let imports = |dir: &Path| {
         run(
@@ -145,33 +159,81 @@ fn build_venv(build: &Path, pins: &Pins) -> Result<(), String> {
         Command::new("python3").arg("-m").arg("venv").arg(build),
         "python3 -m venv",
     )?;
-    let python = build.join("bin/python");
-    let pip = |args: &[&std::ffi::OsStr], what: &str| {
-        run(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--no-input",
-                    "--disable-pip-version-check",
-                ])
-                .args(args),
-            what,
-        )
-    };
-    pip(
+    pip_install(
+        build,
         &["-r".as_ref(), requirements.as_os_str()],
         "pip install -r <requirements>",
     )?;
     match pins.no_deps {
-        Some(pin) => pip(
+        Some(pin) => pip_install(
+            build,
             &["--no-deps".as_ref(), pin.as_ref()],
             "pip install --no-deps",
-        )
-        .map(drop),
+        ),
         None => Ok(()),
     }
+}
+
+/// `pip install ARGS` into the venv at `venv`.
+fn pip_install(venv: &Path, args: &[&std::ffi::OsStr], what: &str) -> Result<(), String> {
+    run(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--no-input",
+                "--disable-pip-version-check",
+            ])
+            .args(args),
+        what,
+    )
+    .map(drop)
+}
+
+/// The venv maturin (pinned in `requirements-maturin.txt`) is installed in, on first use.
+pub async fn maturin_venv() -> PathBuf {
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    installed(&VENV, &MATURIN).await
+}
+
+/// A venv holding the SDKs, pytest (`requirements-pytest.txt`) and `wheel`, and nothing else:
+/// built afresh whenever the wheel's bytes (or a pin) change, reused while they do not.
+/// Panics with pip's output when it cannot be built.
+pub async fn wheel_venv(wheel: PathBuf) -> PathBuf {
+    tokio::task::spawn_blocking(move || {
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wheel-venv");
+        let digest = |path: &Path| {
+            std::fs::read(path)
+                .map(|bytes| hex::encode(Md5::digest(bytes)))
+                .map_err(|e| format!("reading {}: {e}", path.display()))
+        };
+        let pytest = sdk_dir().join("requirements-pytest.txt");
+        let stamp = format!(
+            "{}{} md5 {}\nwheel md5 {}\n",
+            expected_stamp(&SDKS, &python_version()?)?,
+            pytest.display(),
+            digest(&pytest)?,
+            digest(&wheel)?
+        );
+        install_once(
+            &venv,
+            &stamp,
+            |dir| dir.join("bin/vod-emulator").is_file(),
+            |build| {
+                build_venv(build, &SDKS)?;
+                pip_install(
+                    build,
+                    &["-r".as_ref(), pytest.as_os_str(), wheel.as_os_str()],
+                    "pip install pytest and the wheel",
+                )
+            },
+        )
+        .map(|()| venv)
+    })
+    .await
+    .expect("installing the wheel panicked")
+    .unwrap_or_else(|message| panic!("cannot install the vod-emulator wheel: {message}"))
 }
 
 /// Run `sdk_flow.py <args>` against `emu` and return the JSON object it printed.
