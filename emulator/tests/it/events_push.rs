@@ -239,10 +239,8 @@ async fn a_callback_that_never_succeeds_is_given_up_and_can_be_resent() {
     let id = failed["id"].as_i64().expect("id");
     let (status, _) = api.admin_post(&format!("events/{id}/resend")).await;
     assert_eq!(status, 200);
-    let (_, listed) = api.admin_get("events").await;
-    let resent = &listed["events"][0];
-    assert_eq!(resent["state"], "pending", "{resent}");
-    assert_eq!(resent["attempts"], 0, "a fresh round of tries: {resent}");
+    // The worker takes a resent event at once, so its pending state may already be gone:
+    // the fresh round shows in the count it fails with (2 again, not 3).
     emu.clock().advance_ms(60_000);
     let again = first_event_when(&api, |e| e["state"] == "failed").await;
     assert_eq!(

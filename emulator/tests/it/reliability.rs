@@ -386,7 +386,7 @@ async fn a_thousand_concurrent_uploads_complete_without_leaks() {
             n if n < 10 => 64 * 1024 + i,
             _ => 1 + (i * 37) % 8192,
         };
-        upload_flow(&api, bytes(size as usize, i), 1024 * 1024)
+        api.try_upload(bytes(size as usize, i), 1024 * 1024)
     });
     let results = futures_util::future::join_all(flows).await;
     let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
@@ -420,36 +420,6 @@ fn spawn(data_dir: &Path) -> (Killed, String) {
         "--data-dir",
         data_dir,
     ])
-}
-
-/// ApplyUpload, then one PUT (or a multipart upload in `part_size` parts when larger), then
-/// CommitUpload; the CommitUpload answer, or the first failure.
-async fn upload_flow(
-    api: &Api,
-    data: Vec<u8>,
-    part_size: usize,
-) -> Result<serde_json::Value, String> {
-    let session = api
-        .try_vod("ApplyUpload", serde_json::json!({"MediaType": "mp4"}))
-        .await?;
-    let creds = CosCreds::from_apply(&session);
-    let bucket = session["StorageBucket"]
-        .as_str()
-        .ok_or("no StorageBucket")?;
-    let key = key_of(&session["MediaStoragePath"]);
-    if data.len() > part_size {
-        let id = api.try_initiate(&creds, bucket, &key).await?;
-        api.try_parts(&creds, bucket, &key, &id, &data, part_size)
-            .await?;
-    } else {
-        api.try_cos(&creds, Method::PUT, bucket, &key, &[], data)
-            .await?;
-    }
-    api.try_vod(
-        "CommitUpload",
-        serde_json::json!({"VodSessionKey": session["VodSessionKey"]}),
-    )
-    .await
 }
 
 /// What a crash-test worker achieved before the kill.

@@ -570,6 +570,32 @@ impl Api {
         .map(drop)
     }
 
+    /// ApplyUpload for an mp4, then one PUT (or a multipart upload in `part_size` parts when
+    /// larger), then CommitUpload: the CommitUpload answer, or the first failure.
+    pub async fn try_upload(&self, data: Vec<u8>, part_size: usize) -> Result<Value, String> {
+        let session = self
+            .try_vod("ApplyUpload", serde_json::json!({"MediaType": "mp4"}))
+            .await?;
+        let creds = CosCreds::from_apply(&session);
+        let bucket = session["StorageBucket"]
+            .as_str()
+            .ok_or("no StorageBucket")?;
+        let key = key_of(&session["MediaStoragePath"]);
+        if data.len() > part_size {
+            let id = self.try_initiate(&creds, bucket, &key).await?;
+            self.try_parts(&creds, bucket, &key, &id, &data, part_size)
+                .await?;
+        } else {
+            self.try_cos(&creds, Method::PUT, bucket, &key, &[], data)
+                .await?;
+        }
+        self.try_vod(
+            "CommitUpload",
+            serde_json::json!({"VodSessionKey": session["VodSessionKey"]}),
+        )
+        .await
+    }
+
     /// PUTs `data` to the storage path field `path` of an ApplyUpload answer, with its
     /// temporary credentials; panics unless COS answers 200.
     pub async fn put_media(&self, apply: &Value, path: &str, data: Vec<u8>) {
