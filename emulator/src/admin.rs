@@ -2,13 +2,15 @@
 //! journal (query and live stream), the clock, reset, and task flows. JSON in and out;
 //! documented in `emulator/openapi/admin.json`, which the tests check this implementation
 //! against. The event system's endpoints (`events…`, `tasks…`) are served by `events::admin`.
-//! Admin calls are not journaled and no fault applies to them.
+//! What the emulator holds (settings, media, uploads) is served by `inventory`. Admin calls are
+//! not journaled and no fault applies to them.
 
 use crate::body::{self, Body};
 use crate::cos::Query;
 use crate::error::json_response;
 use crate::events;
 use crate::faults::{Effect, RuleError, Scenario, Service};
+use crate::inventory;
 use crate::journal::{Entry, Filter};
 use crate::state::AppState;
 use crate::task_flows::{self, TaskFlowError};
@@ -176,6 +178,11 @@ pub async fn handle(state: &AppState, req: Request<Body>, path: &str) -> Respons
     if events::admin::owns(path) {
         return events::admin::handle(state, req.method(), path, req.uri().query()).await;
     }
+    if inventory::owns(path) {
+        if let Some(resp) = inventory::handle(state, req.method(), path, req.uri().query()).await {
+            return resp;
+        }
+    }
     match serve(state, req, path).await {
         Ok(resp) => resp,
         Err(err) => err.response(),
@@ -252,7 +259,10 @@ async fn serve(
 
 /// Every admin route: these and the event system's.
 fn all_routes() -> impl Iterator<Item = &'static &'static str> {
-    ROUTES.iter().chain(events::admin::ROUTES)
+    ROUTES
+        .iter()
+        .chain(inventory::ROUTES)
+        .chain(events::admin::ROUTES)
 }
 
 /// Whether a route pattern (`/_emulator/faults/{id}`) matches the path's segments.

@@ -16,7 +16,7 @@ use crate::proxy::{self, Accepted};
 use crate::request::{header_names, Described};
 use crate::router::{self, CosAddress, Endpoint};
 use crate::state::AppState;
-use crate::{admin, cos, media, vod};
+use crate::{admin, cos, dashboard, media, vod};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
@@ -368,6 +368,18 @@ async fn dispatch(
     Ok(resp)
 }
 
+/// The admin API's access rule, which the dashboard shares: the refusal to send, if any.
+fn admin_refusal(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &http::HeaderMap,
+) -> Option<Response<Body>> {
+    let token = state.config().admin_token.as_deref();
+    admin::allowed(peer.ip(), token, headers)
+        .err()
+        .map(admin::forbidden)
+}
+
 /// Bytes of a request's head as sent: request line and header lines.
 fn head_size(parts: &http::request::Parts) -> usize {
     let line = parts.method.as_str().len() + parts.uri.to_string().len() + 12;
@@ -395,11 +407,22 @@ async fn exchange(
         .boxed();
     let (target, described, request_id) = match endpoint {
         Endpoint::Admin(path) => {
-            let token = state.config().admin_token.as_deref();
-            if let Err(refusal) = admin::allowed(peer.ip(), token, &parts.headers) {
-                return Ok(admin::forbidden(refusal));
+            if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
+                return Ok(refused);
             }
             return Ok(admin::handle(state, Request::from_parts(parts, body), &path).await);
+        }
+        Endpoint::Dashboard(asset) => {
+            if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
+                return Ok(refused);
+            }
+            return Ok(dashboard::asset(&asset));
+        }
+        Endpoint::DashboardHome => {
+            if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
+                return Ok(refused);
+            }
+            return Ok(dashboard::home());
         }
         Endpoint::Vod => {
             let body = vod::read_body(body).await;

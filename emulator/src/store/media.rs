@@ -69,6 +69,25 @@ impl Store {
         .await
     }
 
+    /// Every committed media's description, in every application, newest first.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn all_media_infos(&self) -> Result<Vec<MediaInfoRow>> {
+        self.tx(|tx| {
+            let ids = tx
+                .prepare("SELECT file_id FROM media_info ORDER BY rowid DESC")?
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::new();
+            for id in ids {
+                out.extend(media_info_where(tx, &id)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Deletes a media file of `sub_app_id`: its rows, its objects (media, cover, and with the
     /// emulator's own layout everything under its directory) and, if `event` returns one, a
     /// FileDeleted event, atomically. `None` when the media does not exist.
@@ -264,6 +283,23 @@ mod tests {
 
     /// Deleting a media removes its rows and objects (its whole directory in the emulator's
     /// layout), returns their blobs and stores the event; a second delete finds nothing.
+    /// Every committed media is listed, newest first.
+    #[tokio::test]
+    async fn all_media_are_listed_newest_first() {
+        let store = store();
+        committed(&store, session(1)).await;
+        committed(&store, session(2)).await;
+        store.insert_session(session(3)).await.unwrap();
+        let ids: Vec<String> = store
+            .all_media_infos()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.file_id)
+            .collect();
+        assert_eq!(ids, ["file-2", "file-1"]);
+    }
+
     #[tokio::test]
     async fn deleting_a_media_returns_its_blobs_and_its_event() {
         let store = store();

@@ -2,10 +2,12 @@
 
 pub mod api;
 pub mod apt;
+pub mod browser;
 pub mod exec;
 pub mod install;
 pub mod node;
 pub mod python;
+pub mod receiver;
 
 /// What a test upload left behind.
 pub struct Uploaded {
