@@ -159,6 +159,9 @@ async fn an_sdk_upload_appears_live_plays_and_its_event_can_be_resent() {
             json!([]),
         )
         .await;
+    browser
+        .wait_for("document.querySelector('tr[data-event-id] + tr details[open]')")
+        .await;
     browser.screenshot("events").await;
     assert_clean(&browser, &emu).await;
 }

@@ -338,7 +338,7 @@ function playlist(url) {
   fetch(url).then((r) => r.text()).then((text) => {
     const segments = text.split('\n').filter((l) => l && !l.startsWith('#'));
     list.replaceChildren(text, h('ul', {}, segments.map((s) => h('li', {}, h('a', { href: new URL(s, location.origin + url).pathname }, s)))));
-  });
+  }, (err) => list.replaceChildren('cannot read the playlist: ' + err.message));
   return h('details', { open: true }, h('summary', {}, 'HLS playlist'), list);
 }
 
