@@ -143,7 +143,9 @@ async fn an_sdk_upload_appears_live_plays_and_its_event_can_be_resent() {
     visit(&browser, "events").await;
     let delivered = "(document.querySelector('tr[data-event-id] .history') || {}).innerText || ''";
     browser
-        .wait_for(&format!("{delivered}.includes('delivered')"))
+        .wait_for(&format!(
+            "{delivered}.includes('delivered via push, try 1, HTTP 200 in ')"
+        ))
         .await;
     assert_eq!(receiver.bodies().len(), 1);
     browser.click("tr[data-event-id] button.resend").await;

@@ -409,10 +409,11 @@ async function follow(path, onLine) {
   }
 }
 
-function noteEvent({ what, event }) {
+function noteEvent({ what, event, push }) {
   const seen = history.get(event.id) || [];
-  const error = event.lastError ? ' (' + event.lastError + ')' : '';
-  seen.push(new Date().toLocaleTimeString() + ' ' + what + ' via ' + event.delivery + ', try ' + event.attempts + error);
+  const answer = push ? ', HTTP ' + (push.status === null ? 'no answer' : push.status) + ' in ' + push.latencyMs + ' ms' : '';
+  const error = event.lastError && what !== 'delivered' ? ' (' + event.lastError + ')' : '';
+  seen.push(new Date().toLocaleTimeString() + ' ' + what + ' via ' + event.delivery + ', try ' + event.attempts + answer + error);
   history.set(event.id, seen);
   refresh();
 }
