@@ -38,6 +38,7 @@ pub const ROUTES: &[&str] = &[
     "DELETE /_emulator/faults/{id}",
     "GET /_emulator/requests",
     "DELETE /_emulator/requests",
+    "GET /_emulator/requests/{seq}",
     "GET /_emulator/clock",
     "POST /_emulator/clock",
     "POST /_emulator/reset",
@@ -220,6 +221,7 @@ async fn serve(
             }
         }
         (&Method::GET, ["requests"]) => requests(state, req.uri().query()),
+        (&Method::GET, ["requests", seq]) => request_detail(state, seq),
         (&Method::DELETE, ["requests"]) => {
             state.journal().clear();
             Ok(no_content())
@@ -466,6 +468,30 @@ fn requests(state: &AppState, query: Option<&str>) -> Result<Response<Body>, Adm
         http::HeaderValue::from_static("application/x-ndjson"),
     );
     Ok(resp)
+}
+
+/// `GET /_emulator/requests/{seq}`: one recent request with its headers, body preview and
+/// response headers.
+fn request_detail(state: &AppState, seq: &str) -> Result<Response<Body>, AdminError> {
+    let not_kept = || {
+        AdminError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no detail for request `{seq}`: only the latest {} requests keep one",
+                crate::journal::DETAIL_CAPACITY
+            ),
+        )
+    };
+    let seq = seq.parse::<u64>().map_err(|_| not_kept())?;
+    let (entry, detail) = state.journal().detail(seq).ok_or_else(not_kept)?;
+    Ok(json_response(&json!({
+        "entry": entry,
+        "request": {
+            "headers": detail.request_headers,
+            "bodyPreview": detail.request_body,
+        },
+        "response": { "headers": detail.response_headers },
+    })))
 }
 
 fn line(entry: &Entry) -> Frame<Bytes> {

@@ -11,7 +11,7 @@ use crate::body::{self, Body, RequestBody};
 use crate::error::{cos_error_document, injected_vod_error, CosFailure, ErrorCode};
 use crate::faults::shaping::{corrupt, Counted, Cut, Throttled};
 use crate::faults::{Effect, Plan, ResetPoint, Service, Subject};
-use crate::journal::{Entry, Signature};
+use crate::journal::{Detail, Entry, Signature};
 use crate::proxy::{self, Accepted};
 use crate::request::{header_names, Described};
 use crate::router::{self, CosAddress, Endpoint};
@@ -405,6 +405,8 @@ async fn exchange(
     let body: Body = Counted::new(body, Arc::clone(&bytes_in))
         .map_err(std::io::Error::other)
         .boxed();
+    // Only bodies read whole before handling (the VOD API's) get a preview in the journal.
+    let mut request_body = None;
     let (target, described, request_id) = match endpoint {
         Endpoint::Admin(path) => {
             if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
@@ -426,6 +428,7 @@ async fn exchange(
         }
         Endpoint::Vod => {
             let body = vod::read_body(body).await;
+            request_body = body.as_ref().ok().map(|b| Detail::preview(b));
             let described = vod::describe(&parts, body.as_ref().ok());
             (Target::Vod(body), described, Some(state.ids().request_id()))
         }
@@ -464,6 +467,11 @@ async fn exchange(
         unread: described.unread.clone(),
     };
     let head = parts.method == Method::HEAD;
+    let mut detail = Detail {
+        request_headers: Detail::headers(&parts.headers),
+        request_body,
+        response_headers: Vec::new(),
+    };
     let outcome = respond(
         state,
         parts,
@@ -476,6 +484,7 @@ async fn exchange(
     entry.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     entry.bytes_in = bytes_in.load(Ordering::Relaxed);
     if let Ok(resp) = &outcome {
+        detail.response_headers = Detail::headers(resp.headers());
         entry.status = Some(resp.status().as_u16());
         entry.error_code = resp.extensions().get::<ErrorCode>().map(|c| c.0.clone());
         entry.signature = resp
@@ -489,7 +498,7 @@ async fn exchange(
             bytes_out(resp, plan.primary())
         };
     }
-    state.journal().record(entry);
+    state.journal().record_detailed(entry, Some(detail));
     outcome
 }
 

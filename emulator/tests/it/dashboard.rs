@@ -225,6 +225,14 @@ async fn a_fault_added_in_the_form_fails_the_next_upload_and_the_journal_shows_i
         "{row}"
     );
     browser.click("tr.bad[data-seq]").await;
+    let detail = browser
+        .wait_for("(document.querySelector('tr.detail:not([hidden]) h3') || {}).innerText === 'Request headers' && document.querySelector('tr.detail').innerText")
+        .await;
+    let detail = detail.as_str().expect("detail text");
+    assert!(
+        detail.contains("x-tc-action") && detail.contains("FailedOperation"),
+        "{detail}"
+    );
     browser.screenshot("journal").await;
     assert_clean(&browser, &emu).await;
 }

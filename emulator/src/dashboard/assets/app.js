@@ -13,6 +13,8 @@ const main = {
 };
 // Delivery history seen on the event feed since the page opened, by event id.
 const history = new Map();
+// Journal entries the reader opened, by seq: they stay open as new requests arrive.
+const openRequests = new Set();
 let drawn = '';
 
 // ---- small helpers ---------------------------------------------------------------------
@@ -163,7 +165,7 @@ const pages = {
             ? h('video', { controls: true, preload: 'auto', src: url })
             : null,
           url.endsWith('.m3u8') ? playlist(url) : null,
-          h('details', {}, h('summary', {}, 'Metadata read at commit'), h('pre', {}, json(meta))),
+          h('details', { 'data-key': 'meta-' + m.fileId }, h('summary', {}, 'Metadata read at commit'), h('pre', {}, json(meta))),
           h('p', {}, h('a', { href: url }, b.MediaUrl), ' ',
             confirmButton('Delete', () => api('media/' + encodeURIComponent(m.fileId) + '?subAppId=' + m.subAppId, { method: 'DELETE' }))),
         );
@@ -221,7 +223,7 @@ const pages = {
               h('ul', { class: 'history' }, (seen[e.id] || []).map((x) => h('li', {}, x))),
               h('button', { class: 'resend', onclick: () => act(() => api('events/' + e.id + '/resend', { method: 'POST' }), 'resent') }, 'Resend'),
             ])),
-            h('tr', {}, h('td', { colspan: 10 }, h('details', {}, h('summary', {}, 'Payload'), h('pre', {}, json(e.content))))),
+            h('tr', {}, h('td', { colspan: 10 }, h('details', { 'data-key': 'payload-' + e.id }, h('summary', {}, 'Payload'), h('pre', {}, json(e.content))))),
           ])),
       ];
     },
@@ -284,10 +286,21 @@ const pages = {
     },
     view(entries) {
       return table(['#', 'Time', 'Service', 'Action', 'Status', 'Error', 'Latency', 'Fault', 'Signature', 'Unread'], entries.map((e) => {
-        const detail = h('tr', { hidden: true }, h('td', { colspan: 10 }, h('pre', {}, json(e))));
+        const cell = h('td', { colspan: 10 }, h('pre', {}, json(e)));
+        const detail = h('tr', { hidden: !openRequests.has(e.seq), class: 'detail' }, cell);
+        const fill = () => api('requests/' + e.seq).then((d) => cell.replaceChildren(...requestDetail(d)), (err) => say(err.message));
+        if (openRequests.has(e.seq)) fill();
         const row = h('tr', {
           class: 'open' + ((e.status || 0) >= 400 || e.error_code ? ' bad' : ''), 'data-seq': e.seq,
-          onclick: () => { detail.hidden = !detail.hidden; },
+          onclick: () => {
+            detail.hidden = !detail.hidden;
+            if (detail.hidden) {
+              openRequests.delete(e.seq);
+            } else {
+              openRequests.add(e.seq);
+              fill();
+            }
+          },
         }, cells([e.seq, time(e.time_ms), e.service, e.action || e.method + ' ' + e.path, e.status, e.error_code,
           e.latency_ms + ' ms', e.faults.join(', '), e.signature, e.unread.join(', ')]));
         return [row, detail];
@@ -332,6 +345,17 @@ function ruleOf(form) {
   return rule;
 }
 
+// One request in full: headers both ways, the body preview, the journal entry.
+function requestDetail({ entry, request, response }) {
+  const headers = (list) => table(['Header', 'Value'], list.map(([k, v]) => h('tr', {}, cells([k, v]))));
+  return [
+    h('h3', {}, 'Request headers'), headers(request.headers),
+    h('h3', {}, 'Request body'), h('pre', {}, request.bodyPreview === null ? '(not kept: streamed to storage)' : request.bodyPreview),
+    h('h3', {}, 'Response ', entry.status === null ? '(connection reset)' : entry.status, entry.error_code ? ' ' + entry.error_code : ''), headers(response.headers),
+    h('details', {}, h('summary', {}, 'Journal entry'), h('pre', {}, json(entry))),
+  ];
+}
+
 // An HLS playlist and its segments, read from the media URL.
 function playlist(url) {
   const list = h('pre', {}, 'loading ' + url);
@@ -374,7 +398,10 @@ async function draw() {
     const key = name + location.hash + JSON.stringify(data);
     if (key === drawn || name !== route()) return;
     drawn = key;
-    main.data.replaceChildren(...[pages[name].view(data)].flat(3).filter((n) => n));
+    // A redraw keeps what the reader opened.
+    const open = new Set([...main.data.querySelectorAll('details[open][data-key]')].map((d) => d.dataset.key));
+    main.data.replaceChildren(...[pages[name].view(data)].flat(Infinity).filter((n) => n));
+    for (const d of main.data.querySelectorAll('details[data-key]')) d.open = open.has(d.dataset.key);
   } catch (err) {
     say(err.message);
   }
