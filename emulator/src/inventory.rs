@@ -71,19 +71,20 @@ fn settings(state: &AppState) -> Value {
 }
 
 /// `GET /_emulator/media`: every committed media, newest first, as DescribeMediaInfos
-/// describes it.
+/// describes it, with the Procedure its upload named.
 async fn media(state: &AppState) -> Result<Response<Body>, StoreError> {
     let media: Vec<Value> = state
         .store()
-        .all_media_infos()
+        .all_media()
         .await?
         .into_iter()
         .map(|m| {
             json!({
-                "fileId": m.file_id,
-                "subAppId": m.sub_app_id,
-                "basicInfo": m.basic_info,
-                "metaData": m.meta_data,
+                "fileId": m.info.file_id,
+                "subAppId": m.info.sub_app_id,
+                "procedure": m.procedure,
+                "basicInfo": m.info.basic_info,
+                "metaData": m.info.meta_data,
             })
         })
         .collect();

@@ -22,6 +22,15 @@ pub struct MediaInfoRow {
     pub meta_data: vod_protocol::wire::media::MediaMetaData,
 }
 
+/// A committed media as the admin API lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommittedMedia {
+    /// Its description.
+    pub info: MediaInfoRow,
+    /// The task flow its ApplyUpload named, if any.
+    pub procedure: Option<String>,
+}
+
 /// What DeleteMedia removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deleted {
@@ -69,19 +78,35 @@ impl Store {
         .await
     }
 
-    /// Every committed media's description, in every application, newest first.
+    /// Every committed media, in every application, newest first, with the `Procedure` its
+    /// ApplyUpload named.
     ///
     /// # Errors
     /// Store failure.
-    pub async fn all_media_infos(&self) -> Result<Vec<MediaInfoRow>> {
+    pub async fn all_media(&self) -> Result<Vec<CommittedMedia>> {
         self.tx(|tx| {
-            let ids = tx
-                .prepare("SELECT file_id FROM media_info ORDER BY rowid DESC")?
-                .query_map([], |r| r.get::<_, String>(0))?
+            let rows = tx
+                .prepare(
+                    "SELECT media_info.file_id, media.session_key FROM media_info
+                     LEFT JOIN media ON media.file_id = media_info.file_id
+                     ORDER BY media_info.rowid DESC",
+                )?
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut out = Vec::new();
-            for id in ids {
-                out.extend(media_info_where(tx, &id)?);
+            for (file_id, session_key) in rows {
+                let Some(info) = media_info_where(tx, &file_id)? else {
+                    continue;
+                };
+                let procedure = match session_key {
+                    Some(key) => {
+                        session_where(tx, "session_key", &key)?.and_then(|s| s.request.procedure)
+                    }
+                    None => None,
+                };
+                out.push(CommittedMedia { info, procedure });
             }
             Ok(out)
         })
@@ -283,21 +308,29 @@ mod tests {
 
     /// Deleting a media removes its rows and objects (its whole directory in the emulator's
     /// layout), returns their blobs and stores the event; a second delete finds nothing.
-    /// Every committed media is listed, newest first.
+    /// Every committed media is listed, newest first, with its Procedure.
     #[tokio::test]
     async fn all_media_are_listed_newest_first() {
         let store = store();
         committed(&store, session(1)).await;
-        committed(&store, session(2)).await;
+        let mut second = session(2);
+        second.request.procedure = Some("LongVideoPreset".into());
+        committed(&store, second).await;
         store.insert_session(session(3)).await.unwrap();
-        let ids: Vec<String> = store
-            .all_media_infos()
+        let listed: Vec<(String, Option<String>)> = store
+            .all_media()
             .await
             .unwrap()
             .into_iter()
-            .map(|m| m.file_id)
+            .map(|m| (m.info.file_id, m.procedure))
             .collect();
-        assert_eq!(ids, ["file-2", "file-1"]);
+        assert_eq!(
+            listed,
+            [
+                ("file-2".into(), Some("LongVideoPreset".into())),
+                ("file-1".into(), None)
+            ]
+        );
     }
 
     #[tokio::test]

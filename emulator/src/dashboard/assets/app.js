@@ -157,9 +157,9 @@ const pages = {
         return h('article', { class: 'media', 'data-file-id': m.fileId },
           h('h2', {}, b.Name || m.fileId, ' ', h('span', { class: 'muted' }, m.fileId)),
           b.CoverUrl ? h('img', { class: 'cover', src: local(b.CoverUrl), alt: 'cover' }) : null,
-          table(['FileId', 'Type', 'Size', 'Duration', 'SubAppId', 'Storage region', 'SourceContext', 'Created'], [
+          table(['FileId', 'Type', 'Size', 'Duration', 'SubAppId', 'Storage region', 'SourceContext', 'Procedure', 'Created', 'Updated'], [
             h('tr', {}, cells([m.fileId, b.Type, meta.Size, meta.Duration, m.subAppId, b.StorageRegion,
-              (b.SourceInfo || {}).SourceContext, b.CreateTime])),
+              (b.SourceInfo || {}).SourceContext, m.procedure, b.CreateTime, b.UpdateTime])),
           ]),
           b.Type === 'mp4' || url.endsWith('.mp4')
             ? h('video', { controls: true, preload: 'auto', src: url })
