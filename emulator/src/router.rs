@@ -90,7 +90,7 @@ pub fn route(method: &Method, uri: &Uri, headers: &HeaderMap) -> Endpoint {
             signed_path: decoded,
         });
     }
-    if is_browser_home(method, uri, headers) {
+    if is_browser_home(method, uri, headers, host) {
         return Endpoint::DashboardHome;
     }
     // The API answers on `/` of any host, as `vod.tencentcloudapi.com/` does: a form-encoded
@@ -148,11 +148,7 @@ fn cos_host(host: &str) -> Option<(String, Option<String>)> {
 /// A page request for `/` of the emulator's own host: GET, no query (a GET API call names
 /// its action there), no `X-TC-Action`, and `text/html` accepted, as browsers send on
 /// navigation and API clients never do. Cloud hosts (VOD, COS) were routed before this.
-fn is_browser_home(method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
+fn is_browser_home(method: &Method, uri: &Uri, headers: &HeaderMap, host: &str) -> bool {
     let accepts_html = headers
         .get_all(http::header::ACCEPT)
         .iter()

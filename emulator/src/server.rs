@@ -369,6 +369,7 @@ async fn dispatch(
 }
 
 /// The admin API's access rule, which the dashboard shares: the refusal to send, if any.
+/// Admin and dashboard requests are answered before the journal and the fault engine.
 fn admin_refusal(
     state: &AppState,
     peer: SocketAddr,
@@ -405,27 +406,23 @@ async fn exchange(
     let body: Body = Counted::new(body, Arc::clone(&bytes_in))
         .map_err(std::io::Error::other)
         .boxed();
+    let control = matches!(
+        endpoint,
+        Endpoint::Admin(_) | Endpoint::Dashboard(_) | Endpoint::DashboardHome
+    );
+    if control {
+        if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
+            return Ok(refused);
+        }
+    }
     // Only bodies read whole before handling (the VOD API's) get a preview in the journal.
     let mut request_body = None;
     let (target, described, request_id) = match endpoint {
         Endpoint::Admin(path) => {
-            if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
-                return Ok(refused);
-            }
             return Ok(admin::handle(state, Request::from_parts(parts, body), &path).await);
         }
-        Endpoint::Dashboard(asset) => {
-            if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
-                return Ok(refused);
-            }
-            return Ok(dashboard::asset(&asset));
-        }
-        Endpoint::DashboardHome => {
-            if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
-                return Ok(refused);
-            }
-            return Ok(dashboard::home());
-        }
+        Endpoint::Dashboard(asset) => return Ok(dashboard::asset(&asset)),
+        Endpoint::DashboardHome => return Ok(dashboard::home()),
         Endpoint::Vod => {
             let body = vod::read_body(body).await;
             request_body = body.as_ref().ok().map(|b| Detail::preview(b));
