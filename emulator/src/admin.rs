@@ -3,13 +3,15 @@
 //! JSON in and out;
 //! documented in `emulator/openapi/admin.json`, which the tests check this implementation
 //! against. The event system's endpoints (`events…`, `tasks…`) are served by `events::admin`.
-//! Admin calls are not journaled and no fault applies to them.
+//! What the emulator holds (settings, media, uploads) is served by `inventory`. Admin calls are
+//! not journaled and no fault applies to them.
 
 use crate::body::{self, Body};
 use crate::cos::Query;
 use crate::error::json_response;
 use crate::events;
 use crate::faults::{Effect, RuleError, Scenario, Service};
+use crate::inventory;
 use crate::journal::{Entry, Filter};
 use crate::state::AppState;
 use crate::task_flows::{self, TaskFlowError};
@@ -38,6 +40,7 @@ pub const ROUTES: &[&str] = &[
     "DELETE /_emulator/faults/{id}",
     "GET /_emulator/requests",
     "DELETE /_emulator/requests",
+    "GET /_emulator/requests/{seq}",
     "GET /_emulator/clock",
     "POST /_emulator/clock",
     "POST /_emulator/reset",
@@ -178,6 +181,11 @@ pub async fn handle(state: &AppState, req: Request<Body>, path: &str) -> Respons
     if events::admin::owns(path) {
         return events::admin::handle(state, req.method(), path, req.uri().query()).await;
     }
+    if inventory::owns(path) {
+        if let Some(resp) = inventory::handle(state, req.method(), path, req.uri().query()).await {
+            return resp;
+        }
+    }
     match serve(state, req, path).await {
         Ok(resp) => resp,
         Err(err) => err.response(),
@@ -218,6 +226,7 @@ async fn serve(
             }
         }
         (&Method::GET, ["requests"]) => requests(state, req.uri().query()),
+        (&Method::GET, ["requests", seq]) => request_detail(state, seq),
         (&Method::DELETE, ["requests"]) => {
             state.journal().clear();
             Ok(no_content())
@@ -257,7 +266,10 @@ async fn serve(
 
 /// Every admin route: these and the event system's.
 fn all_routes() -> impl Iterator<Item = &'static &'static str> {
-    ROUTES.iter().chain(events::admin::ROUTES)
+    ROUTES
+        .iter()
+        .chain(inventory::ROUTES)
+        .chain(events::admin::ROUTES)
 }
 
 /// Whether a route pattern (`/_emulator/faults/{id}`) matches the path's segments.
@@ -461,6 +473,30 @@ fn requests(state: &AppState, query: Option<&str>) -> Result<Response<Body>, Adm
         http::HeaderValue::from_static("application/x-ndjson"),
     );
     Ok(resp)
+}
+
+/// `GET /_emulator/requests/{seq}`: one recent request with its headers, body preview and
+/// response headers.
+fn request_detail(state: &AppState, seq: &str) -> Result<Response<Body>, AdminError> {
+    let not_kept = || {
+        AdminError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no detail for request `{seq}`: only the latest {} requests keep one",
+                crate::journal::DETAIL_CAPACITY
+            ),
+        )
+    };
+    let seq = seq.parse::<u64>().map_err(|_| not_kept())?;
+    let (entry, detail) = state.journal().detail(seq).ok_or_else(not_kept)?;
+    Ok(json_response(&json!({
+        "entry": entry,
+        "request": {
+            "headers": detail.request_headers,
+            "bodyPreview": detail.request_body,
+        },
+        "response": { "headers": detail.response_headers },
+    })))
 }
 
 fn line(entry: &Entry) -> Frame<Bytes> {

@@ -36,10 +36,29 @@ impl Default for EventHub {
 impl EventHub {
     /// Something changed: wake long polls, the worker and admin waits, and tell `tail`.
     pub fn announce(&self, what: &str, event: &EventRow) {
+        self.publish(json!({ "what": what, "event": event }));
+    }
+
+    /// A push try ended: as [`EventHub::announce`], with the callback's HTTP status (`None`
+    /// when it gave none) and how long the try took, for the dashboard's delivery history.
+    pub fn announce_push(
+        &self,
+        what: &str,
+        event: &EventRow,
+        status: Option<u16>,
+        latency_ms: u64,
+    ) {
+        self.publish(json!({
+            "what": what,
+            "event": event,
+            "push": { "status": status, "latencyMs": latency_ms },
+        }));
+    }
+
+    fn publish(&self, line: serde_json::Value) {
         self.wake();
-        let line = json!({ "what": what, "event": event }).to_string();
         // No subscriber is fine: nobody is tailing.
-        let _ = self.feed.send(line);
+        let _ = self.feed.send(line.to_string());
     }
 
     /// Wakes waiters without a feed line (clock moved, task finished without an event).

@@ -194,6 +194,46 @@ impl Filter {
     }
 }
 
+/// How many of the latest requests keep their [`Detail`]: headers and body previews are for
+/// reading one recent request, and would multiply the journal's memory if kept for all.
+pub const DETAIL_CAPACITY: usize = 500;
+
+/// Longest request body preview kept, in bytes (the VOD API's JSON bodies are small).
+pub const BODY_PREVIEW: usize = 2048;
+
+/// What the journal keeps of a recent request beyond its [`Entry`], for a person reading it:
+/// the request's headers and a preview of its body when the emulator read it whole (VOD API
+/// calls), and the response's headers. Never streamed, never written to the journal file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Detail {
+    /// Request headers, in order, values as (lossy) text.
+    pub request_headers: Vec<(String, String)>,
+    /// The first [`BODY_PREVIEW`] bytes of the request body, as (lossy) text.
+    pub request_body: Option<String>,
+    /// Response headers, in order (empty when the connection was reset).
+    pub response_headers: Vec<(String, String)>,
+}
+
+impl Detail {
+    /// Headers as name/value text pairs.
+    pub fn headers(map: &http::HeaderMap) -> Vec<(String, String)> {
+        map.iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The start of a body, as text.
+    pub fn preview(body: &[u8]) -> String {
+        String::from_utf8_lossy(&body[..body.len().min(BODY_PREVIEW)]).into_owned()
+    }
+}
+
 /// Cheap-to-clone handle to the journal.
 #[derive(Debug, Clone)]
 pub struct Journal {
@@ -212,6 +252,8 @@ struct Shared {
 #[derive(Debug, Default)]
 struct Ring {
     entries: VecDeque<Entry>,
+    /// The latest [`DETAIL_CAPACITY`] requests' details, by `seq`.
+    details: VecDeque<(u64, Detail)>,
     next_seq: u64,
 }
 
@@ -233,8 +275,8 @@ impl Journal {
         Ok(Self {
             inner: Arc::new(Shared {
                 ring: Mutex::new(Ring {
-                    entries: VecDeque::new(),
                     next_seq: 1,
+                    ..Ring::default()
                 }),
                 capacity: capacity.max(1),
                 live: broadcast::channel(1024).0,
@@ -251,7 +293,12 @@ impl Journal {
     }
 
     /// Records an entry (its `seq` is assigned here), logs it and streams it to subscribers.
-    pub fn record(&self, mut entry: Entry) {
+    pub fn record(&self, entry: Entry) {
+        self.record_detailed(entry, None);
+    }
+
+    /// [`Journal::record`], keeping the request's [`Detail`] too while it is recent.
+    pub fn record_detailed(&self, mut entry: Entry, detail: Option<Detail>) {
         {
             let mut ring = self.ring();
             entry.seq = ring.next_seq;
@@ -260,6 +307,12 @@ impl Journal {
                 ring.entries.pop_front();
             }
             ring.entries.push_back(entry.clone());
+            if let Some(detail) = detail {
+                if ring.details.len() == DETAIL_CAPACITY.min(self.inner.capacity) {
+                    ring.details.pop_front();
+                }
+                ring.details.push_back((entry.seq, detail));
+            }
         }
         tracing::info!(
             service = entry.service.as_deref().unwrap_or("-"),
@@ -303,6 +356,18 @@ impl Journal {
         out
     }
 
+    /// Entry `seq` and its detail, while both are kept.
+    pub fn detail(&self, seq: u64) -> Option<(Entry, Detail)> {
+        let ring = self.ring();
+        let detail = ring
+            .details
+            .iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, d)| d.clone())?;
+        let entry = ring.entries.iter().find(|e| e.seq == seq)?.clone();
+        Some((entry, detail))
+    }
+
     /// Every entry, oldest first.
     pub fn all(&self) -> Vec<Entry> {
         self.requests(&Filter::default())
@@ -317,6 +382,7 @@ impl Journal {
     pub fn clear(&self) {
         let mut ring = self.ring();
         ring.entries.clear();
+        ring.details.clear();
         ring.next_seq = 1;
     }
 }
@@ -361,6 +427,28 @@ mod tests {
         j.clear();
         j.record(entry("D", &[]));
         assert_eq!(j.all()[0].seq, 1);
+    }
+
+    #[test]
+    fn details_are_kept_for_the_latest_requests_only() {
+        let j = Journal::new(DETAIL_CAPACITY + 10, None).expect("journal");
+        let detail = |n: usize| Detail {
+            request_body: Some(n.to_string()),
+            ..Detail::default()
+        };
+        for n in 0..DETAIL_CAPACITY + 5 {
+            j.record_detailed(entry("A", &[]), Some(detail(n)));
+        }
+        j.record(entry("B", &[]));
+        assert!(j.detail(1).is_none(), "the oldest detail was dropped");
+        let last = u64::try_from(DETAIL_CAPACITY + 5).unwrap_or(u64::MAX);
+        let (e, d) = j.detail(last).expect("the latest detail");
+        assert_eq!((e.seq, d), (last, detail(DETAIL_CAPACITY + 4)));
+        assert!(j.detail(last + 1).is_none(), "recorded without detail");
+        assert_eq!(
+            Detail::preview(&[b'x'; BODY_PREVIEW + 1]).len(),
+            BODY_PREVIEW
+        );
     }
 
     #[test]

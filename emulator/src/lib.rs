@@ -36,7 +36,8 @@
 //!   that certifies them; [`redirect`]: the environment that sends unmodified SDKs here.
 //! - `vod`: the VOD API (envelope, TC3 verification, ApplyUpload, CommitUpload).
 //! - `cos`: the COS XML API (signature and credential scope, objects, multipart).
-//! - `media`: playback URLs; `admin`: `/_emulator/*`.
+//! - `media`: playback URLs; `admin`: `/_emulator/*`; `inventory`: what the emulator holds,
+//!   for the admin API; `dashboard`: the page at `/_emulator/ui/`, a client of the admin API.
 //! - `events`: durable event delivery (pull and push), the task-flow simulation's clockwork;
 //!   `metadata`: what the emulator can read from uploaded files (MP4).
 //! - [`faults`]: rules (match + effect + schedule), their pure decisions, body shaping.
@@ -59,12 +60,14 @@ pub mod task_flows;
 mod admin;
 mod body;
 mod cos;
+mod dashboard;
 mod error;
 mod events;
 mod glob;
 mod header_case;
 mod hub;
 mod ids;
+mod inventory;
 mod media;
 mod metadata;
 mod proxy;

@@ -1,6 +1,7 @@
 //! Turns a request into a typed [`Endpoint`], routed like the cloud: admin calls by the
 //! `/_emulator/` prefix, COS by a `{bucket}.cos.{region}.myqcloud.com` Host (or path style on the
-//! emulator's own host), VOD API calls by `X-TC-Action`, media URLs by the `/media/` prefix.
+//! emulator's own host), VOD API calls by `X-TC-Action`, media URLs by the `/media/` prefix,
+//! the dashboard by `/_emulator/ui/` or a browser's `GET /` on the emulator's own host.
 //! A proxied request (absolute-form URI) for any other host is [`Endpoint::Foreign`].
 
 use http::{HeaderMap, Method, Uri};
@@ -8,12 +9,19 @@ use percent_encoding::percent_decode_str;
 
 /// Prefix of the emulator's own control API.
 pub const ADMIN_PREFIX: &str = "/_emulator/";
+/// Prefix of the dashboard's pages and assets (inside the admin prefix: same access rule).
+pub const DASHBOARD_PREFIX: &str = "/_emulator/ui/";
 /// Prefix of the URLs MediaUrl and CoverUrl point at.
 pub const MEDIA_PREFIX: &str = "/media/";
 
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
+    /// `/_emulator/ui/<asset>`; an empty asset is the page itself, and a browser's `GET /`
+    /// on the emulator's own host is [`Endpoint::DashboardHome`].
+    Dashboard(String),
+    /// A browser asking for `/` of the emulator's own host: sent on to the dashboard.
+    DashboardHome,
     /// `/_emulator/<path>`.
     Admin(String),
     /// A TC API 3.0 call.
@@ -55,6 +63,12 @@ pub fn route(method: &Method, uri: &Uri, headers: &HeaderMap) -> Endpoint {
         }
     }
     let path = uri.path();
+    if let Some(rest) = path.strip_prefix(DASHBOARD_PREFIX) {
+        return Endpoint::Dashboard(rest.to_owned());
+    }
+    if path == DASHBOARD_PREFIX.trim_end_matches('/') {
+        return Endpoint::Dashboard(String::new());
+    }
     if let Some(rest) = path.strip_prefix(ADMIN_PREFIX) {
         return Endpoint::Admin(rest.to_owned());
     }
@@ -75,6 +89,9 @@ pub fn route(method: &Method, uri: &Uri, headers: &HeaderMap) -> Endpoint {
             key: decoded.trim_start_matches('/').to_owned(),
             signed_path: decoded,
         });
+    }
+    if is_browser_home(method, uri, headers, host) {
+        return Endpoint::DashboardHome;
     }
     // The API answers on `/` of any host, as `vod.tencentcloudapi.com/` does: a form-encoded
     // or GET call names its action in its parameters, not in `X-TC-Action`.
@@ -126,6 +143,23 @@ fn cos_host(host: &str) -> Option<(String, Option<String>)> {
     }
     let region = (labels[2] != "accelerate").then(|| labels[2].to_owned());
     Some((labels[0].to_owned(), region))
+}
+
+/// A page request for `/` of the emulator's own host: GET, no query (a GET API call names
+/// its action there), no `X-TC-Action`, and `text/html` accepted, as browsers send on
+/// navigation and API clients never do. Cloud hosts (VOD, COS) were routed before this.
+fn is_browser_home(method: &Method, uri: &Uri, headers: &HeaderMap, host: &str) -> bool {
+    let accepts_html = headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|t| t.trim().starts_with("text/html")));
+    *method == Method::GET
+        && uri.path() == "/"
+        && uri.query().is_none()
+        && !headers.contains_key("x-tc-action")
+        && !is_vod_host(host)
+        && accepts_html
 }
 
 fn is_vod_host(host: &str) -> bool {
@@ -255,6 +289,54 @@ mod tests {
                 false
             ),
             Endpoint::Foreign("127.0.0.1".into())
+        );
+    }
+
+    /// A browser's `GET /` on the emulator's host goes to the dashboard; API clients (no
+    /// `text/html`, an action header, a query, the VOD host) and COS path style do not.
+    #[test]
+    fn browsers_asking_for_the_root_get_the_dashboard() {
+        let with_accept = |uri: &str, host: &str, accept: &str, action: bool| {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::HOST, host.parse().unwrap());
+            headers.insert(http::header::ACCEPT, accept.parse().unwrap());
+            if action {
+                headers.insert("x-tc-action", "ApplyUpload".parse().unwrap());
+            }
+            route(&Method::GET, &uri.parse().unwrap(), &headers)
+        };
+        let html = "text/html,application/xhtml+xml,*/*;q=0.8";
+        assert_eq!(
+            with_accept("/", "127.0.0.1:9266", html, false),
+            Endpoint::DashboardHome
+        );
+        assert_eq!(
+            with_accept("/", "127.0.0.1:9266", "*/*", false),
+            Endpoint::Vod
+        );
+        assert_eq!(
+            with_accept("/", "127.0.0.1:9266", html, true),
+            Endpoint::Vod
+        );
+        assert_eq!(
+            with_accept("/?Action=DescribeMediaInfos", "127.0.0.1:9266", html, false),
+            Endpoint::Vod
+        );
+        assert_eq!(
+            with_accept("/", "vod.tencentcloudapi.com", html, false),
+            Endpoint::Vod
+        );
+        assert!(matches!(
+            with_accept("/", "b-125.cos.ap-guangzhou.myqcloud.com", html, false),
+            Endpoint::Cos(_)
+        ));
+        assert_eq!(
+            with_accept("/_emulator/ui/app.js", "127.0.0.1:9266", "*/*", false),
+            Endpoint::Dashboard("app.js".into())
+        );
+        assert_eq!(
+            with_accept("/_emulator/ui", "127.0.0.1:9266", html, false),
+            Endpoint::Dashboard(String::new())
         );
     }
 

@@ -11,12 +11,12 @@ use crate::body::{self, Body, RequestBody};
 use crate::error::{cos_error_document, injected_vod_error, CosFailure, ErrorCode};
 use crate::faults::shaping::{corrupt, Counted, Cut, Throttled};
 use crate::faults::{Effect, Plan, ResetPoint, Service, Subject};
-use crate::journal::{Entry, Signature};
+use crate::journal::{Detail, Entry, Signature};
 use crate::proxy::{self, Accepted};
 use crate::request::{header_names, Described};
 use crate::router::{self, CosAddress, Endpoint};
 use crate::state::AppState;
-use crate::{admin, cos, media, vod};
+use crate::{admin, cos, dashboard, media, vod};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
@@ -368,6 +368,19 @@ async fn dispatch(
     Ok(resp)
 }
 
+/// The admin API's access rule, which the dashboard shares: the refusal to send, if any.
+/// Admin and dashboard requests are answered before the journal and the fault engine.
+fn admin_refusal(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &http::HeaderMap,
+) -> Option<Response<Body>> {
+    let token = state.config().admin_token.as_deref();
+    admin::allowed(peer.ip(), token, headers)
+        .err()
+        .map(admin::forbidden)
+}
+
 /// Bytes of a request's head as sent: request line and header lines.
 fn head_size(parts: &http::request::Parts) -> usize {
     let line = parts.method.as_str().len() + parts.uri.to_string().len() + 12;
@@ -393,16 +406,26 @@ async fn exchange(
     let body: Body = Counted::new(body, Arc::clone(&bytes_in))
         .map_err(std::io::Error::other)
         .boxed();
+    let control = matches!(
+        endpoint,
+        Endpoint::Admin(_) | Endpoint::Dashboard(_) | Endpoint::DashboardHome
+    );
+    if control {
+        if let Some(refused) = admin_refusal(state, peer, &parts.headers) {
+            return Ok(refused);
+        }
+    }
+    // Only bodies read whole before handling (the VOD API's) get a preview in the journal.
+    let mut request_body = None;
     let (target, described, request_id) = match endpoint {
         Endpoint::Admin(path) => {
-            let token = state.config().admin_token.as_deref();
-            if let Err(refusal) = admin::allowed(peer.ip(), token, &parts.headers) {
-                return Ok(admin::forbidden(refusal));
-            }
             return Ok(admin::handle(state, Request::from_parts(parts, body), &path).await);
         }
+        Endpoint::Dashboard(asset) => return Ok(dashboard::asset(&asset)),
+        Endpoint::DashboardHome => return Ok(dashboard::home()),
         Endpoint::Vod => {
             let body = vod::read_body(body).await;
+            request_body = body.as_ref().ok().map(|b| Detail::preview(b));
             let described = vod::describe(&parts, body.as_ref().ok());
             (Target::Vod(body), described, Some(state.ids().request_id()))
         }
@@ -441,6 +464,11 @@ async fn exchange(
         unread: described.unread.clone(),
     };
     let head = parts.method == Method::HEAD;
+    let mut detail = Detail {
+        request_headers: Detail::headers(&parts.headers),
+        request_body,
+        response_headers: Vec::new(),
+    };
     let outcome = respond(
         state,
         parts,
@@ -453,6 +481,7 @@ async fn exchange(
     entry.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     entry.bytes_in = bytes_in.load(Ordering::Relaxed);
     if let Ok(resp) = &outcome {
+        detail.response_headers = Detail::headers(resp.headers());
         entry.status = Some(resp.status().as_u16());
         entry.error_code = resp.extensions().get::<ErrorCode>().map(|c| c.0.clone());
         entry.signature = resp
@@ -466,7 +495,7 @@ async fn exchange(
             bytes_out(resp, plan.primary())
         };
     }
-    state.journal().record(entry);
+    state.journal().record_detailed(entry, Some(detail));
     outcome
 }
 

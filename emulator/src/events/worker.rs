@@ -284,7 +284,13 @@ async fn deliver(
             state.events().announce("held", &event);
             Ok(())
         }
-        Fate::Drop => record(state, event, Ok(()), EventState::Dropped, now_ms).await,
+        Fate::Drop => {
+            let dropped = Sent {
+                outcome: Ok(()),
+                answer: None,
+            };
+            record(state, event, dropped, EventState::Dropped, now_ms).await
+        }
         Fate::Deliver | Fate::Duplicate(_) => push(state, client, event, plan).await,
     }
 }
@@ -306,8 +312,8 @@ async fn push(
         Some(Effect::BadSignature) => format!("{}-not-the-application-key", config.sign_key),
         _ => config.sign_key.clone(),
     };
-    let outcome = if url.is_empty() {
-        Err("no NotificationUrl is configured".to_owned())
+    let sent = if url.is_empty() {
+        Sent::not_sent("no NotificationUrl is configured".to_owned())
     } else {
         let body = if state.config().events.legacy_urls.contains(&url) {
             serde_json::to_vec(&content::legacy_body(&event.content))
@@ -322,31 +328,32 @@ async fn push(
             (Ok(body), Some(Effect::Duplicate { copies })) => {
                 let first = send(client, &url, body.clone()).await;
                 for _ in 0..*copies {
-                    if let Err(err) = send(client, &url, body.clone()).await {
+                    if let Err(err) = send(client, &url, body.clone()).await.outcome {
                         tracing::debug!(id = event.id, error = %err, "duplicate push failed");
                     }
                 }
                 first
             }
             (Ok(body), _) => send(client, &url, body).await,
-            (Err(err), _) => Err(format!("cannot serialise the event: {err}")),
+            (Err(err), _) => Sent::not_sent(format!("cannot serialise the event: {err}")),
         }
     };
     let tries = event.attempts + 1;
     let (new_state, due_ms) =
-        deliver::after_push(&outcome, tries, state.config().push_attempts, now_ms);
-    record(state, event, outcome, new_state, due_ms).await
+        deliver::after_push(&sent.outcome, tries, state.config().push_attempts, now_ms);
+    record(state, event, sent, new_state, due_ms).await
 }
 
 /// Records a push try's outcome and announces it.
 async fn record(
     state: &AppState,
     mut event: EventRow,
-    outcome: Result<(), String>,
+    sent: Sent,
     new_state: EventState,
     due_ms: i64,
 ) -> Result<(), StoreError> {
     let tries = event.attempts + 1;
+    let Sent { outcome, answer } = sent;
     let error = outcome.err();
     tracing::debug!(id = event.id, tries, state = new_state.as_str(), "push try");
     state
@@ -365,21 +372,62 @@ async fn record(
             "retry"
         }
     };
-    state.events().announce(what, &event);
+    match answer {
+        Some(a) => state
+            .events()
+            .announce_push(what, &event, a.status, a.latency_ms),
+        None => state.events().announce(what, &event),
+    }
     Ok(())
 }
 
-async fn send(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
-    let resp = client
+/// What one push try came to.
+struct Sent {
+    /// Delivered (or dropped on purpose), or why not.
+    outcome: Result<(), String>,
+    /// The callback's answer, when a request was sent.
+    answer: Option<Answer>,
+}
+
+/// How a callback answered one try, for the delivery history people read.
+struct Answer {
+    /// HTTP status; `None` when the connection failed or timed out.
+    status: Option<u16>,
+    /// Wall time the try took.
+    latency_ms: u64,
+}
+
+impl Sent {
+    fn not_sent(why: String) -> Self {
+        Self {
+            outcome: Err(why),
+            answer: None,
+        }
+    }
+}
+
+async fn send(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Sent {
+    let started = std::time::Instant::now();
+    let response = client
         .post(url)
         .header("Content-Type", "application/json")
         .body(body)
         .send()
-        .await
-        .map_err(|e| format!("callback failed: {e}"))?;
-    if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("callback answered HTTP {}", resp.status().as_u16()))
+        .await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (outcome, status) = match response {
+        Err(e) => (Err(format!("callback failed: {e}")), None),
+        Ok(resp) if resp.status().is_success() => (Ok(()), Some(resp.status().as_u16())),
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            (
+                Err(format!("callback answered HTTP {status}")),
+                Some(status),
+            )
+        }
+    };
+    Sent {
+        outcome,
+        answer: Some(Answer { status, latency_ms }),
     }
 }

@@ -22,6 +22,15 @@ pub struct MediaInfoRow {
     pub meta_data: vod_protocol::wire::media::MediaMetaData,
 }
 
+/// A committed media as the admin API lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommittedMedia {
+    /// Its description.
+    pub info: MediaInfoRow,
+    /// The task flow its ApplyUpload named, if any.
+    pub procedure: Option<String>,
+}
+
 /// What DeleteMedia removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deleted {
@@ -63,6 +72,41 @@ impl Store {
             for id in file_ids {
                 let info = media_info_where(tx, &id)?.filter(|i| i.sub_app_id == sub_app_id);
                 out.push((id, info));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Every committed media, in every application, newest first, with the `Procedure` its
+    /// ApplyUpload named.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn all_media(&self) -> Result<Vec<CommittedMedia>> {
+        self.tx(|tx| {
+            let rows = tx
+                .prepare(
+                    "SELECT media_info.file_id, media.session_key FROM media_info
+                     LEFT JOIN media ON media.file_id = media_info.file_id
+                     ORDER BY media_info.rowid DESC",
+                )?
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::new();
+            for (file_id, session_key) in rows {
+                let Some(info) = media_info_where(tx, &file_id)? else {
+                    continue;
+                };
+                let procedure = match session_key {
+                    Some(key) => {
+                        session_where(tx, "session_key", &key)?.and_then(|s| s.request.procedure)
+                    }
+                    None => None,
+                };
+                out.push(CommittedMedia { info, procedure });
             }
             Ok(out)
         })
@@ -264,6 +308,31 @@ mod tests {
 
     /// Deleting a media removes its rows and objects (its whole directory in the emulator's
     /// layout), returns their blobs and stores the event; a second delete finds nothing.
+    /// Every committed media is listed, newest first, with its Procedure.
+    #[tokio::test]
+    async fn all_media_are_listed_newest_first() {
+        let store = store();
+        committed(&store, session(1)).await;
+        let mut second = session(2);
+        second.request.procedure = Some("LongVideoPreset".into());
+        committed(&store, second).await;
+        store.insert_session(session(3)).await.unwrap();
+        let listed: Vec<(String, Option<String>)> = store
+            .all_media()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.info.file_id, m.procedure))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("file-2".into(), Some("LongVideoPreset".into())),
+                ("file-1".into(), None)
+            ]
+        );
+    }
+
     #[tokio::test]
     async fn deleting_a_media_returns_its_blobs_and_its_event() {
         let store = store();

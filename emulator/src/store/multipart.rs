@@ -61,6 +61,28 @@ impl Store {
         .await
     }
 
+    /// Every upload in progress, in every bucket, with its parts, oldest first.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn all_uploads(&self) -> Result<Vec<(Upload, Vec<Part>)>> {
+        self.tx(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT upload_id, bucket, key, initiated_ms, headers, storage_class
+                 FROM uploads ORDER BY initiated_ms, rowid",
+            )?;
+            let uploads = stmt.query_map([], upload_row)?;
+            let mut out = Vec::new();
+            for upload in uploads {
+                let upload = upload??;
+                let parts = parts_of(tx, &upload.upload_id)?;
+                out.push((upload, parts));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Stores a part of a live upload; `Ok(None)` when the upload no longer exists (the blob is
     /// then the caller's to remove). Otherwise returns the blob of the part it replaced, if any.
     ///
@@ -254,6 +276,25 @@ mod tests {
         for (n, blob) in [(3, "c"), (1, "a"), (2, "b")] {
             store.put_part("u".into(), part(n, blob)).await.unwrap();
         }
+    }
+
+    /// Every upload in progress is listed with its parts in order, whatever its bucket.
+    #[tokio::test]
+    async fn all_uploads_come_with_their_parts() {
+        let store = store();
+        three_parts(&store).await;
+        store.insert_upload(upload("v", "other")).await.unwrap();
+        let all = store.all_uploads().await.unwrap();
+        let listed: Vec<(&str, Vec<u32>)> = all
+            .iter()
+            .map(|(u, parts)| {
+                (
+                    u.upload_id.as_str(),
+                    parts.iter().map(|p| p.part_number).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(listed, [("u", vec![1, 2, 3]), ("v", vec![])]);
     }
 
     /// An object made of `parts`' blobs, in that order.

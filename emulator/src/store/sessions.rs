@@ -75,6 +75,28 @@ impl Store {
             .await
     }
 
+    /// Sessions not committed (expired ones included: the caller compares `expires_at` with
+    /// its clock), oldest first.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn open_sessions(&self) -> Result<Vec<Session>> {
+        self.tx(|tx| {
+            let keys = tx
+                .prepare(
+                    "SELECT session_key FROM sessions WHERE committed_at IS NULL ORDER BY rowid",
+                )?
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::new();
+            for key in keys {
+                out.extend(session_where(tx, "session_key", &key)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// The session whose temporary SecretId this is.
     ///
     /// # Errors
@@ -203,9 +225,26 @@ pub(super) fn session_where(
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::super::testing::{object, plan, session, store, BUCKET};
+    use super::super::testing::{committed, object, plan, session, store, BUCKET};
     use super::super::EventFilter;
     use super::*;
+
+    /// Only sessions not committed are open, in the order they were applied for.
+    #[tokio::test]
+    async fn open_sessions_are_the_uncommitted_ones() {
+        let store = store();
+        store.insert_session(session(1)).await.unwrap();
+        committed(&store, session(2)).await;
+        store.insert_session(session(3)).await.unwrap();
+        let open: Vec<String> = store
+            .open_sessions()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.session_key)
+            .collect();
+        assert_eq!(open, ["key-1", "key-3"]);
+    }
 
     /// A session is found again by its key and by its temporary SecretId, whole.
     #[tokio::test]

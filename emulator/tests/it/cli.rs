@@ -54,6 +54,10 @@ async fn serve_prints_ready_line_and_stops_on_sigterm() {
         stderr.contains("1300000001"),
         "banner names the AppId: {stderr}"
     );
+    assert!(
+        stderr.contains(&format!("dashboard    {endpoint}/_emulator/ui/")),
+        "banner names the dashboard's URL: {stderr}"
+    );
 }
 
 /// `exec` runs the command with the emulator's endpoint and credentials in its environment and

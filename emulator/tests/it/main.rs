@@ -5,6 +5,7 @@
 //! - `reliability` — containment, start-up clean-up, limits, load, crash safety under kill -9.
 //! - `hostile` — arbitrary input to every parser and over HTTP: no panic, protocol errors.
 //! - `admin` — the admin API over HTTP, checked against openapi/admin.json.
+//! - `dashboard` — the dashboard in a headless Chromium: live updates, playback, actions.
 //! - `cli` — the binary: banner, ready line, SIGTERM, `exec`.
 //! - `events_cli` — `vod-emulator events`: flags, help, list, trigger, tail, stopping together.
 //! - `vod_api` — envelope, TC3 verification, ApplyUpload validation.
@@ -35,6 +36,7 @@ mod common;
 mod cos_auth;
 mod cos_multipart;
 mod cos_objects;
+mod dashboard;
 mod error_codes;
 mod events_cli;
 mod events_pull;

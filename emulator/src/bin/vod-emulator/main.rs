@@ -136,6 +136,7 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
   VOD API      {endpoint}  (X-TC-Action, version 2018-07-17)
   COS          {endpoint}  (Host: <bucket>.cos.<region>.myqcloud.com, or path style /<bucket>/<key>)
   HTTPS proxy  {endpoint}  (CONNECT to *.tencentcloudapi.com, *.myqcloud.com only)
+  dashboard    {endpoint}{dashboard}  (in a browser; loopback or --admin-token)
   CA           {ca}
   AppId        {app_id}   region {region}
   SecretId     {secret_id}
@@ -144,6 +145,7 @@ async fn start(config: Config) -> anyhow::Result<Emulator> {
   seed         {seed}
 ",
         version = env!("CARGO_PKG_VERSION"),
+        dashboard = vod_emulator::router::DASHBOARD_PREFIX,
         ca = emu.ca_cert_path().display(),
         app_id = c.app_id,
         region = c.region,

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod apt;
+pub mod browser;
 pub mod exec;
 pub mod install;
 pub mod node;
@@ -30,6 +31,7 @@ pub fn assert_uploaded(out: &serde_json::Value, bytes: &[u8]) {
     );
     assert_eq!(out["BytesMatch"], true, "{out:#}");
 }
+pub mod receiver;
 
 /// What a test upload left behind.
 pub struct Uploaded {
