@@ -20,12 +20,12 @@ const MIB: u64 = 1024 * 1024;
 const BIN: &str = env!("CARGO_BIN_EXE_vod-upload");
 
 fn sdk_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulator/tests/sdk/python")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/tests/sdk/python")
 }
 
 /// The venv's python, built if missing.
 fn python() -> PathBuf {
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp");
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp");
     let venv = target.join("sdk-venv");
     let python = venv.join("bin/python");
     if python.exists() {
