@@ -4,9 +4,10 @@
 //! Every server gets the same unsigned path-style client ([`s3`]), the same file and the same
 //! figures: start-up to healthy, single-stream PUT of 256 MiB and 1 GiB, parallel multipart of
 //! 1 GiB (8 MiB parts, 4 and 8 in flight), GET of it, CompleteMultipartUpload latency for 8 and
-//! 512 parts of 8 MiB, and peak RSS. Two bounds frame them: MD5 alone over the same bytes (a
-//! simple PUT must return the MD5 ETag) and a server that discards what it reads
-//! ([`ceiling`]). The emulator is its release binary with `--auth none`, as the peers check no
+//! 512 parts of 8 MiB, and peak RSS. Bounds frame them: MD5 alone (`md-5`) and coreutils
+//! `md5sum` over the same bytes (a simple PUT must return the MD5 ETag), a server that
+//! discards what it reads ([`ceiling`]), and the sequential `O_DIRECT` write rate of the
+//! disk the data goes to (`dd`). The emulator is its release binary with `--auth none`, as the peers check no
 //! signatures; full signed flows per second ([`flows`]) run against a second one that verifies.
 //! The peers are installed by the bench itself ([`install`]); one that cannot be installed or
 //! started is reported as such. [`report`] prints the table, the ratios and the issue's
@@ -102,7 +103,10 @@ async fn run() -> Result<()> {
         rows: Vec::new(),
         flows: Flows::default(),
         stored: STORED,
+        disk: None,
     };
+    eprintln!("measuring: O_DIRECT write rate of {}", dir.path().display());
+    let mut disk = vec![direct_write_rate(dir.path())];
 
     eprintln!("measuring: loopback ceiling");
     let ceiling = format!("http://{}", ceiling::start()?);
@@ -159,6 +163,9 @@ async fn run() -> Result<()> {
     let outcome = transfer(&s3, &file, crc, Scope::Ceiling, &mut figures).await;
     ceiling_row.keep_best(figures, outcome);
     report.rows.insert(0, ceiling_row);
+    eprintln!("measuring: O_DIRECT write rate again");
+    disk.push(direct_write_rate(dir.path()));
+    report.disk = disk.into_iter().flatten().reduce(f64::max);
 
     if wanted(report::EMULATOR) {
         report.flows = small_flows(&http, dir.path()).await;
@@ -265,6 +272,8 @@ async fn measure(
 async fn transfer(s3: &s3::S3, file: &Path, crc: u64, scope: Scope, f: &mut Figures) -> Result<()> {
     let path = file.to_path_buf();
     f.md5 = Some(tokio::task::spawn_blocking(move || md5_rate(&path, SMALL)).await??);
+    let path = file.to_path_buf();
+    f.md5sum = tokio::task::spawn_blocking(move || md5sum_rate(&path)).await?;
     f.put_small = Some(rate(SMALL, s3.put_file("put-256m", file, SMALL)).await?);
     f.put_big = Some(rate(GIB, s3.put_file("put-1g", file, GIB)).await?);
     f.multipart_4 = Some(rate(GIB, s3.multipart_file("mp-4", file, GIB, PART, 4)).await?);
@@ -343,6 +352,51 @@ fn md5_rate(file: &Path, len: u64) -> Result<f64> {
         best = best.max(len as f64 / MIB as f64 / started.elapsed().as_secs_f64());
     }
     Ok(best)
+}
+
+/// MiB/s of coreutils `md5sum` over the whole file (the same bytes the PUTs send, in the page
+/// cache), best of two; `None` without `md5sum`.
+fn md5sum_rate(file: &Path) -> Option<f64> {
+    let len = std::fs::metadata(file).ok()?.len();
+    let mut best: Option<f64> = None;
+    for _ in 0..2 {
+        let started = Instant::now();
+        let status = std::process::Command::new("md5sum")
+            .arg(file)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        if !status.success() {
+            return None;
+        }
+        let r = len as f64 / MIB as f64 / started.elapsed().as_secs_f64();
+        best = Some(best.map_or(r, |b: f64| b.max(r)));
+    }
+    best
+}
+
+/// MiB/s of writing 1 GiB sequentially with `O_DIRECT` into `dir` (`dd bs=8M oflag=direct`,
+/// 128 blocks), the file removed afterwards; `None` if `dd` or the file system refuses.
+fn direct_write_rate(dir: &Path) -> Option<f64> {
+    let out = dir.join("dd-direct.bin");
+    let started = Instant::now();
+    let status = std::process::Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", out.display()))
+        .args([
+            "bs=8M",
+            "count=128",
+            "oflag=direct",
+            "conv=fsync",
+            "status=none",
+        ])
+        .status();
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&out);
+    status
+        .ok()
+        .filter(|s| s.success())
+        .map(|_| GIB as f64 / MIB as f64 / elapsed)
 }
 
 fn crc64_of(file: &Path) -> Result<u64> {

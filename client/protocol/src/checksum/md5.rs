@@ -11,9 +11,9 @@
 //! Measured on the project's AVX-512 Xeon (64 MiB in memory, aggregate MiB/s, best of 6,
 //! `docs/performance.md`): `md-5` 564; [`Md5`] 770; [`Lanes`] with 2 / 4 / 8 / 16 streams
 //! about 1,180 / 2,390 / 4,760 / 5,900. `md5-many` batches whose size is not a multiple of
-//! its native group fall into slow schedules (5 streams: 164 MiB/s), so [`Lanes::update`]
-//! always hands it whole groups, filling spare lanes with copies of a real stream whose
-//! results are thrown away.
+//! its native group fall into slow schedules on AVX2 and AVX-512 (5 streams: 164 MiB/s), so
+//! [`Lanes::update`] hands it whole groups of 8 there, filling spare lanes with copies of a
+//! real stream whose results are thrown away.
 
 use fearless_simd::Level;
 use md5_many::{Md5Many, Md5State};
@@ -101,12 +101,13 @@ impl Backend {
     /// Streams per native group: a batch is padded to a multiple of this. AVX-512 takes
     /// AVX2's 8: `md5-many` runs 8-stream batches with its AVX2 kernel there, and 16
     /// streams is two groups (measured: 4 streams padded to 8 hash at 2,390 MiB/s, padded
-    /// to 16 at 1,740). Portable lanes are scalar, so padding would only add work.
+    /// to 16 at 1,740). The 4-lane sets have no slow batch sizes and padding only costs
+    /// there (SSE4.2: 2 streams 765 MiB/s as they are, 583 padded to 4; 5 streams 1,060
+    /// against 730 padded to 8); portable lanes are scalar.
     fn group(self) -> usize {
         match self {
             Backend::Avx512 | Backend::Avx2 => 8,
-            Backend::Sse42 | Backend::Sse2 | Backend::Neon => 4,
-            Backend::Portable => 1,
+            Backend::Sse42 | Backend::Sse2 | Backend::Neon | Backend::Portable => 1,
         }
     }
 }
