@@ -240,7 +240,7 @@ impl Report {
     }
 
     fn print_flows(&self) {
-        println!("full small flows (ApplyUpload + 64 KiB PUT + CommitUpload, signed, vod-client):");
+        println!("full small flows (ApplyUpload + 64 KiB PUT + CommitUpload, signed as the SDKs sign):");
         if let Some(e) = &self.flows.error {
             println!("  NOT MEASURED: {e}");
         }
