@@ -123,6 +123,17 @@ impl Clock {
         self.moved();
     }
 
+    /// How much real time passes before the emulator's time reaches `due_ms` (zero if it has):
+    /// `None` on a frozen clock, where only a move of the clock ([`Clock::watch`]) gets there.
+    pub fn real_time_until(&self, due_ms: i64) -> Option<std::time::Duration> {
+        let now = self.read();
+        if now.frozen {
+            return None;
+        }
+        let ms = u64::try_from(due_ms.saturating_sub(now.now_ms)).unwrap_or(0);
+        Some(std::time::Duration::from_millis(ms))
+    }
+
     /// Whether the clock is frozen.
     pub fn is_frozen(&self) -> bool {
         self.state().frozen_at_ms.is_some()
@@ -143,6 +154,23 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn real_time_until_a_due_time_is_none_only_while_frozen() {
+        let clock = Clock::default();
+        let now = clock.now_ms();
+        let wait = clock.real_time_until(now + 60_000).expect("running");
+        assert!(
+            wait.as_millis() > 59_000 && wait.as_millis() <= 60_000,
+            "{wait:?}"
+        );
+        assert_eq!(
+            clock.real_time_until(now - 5),
+            Some(std::time::Duration::ZERO)
+        );
+        clock.freeze();
+        assert_eq!(clock.real_time_until(now + 60_000), None);
+    }
 
     #[test]
     fn every_move_is_announced_and_wall_time_is_not() {

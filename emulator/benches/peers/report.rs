@@ -240,7 +240,9 @@ impl Report {
     }
 
     fn print_flows(&self) {
-        println!("full small flows (ApplyUpload + 64 KiB PUT + CommitUpload, signed as the SDKs sign):");
+        println!(
+            "full small flows (ApplyUpload + 64 KiB PUT + CommitUpload, signed as the SDKs sign):"
+        );
         if let Some(e) = &self.flows.error {
             println!("  NOT MEASURED: {e}");
         }

@@ -45,7 +45,9 @@ pub async fn run(state: AppState) {
         let nap = loop {
             match tick(&state, &client, &mut flights).await {
                 Ok(Round::Again) => continue,
-                Ok(Round::Idle(next_due_ms)) => break until(&state, next_due_ms),
+                Ok(Round::Idle(next_due_ms)) => {
+                    break next_due_ms.and_then(|due| state.clock().real_time_until(due));
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "event worker tick failed");
                     break Some(RETRY_AFTER_FAILURE);
@@ -101,14 +103,6 @@ impl Flights {
     }
 }
 
-/// How long to sleep until emulator time `due_ms`: `None` (until woken) when nothing is due
-/// or the clock is frozen (only a move of the clock can make it due then).
-fn until(state: &AppState, due_ms: Option<i64>) -> Option<Duration> {
-    let due_ms = due_ms.filter(|_| !state.clock().is_frozen())?;
-    let ms = u64::try_from(due_ms.saturating_sub(state.clock().now_ms())).unwrap_or(0);
-    Some(Duration::from_millis(ms))
-}
-
 /// One round: finishes due task flows and starts the due pushes [`deliver::pushes_to_start`]
 /// picks. Started pushes wake the worker when they land.
 async fn tick(
@@ -118,11 +112,11 @@ async fn tick(
 ) -> Result<Round, StoreError> {
     let now_ms = state.clock().now_ms();
     let mut busy = false;
-    let mut next_due_ms = state.store().next_push_due_ms(now_ms).await?;
+    let mut next_task_due_ms: Option<i64> = None;
     for task in state.store().open_tasks().await? {
         match task.due_ms {
             Some(due) if due <= now_ms => busy |= finish_task(state, &task).await?,
-            Some(due) => next_due_ms = Some(next_due_ms.map_or(due, |n| n.min(due))),
+            Some(due) => next_task_due_ms = Some(next_task_due_ms.map_or(due, |n| n.min(due))),
             None => {}
         }
     }
@@ -166,11 +160,14 @@ async fn tick(
             }
         });
     }
-    Ok(if busy {
-        Round::Again
-    } else {
-        Round::Idle(next_due_ms)
-    })
+    if busy {
+        return Ok(Round::Again);
+    }
+    // Asked only when the round ends idle: a busy round runs again and asks then.
+    let next_push_due_ms = state.store().next_push_due_ms(now_ms).await?;
+    Ok(Round::Idle(
+        next_push_due_ms.into_iter().chain(next_task_due_ms).min(),
+    ))
 }
 
 /// Finishes a task flow now and emits its ProcedureStateChanged; `false` if it was already

@@ -17,7 +17,7 @@ use crate::faults::Channel;
 use crate::state::AppState;
 use crate::store::{EventConfigRow, EventState};
 use http::Response;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use vod_protocol::wire::events::{
     ConfirmEventsRequest, DescribeEventConfigRequest, DescribeEventConfigResponse,
     ModifyEventConfigRequest, PullEventsRequest, PullEventsResponse, MAX_EVENTS_PER_CALL,
@@ -98,9 +98,11 @@ pub async fn pull_events(
             ));
         }
         let mut nap = wait.saturating_sub(started.elapsed());
-        if let Some(due_ms) = pulled.next_due_ms.filter(|_| !state.clock().is_frozen()) {
-            let until_due = u64::try_from(due_ms.saturating_sub(now_ms)).unwrap_or(0);
-            nap = nap.min(Duration::from_millis(until_due));
+        if let Some(until_due) = pulled
+            .next_due_ms
+            .and_then(|due| state.clock().real_time_until(due))
+        {
+            nap = nap.min(until_due);
         }
         tokio::select! {
             () = changes.next() => {}
