@@ -4,10 +4,12 @@
 //! Every server gets the same unsigned path-style client ([`s3`]), the same file and the same
 //! figures: start-up to healthy, single-stream PUT of 256 MiB and 1 GiB, parallel multipart of
 //! 1 GiB (8 MiB parts, 4 and 8 in flight), GET of it, CompleteMultipartUpload latency for 8 and
-//! 512 parts of 8 MiB, and peak RSS. Bounds frame them: MD5 alone (`md-5`) and coreutils
-//! `md5sum` over the same bytes (a simple PUT must return the MD5 ETag), a server that
+//! 512 parts of 8 MiB, and peak RSS. Bounds frame them: MD5 alone (`md-5`, and the
+//! emulator's own kernel) and coreutils `md5sum` over the same bytes (a simple PUT must
+//! return the MD5 ETag), a server that
 //! discards what it reads ([`ceiling`]), and the sequential `O_DIRECT` write rate of the
-//! disk the data goes to (`dd`). The emulator is its release binary with `--auth none`, as the peers check no
+//! disk the data goes to (`dd`); for the emulator, where the CPU went during each transfer
+//! ([`cpu`]). The emulator is its release binary with `--auth none`, as the peers check no
 //! signatures; full signed flows per second ([`flows`]) run against a second one that verifies.
 //! The peers are installed by the bench itself ([`install`]); one that cannot be installed or
 //! started is reported as such. [`report`] prints the table, the ratios and the issue's
@@ -18,6 +20,7 @@
 //! bounds: quicker when working on one of them.
 
 mod ceiling;
+mod cpu;
 mod flows;
 mod install;
 mod report;
@@ -34,6 +37,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use vod_protocol::checksum::md5 as kernel;
 
 const MIB: u64 = 1024 * 1024;
 /// The big object.
@@ -112,7 +116,7 @@ async fn run() -> Result<()> {
     let ceiling = format!("http://{}", ceiling::start()?);
     let s3 = s3::S3::new(http.clone(), &ceiling, "ceiling");
     let mut figures = Figures::default();
-    let outcome = transfer(&s3, &file, crc, Scope::Ceiling, &mut figures).await;
+    let outcome = transfer(&s3, &file, crc, Scope::Ceiling, None, &mut figures).await;
     let what = "in-process hyper, best of 2";
     let mut ceiling_row = Row::new(report::CEILING, what, figures, outcome);
 
@@ -160,7 +164,7 @@ async fn run() -> Result<()> {
 
     eprintln!("measuring: loopback ceiling again");
     let mut figures = Figures::default();
-    let outcome = transfer(&s3, &file, crc, Scope::Ceiling, &mut figures).await;
+    let outcome = transfer(&s3, &file, crc, Scope::Ceiling, None, &mut figures).await;
     ceiling_row.keep_best(figures, outcome);
     report.rows.insert(0, ceiling_row);
     eprintln!("measuring: O_DIRECT write rate again");
@@ -251,7 +255,8 @@ async fn measure(
                     s3::S3::new(http.clone(), &server.base, EMULATOR_BUCKET)
                 }
             };
-            transfer(&s3, file, crc, scope, &mut figures).await
+            let pid = (scope == Scope::Emulator).then(|| server.pid()).flatten();
+            transfer(&s3, file, crc, scope, pid, &mut figures).await
         }
         .await;
         figures.rss = server.peak_rss_mib();
@@ -268,16 +273,36 @@ async fn measure(
 }
 
 /// The transfer figures of `scope`, into `f` as they are measured; the GET must return the
-/// file's bytes in order (its CRC-64 is `crc`).
-async fn transfer(s3: &s3::S3, file: &Path, crc: u64, scope: Scope, f: &mut Figures) -> Result<()> {
+/// file's bytes in order (its CRC-64 is `crc`). With the server's `pid`, where the CPU went
+/// during the big transfers too.
+async fn transfer(
+    s3: &s3::S3,
+    file: &Path,
+    crc: u64,
+    scope: Scope,
+    pid: Option<u32>,
+    f: &mut Figures,
+) -> Result<()> {
     let path = file.to_path_buf();
-    f.md5 = Some(tokio::task::spawn_blocking(move || md5_rate(&path, SMALL)).await??);
+    (f.md5, f.kernel) = tokio::task::spawn_blocking(move || {
+        let md5 = hash_rate(&path, SMALL, Md5::new, |h, c| h.update(c))?;
+        let kernel = hash_rate(&path, SMALL, kernel::Md5::new, |h, c| h.update(c))?;
+        anyhow::Ok((Some(md5), Some(kernel)))
+    })
+    .await??;
     let path = file.to_path_buf();
     f.md5sum = tokio::task::spawn_blocking(move || md5sum_rate(&path)).await?;
     f.put_small = Some(rate(SMALL, s3.put_file("put-256m", file, SMALL)).await?);
+    let cpu = cpu_from(pid);
     f.put_big = Some(rate(GIB, s3.put_file("put-1g", file, GIB)).await?);
+    f.cpu.push(("PUT 1G", cpu.until_now()));
+    let cpu = cpu_from(pid);
     f.multipart_4 = Some(rate(GIB, s3.multipart_file("mp-4", file, GIB, PART, 4)).await?);
+    f.cpu.push(("MP x4", cpu.until_now()));
+    let cpu = cpu_from(pid);
     f.multipart_8 = Some(rate(GIB, s3.multipart_file("mp-8", file, GIB, PART, 8)).await?);
+    f.cpu.push(("MP x8", cpu.until_now()));
+    f.cpu.retain(|(_, split)| split.is_some());
     if scope == Scope::Ceiling {
         return Ok(());
     }
@@ -339,19 +364,39 @@ async fn small_flows(http: &reqwest::Client, dir: &Path) -> Flows {
     out
 }
 
-/// MiB/s of MD5 over the first `len` bytes of the file as they are read (best of two): the
-/// single-stream bound, sampled right before each server's PUTs so that both see the same
-/// load on this shared machine.
-fn md5_rate(file: &Path, len: u64) -> Result<f64> {
+/// MiB/s of a hash over the first `len` bytes of the file as they are read (best of two):
+/// with `md-5` and with the emulator's own MD5 kernel, the single-stream bound, sampled right
+/// before each server's PUTs so that both see the same load on this shared machine.
+fn hash_rate<H>(
+    file: &Path,
+    len: u64,
+    new: impl Fn() -> H,
+    update: impl Fn(&mut H, &[u8]),
+) -> Result<f64> {
     let mut best: f64 = 0.0;
     for _ in 0..2 {
         let started = Instant::now();
-        let mut md5 = Md5::new();
-        each_chunk(file, len, |c| md5.update(c))?;
-        std::hint::black_box(md5.finalize());
+        let mut hash = new();
+        each_chunk(file, len, |c| update(&mut hash, c))?;
+        std::hint::black_box(&hash);
         best = best.max(len as f64 / MIB as f64 / started.elapsed().as_secs_f64());
     }
     Ok(best)
+}
+
+/// Counts CPU from now, when the server's pid is known.
+fn cpu_from(pid: Option<u32>) -> CpuSince {
+    CpuSince(pid.and_then(|p| cpu::Sample::take(p).map(|s| (p, s))))
+}
+
+/// CPU counters from a moment on, for [`cpu_from`].
+struct CpuSince(Option<(u32, cpu::Sample)>);
+
+impl CpuSince {
+    fn until_now(self) -> Option<cpu::Split> {
+        let (pid, before) = self.0?;
+        Some(before.until(&cpu::Sample::take(pid)?))
+    }
 }
 
 /// MiB/s of coreutils `md5sum` over the whole file (the same bytes the PUTs send, in the page

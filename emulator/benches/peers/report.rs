@@ -1,6 +1,7 @@
 //! The printed result: one table of figures, the ratios that matter, and the targets
 //! with PASS or MISS next to what was measured.
 
+use crate::cpu;
 use std::time::Duration;
 
 /// Name of the row that is the emulator under test.
@@ -14,6 +15,10 @@ pub struct Figures {
     /// MD5 alone (RustCrypto `md-5`) over 256 MiB of the file, right before this server's
     /// PUTs, MiB/s.
     pub md5: Option<f64>,
+    /// The emulator's MD5 kernel (`vod_protocol::checksum::md5`, `md5-many`'s single
+    /// stream) over the same bytes, right after `md5`, MiB/s: the bound of a single-stream
+    /// PUT on this CPU, which must hash every byte in order.
+    pub kernel: Option<f64>,
     /// coreutils `md5sum` over the whole 1 GiB file (in the page cache), right after `md5`,
     /// MiB/s.
     pub md5sum: Option<f64>,
@@ -37,6 +42,8 @@ pub struct Figures {
     pub complete_512: Option<Duration>,
     /// Peak RSS over the server's run, MiB.
     pub rss: Option<f64>,
+    /// Where the CPU went during the big transfers (the emulator only), by transfer.
+    pub cpu: Vec<(&'static str, Option<cpu::Split>)>,
 }
 
 /// A server's line in the report.
@@ -76,6 +83,7 @@ impl Row {
         };
         let f = &mut self.figures;
         best(&mut f.md5, again.md5);
+        best(&mut f.kernel, again.kernel);
         best(&mut f.md5sum, again.md5sum);
         best(&mut f.put_small, again.put_small);
         best(&mut f.put_big, again.put_big);
@@ -120,6 +128,7 @@ impl Report {
         println!(
             "MD5: md-5 alone over 256 MiB of the same bytes, sampled before each server's PUTs;"
         );
+        println!("kernel: the emulator's MD5 (md5-many, one stream) over them: a PUT's bound;");
         println!("md5sum: coreutils md5sum over the 1 GiB file, sampled right after.");
         println!("MP: multipart of 1 GiB in 8 MiB parts, 4 or 8 in flight; GET: of that object.");
         println!(
@@ -134,6 +143,7 @@ impl Report {
             "start-up",
             "(min)",
             "MD5",
+            "kernel",
             "md5sum",
             "PUT 256M",
             "PUT 1G",
@@ -155,6 +165,7 @@ impl Report {
                 &ms(f.startup),
                 &ms(f.startup_min),
                 &mibs(f.md5),
+                &mibs(f.kernel),
                 &mibs(f.md5sum),
                 &mibs(f.put_small),
                 &mibs(f.put_big),
@@ -181,6 +192,8 @@ impl Report {
         println!();
         self.print_ratios();
         println!();
+        self.print_cpu();
+        println!();
         self.print_flows();
         println!();
         self.print_targets();
@@ -203,9 +216,10 @@ impl Report {
         let ceiling = self.row(CEILING);
         let ceil = |pick: fn(&Figures) -> Option<f64>| ceiling.and_then(pick);
         println!(
-            "{:<14} {:>14} {:>15} {:>14} {:>16} {:>16}",
+            "{:<14} {:>14} {:>17} {:>15} {:>14} {:>16} {:>16}",
             "ratios",
             "PUT 1G / MD5",
+            "PUT 1G / kernel",
             "PUT 1G / md5sum",
             "PUT 1G / ceil",
             "MP x4 / bound",
@@ -214,9 +228,10 @@ impl Report {
         for r in self.rows.iter().filter(|r| r.name != CEILING) {
             let f = &r.figures;
             println!(
-                "{:<14} {:>14} {:>15} {:>14} {:>16} {:>16}",
+                "{:<14} {:>14} {:>17} {:>15} {:>14} {:>16} {:>16}",
                 r.name,
                 times(ratio(f.put_big, f.md5)),
+                times(ratio(f.put_big, f.kernel)),
                 times(ratio(f.put_big, f.md5sum)),
                 times(ratio(f.put_big, ceil(|c| c.put_big))),
                 times(ratio(f.multipart_4, self.bound(|c| c.multipart_4))),
@@ -236,6 +251,34 @@ impl Report {
         match (ceiling, self.disk) {
             (Some(c), Some(d)) => Some(c.min(d)),
             (c, d) => c.or(d),
+        }
+    }
+
+    fn print_cpu(&self) {
+        let Some(emu) = self.row(EMULATOR) else {
+            return;
+        };
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        println!(
+            "CPU during the emulator's transfers, in cores busy of {cores} (/proc; client = this bench):"
+        );
+        if emu.cpu.is_empty() {
+            println!("  NOT MEASURED (no /proc)");
+        }
+        for (transfer, split) in &emu.cpu {
+            let Some(split) = split else { continue };
+            let threads: Vec<String> = split
+                .server
+                .iter()
+                .map(|(name, c)| format!("{name} {c:.2}"))
+                .collect();
+            println!(
+                "  {transfer:<7} machine {:.2} | client {:.2} | emulator {:.2}: {}",
+                split.busy,
+                split.client,
+                split.server_total(),
+                threads.join(", ")
+            );
         }
     }
 
@@ -304,6 +347,13 @@ impl Report {
                 r.map(|r| r >= 1.5),
             );
         }
+        if let Some(e) = emu {
+            println!(
+                "  {:<48} {:>34}",
+                "  (bound: the MD5 kernel alone vs md5sum)",
+                times(ratio(e.kernel, e.md5sum))
+            );
+        }
         for (label, p) in [
             (
                 "multipart x4",
@@ -349,8 +399,8 @@ impl Report {
 }
 
 /// One line of the main table: the name left-aligned, the figures right-aligned.
-fn table_line(cells: &[&str; 12]) {
-    const WIDTHS: [usize; 12] = [14, 10, 9, 6, 7, 9, 8, 8, 8, 8, 22, 9];
+fn table_line(cells: &[&str; 13]) {
+    const WIDTHS: [usize; 13] = [14, 10, 9, 6, 7, 7, 9, 8, 8, 8, 8, 22, 9];
     let mut line = format!("{:<w$}", cells[0], w = WIDTHS[0]);
     for (cell, w) in cells.iter().zip(WIDTHS).skip(1) {
         line.push_str(&format!(" {cell:>w$}"));

@@ -116,6 +116,11 @@ impl Running {
         Some(kib / 1024.0)
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Kills the server and waits for it.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

@@ -10,7 +10,7 @@
 
 use super::md5_lanes::{Md5Lanes, Md5Stream};
 use crate::error::{CosCode, CosError};
-use crate::store::Blobs;
+use crate::store::{Blobs, DIRECT_IO_ALIGN};
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
@@ -20,14 +20,16 @@ use vod_protocol::checksum::Crc64;
 
 pub use vod_protocol::wire::cos::MAX_OBJECT_BYTES;
 
-/// Chunks queued for the disk writer: enough to keep it busy, small enough to bound memory
-/// (a chunk is shared with the MD5 service, which queues as many: about
-/// `2 × (QUEUE_CHUNKS + 1) × CHUNK_BYTES` per upload at most).
-const QUEUE_CHUNKS: usize = 4;
+/// Chunks queued for the disk writer: enough to ride out a slow direct write (the VM's disk
+/// stalls for milliseconds now and then, and a stalled writer stops the receiving, which
+/// starves the MD5), small enough to bound memory (a chunk is shared with the MD5 service,
+/// which queues as many: about `(QUEUE_CHUNKS + 1) × CHUNK_BYTES`, 2.25 MiB, per upload).
+const QUEUE_CHUNKS: usize = 8;
 
 /// Frames are gathered into chunks of exactly this size (but the last) before they go to the
 /// consumers: hyper yields small frames, and every hand-over costs a channel operation and a
-/// thread wake-up; a whole number of MD5 blocks keeps the lanes in lockstep.
+/// thread wake-up; a whole number of MD5 blocks keeps the lanes in lockstep, and of
+/// [`DIRECT_IO_ALIGN`] blocks lets the chunks go to disk with direct I/O as they are.
 const CHUNK_BYTES: usize = 256 * 1024;
 
 /// A body safely on disk.
@@ -89,8 +91,8 @@ where
     )?;
     let mut body = body;
     let mut size: u64 = 0;
-    let mut chunk = BytesMut::with_capacity(CHUNK_BYTES);
-    loop {
+    let mut chunk = aligned_chunk();
+    'frames: loop {
         let Some(frame) = body.frame().await else {
             break;
         };
@@ -111,16 +113,18 @@ where
         if size > MAX_OBJECT_BYTES {
             return Err(CosError::new(CosCode::EntityTooLarge));
         }
-        chunk.extend_from_slice(&data);
-        let mut stopped = false;
-        while chunk.len() >= CHUNK_BYTES && !stopped {
-            let full = chunk.split_to(CHUNK_BYTES);
-            stopped = !hand_over(&md5, &disk_tx, full.freeze()).await;
+        let mut data = &data[..];
+        while !data.is_empty() {
+            let n = (CHUNK_BYTES - chunk.len()).min(data.len());
+            chunk.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if chunk.len() == CHUNK_BYTES {
+                let full = std::mem::replace(&mut chunk, aligned_chunk());
+                if !hand_over(&md5, &disk_tx, full.freeze()).await {
+                    break 'frames;
+                }
+            }
         }
-        if stopped {
-            break;
-        }
-        chunk.reserve(CHUNK_BYTES - chunk.len());
     }
     if !chunk.is_empty() {
         hand_over(&md5, &disk_tx, chunk.freeze()).await;
@@ -146,6 +150,19 @@ where
 }
 
 type Done<S> = oneshot::Receiver<std::io::Result<S>>;
+
+/// An empty buffer for [`CHUNK_BYTES`] whose first byte sits at a [`DIRECT_IO_ALIGN`] address,
+/// so that the disk writer can hand full chunks to direct I/O without copying them.
+fn aligned_chunk() -> BytesMut {
+    let mut buf = BytesMut::with_capacity(CHUNK_BYTES + DIRECT_IO_ALIGN);
+    let skip = buf
+        .as_ptr()
+        .align_offset(DIRECT_IO_ALIGN)
+        .min(DIRECT_IO_ALIGN);
+    buf.resize(skip, 0);
+    drop(buf.split_to(skip));
+    buf
+}
 
 /// Gives a chunk to both consumers; `false` when one has stopped (its error is reported when
 /// its result is collected).

@@ -21,7 +21,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use vod_protocol::checksum::md5::{Lanes, Md5};
 
 /// Chunks a body may have queued for hashing before its sender waits.
-const QUEUE_CHUNKS: usize = 4;
+const QUEUE_CHUNKS: usize = 8;
 
 /// The hashing thread has gone (it only stops when the process is shutting down, or if it
 /// panicked).

@@ -37,7 +37,7 @@ mod tasks;
 #[cfg(test)]
 mod testing;
 
-pub use blobs::Blobs;
+pub use blobs::{Blobs, ALIGN as DIRECT_IO_ALIGN};
 pub use delivery::PullDecision;
 pub use event_config::EventConfigRow;
 pub use events::{Delivery, EventFilter, EventRow, EventState, NewEvent};
