@@ -3,9 +3,9 @@
 //! Every part carries its Content-MD5 (COS then refuses a part damaged on the way before it
 //! stores anything), and MD5 is serial within a part: hashing each part on a thread of its own
 //! made `concurrency` parts cost `concurrency` cores. Parts are independent, so one thread
-//! takes every part waiting at that moment and hashes them together through
-//! [`Lanes`] (on an AVX2 or AVX-512 CPU 4 parts hash at about 3x the single-stream rate on
-//! one core). It never waits for company: a lone part is hashed at once with the
+//! hashes every part in flight together through [`Lanes`] (on an AVX2 or AVX-512 CPU 4
+//! parts hash at about 3x the single-stream rate on one core), a slice of each per round so
+//! that parts join as they come. It never waits for company: a lone part goes on with the
 //! single-stream kernel.
 
 use crate::error::{Error, Result};
@@ -53,24 +53,55 @@ impl PartMd5 {
     }
 }
 
-/// Hashes, until every handle is gone, the parts waiting at each moment: parts of equal length
-/// (all but a file's last) together, in lanes.
+/// Bytes a part advances by per round: small enough that a part read meanwhile joins the lanes
+/// within a fraction of a millisecond, large enough that a round costs little.
+const STEP: usize = 256 * 1024;
+
+/// A part being hashed.
+struct Part {
+    job: Job,
+    md5: Md5,
+    done: usize,
+}
+
+/// Hashes, until every handle is gone, the parts in flight: in rounds of [`Lanes::step`], so
+/// that a part that comes while others are half-way joins them in the lanes at the next round
+/// (hashing whole parts per batch left the parts that came one by one, the usual case, to the
+/// single-stream kernel: two thirds of the client's MD5 time in a 1 GiB upload).
 fn run(rx: &mpsc::Receiver<Job>) {
     let lanes = Lanes::detect();
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        jobs.extend(rx.try_iter());
-        jobs.sort_by_key(|j| j.data.len());
-        let mut digests = Vec::with_capacity(jobs.len());
-        for same in jobs.chunk_by(|a, b| a.data.len() == b.data.len()) {
-            let mut states = vec![Md5::new(); same.len()];
-            let inputs: Vec<&[u8]> = same.iter().map(|j| &j.data[..]).collect();
-            lanes.update(&mut states, &inputs);
-            digests.extend(states.iter().map(Md5::finalize));
+    let mut parts: Vec<Part> = Vec::new();
+    loop {
+        if parts.is_empty() {
+            match rx.recv() {
+                Ok(job) => parts.push(Part::new(job)),
+                Err(mpsc::RecvError) => return,
+            }
         }
-        for (job, digest) in jobs.into_iter().zip(digests) {
+        parts.extend(rx.try_iter().map(Part::new));
+        let mut states: Vec<Md5> = parts.iter().map(|p| p.md5).collect();
+        let inputs: Vec<&[u8]> = parts.iter().map(|p| &p.job.data[p.done..]).collect();
+        let taken = lanes.step(&mut states, &inputs, STEP);
+        for ((part, state), n) in parts.iter_mut().zip(states).zip(taken) {
+            part.md5 = state;
+            part.done += n;
+        }
+        let (finished, going): (Vec<Part>, Vec<Part>) =
+            parts.into_iter().partition(|p| p.done == p.job.data.len());
+        parts = going;
+        for part in finished {
             // The part's upload may have been given up meanwhile.
-            let _ = job.reply.send(digest);
+            let _ = part.job.reply.send(part.md5.finalize());
+        }
+    }
+}
+
+impl Part {
+    fn new(job: Job) -> Self {
+        Self {
+            job,
+            md5: Md5::new(),
+            done: 0,
         }
     }
 }

@@ -5,7 +5,9 @@
 //! size × concurrency that the client's defaults were chosen from. Timings are ratios within
 //! one run: the machine is shared and noisy. The Python SDK's time is measured around
 //! `VodUploadClient.upload` only (interpreter start excluded); `vod-upload`'s is the whole
-//! process.
+//! process. For each size it also prints the CPU seconds of each client process (the Python
+//! one with its interpreter's start) and of the in-process emulator while it served that
+//! client: both share the machine's cores, so the emulator's share bounds every client.
 //!
 //! The pinned SDKs come from the venv the emulator's tests build (`target/tmp/sdk-venv`); if it
 //! is missing, this bench builds it the same way (requirements.txt, then vod-python-sdk
@@ -149,6 +151,22 @@ fn python_sdk(emu: &Emulator, python: &Path, file: &Path) -> f64 {
     v["UploadSeconds"].as_f64().expect("UploadSeconds")
 }
 
+/// CPU seconds so far of this process (the bench and its in-process emulator) and of its
+/// children that have exited (the clients).
+fn cpu_seconds() -> (f64, f64) {
+    let s = vod_testkit::cpu::stat("/proc/self/stat").map_or((0, 0), |s| (s.ticks, s.children));
+    let secs = |t: u64| t as f64 / vod_testkit::cpu::TICKS_PER_SECOND;
+    (secs(s.0), secs(s.1))
+}
+
+/// Runs `f` and returns its result with the CPU seconds it cost (client, emulator).
+fn with_cpu<T>(f: impl FnOnce() -> T) -> (T, (f64, f64)) {
+    let (own, children) = cpu_seconds();
+    let out = f();
+    let (own_after, children_after) = cpu_seconds();
+    (out, (children_after - children, own_after - own))
+}
+
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let emu = rt.block_on(Emulator::builder().start()).expect("emulator");
@@ -162,21 +180,31 @@ fn main() {
         "size", "vod-upload", "python SDK", "ratio"
     );
     let mut peak_1g = None;
+    let mut cpu = Vec::new();
     for (name, size) in [("64 MiB", 64 * MIB), ("1 GiB", 1024 * MIB)] {
         let file = write_file(dir.path(), &format!("f{size}.mp4"), size);
         let mib = size as f64 / MIB as f64;
-        let (ours, peak) = vod_upload(&emu, &file, &[]);
+        let ((ours, peak), ours_cpu) = with_cpu(|| vod_upload(&emu, &file, &[]));
         if size == 1024 * MIB {
             peak_1g = Some(peak);
         }
-        let theirs = python_sdk(&emu, &python, &file);
+        let (theirs, theirs_cpu) = with_cpu(|| python_sdk(&emu, &python, &file));
         println!(
             "{name:>10} {:>12.1} {:>12.1} {:>7.2}x",
             mib / ours,
             mib / theirs,
             theirs / ours
         );
+        cpu.push((name, ours, ours_cpu, theirs, theirs_cpu));
         std::fs::remove_file(&file).expect("remove");
+    }
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("\nCPU seconds per upload: client + the emulator serving it (of {cores} cores)");
+    for (name, ours, (client, emu), theirs, (sdk, emu_sdk)) in cpu {
+        println!(
+            "{name:>10}  vod-upload {client:.2} + {emu:.2} in {ours:.2} s   \
+             python SDK {sdk:.2} + {emu_sdk:.2} in {theirs:.2} s (CPU with interpreter start)"
+        );
     }
     if let Some(peak) = peak_1g {
         println!(

@@ -1,7 +1,10 @@
-//! Test support shared by every crate of the workspace: one generator of deterministic bytes
-//! and one reader of a spawned emulator's ready line. It depends on nothing, so the
+//! Test support shared by every crate of the workspace: one generator of deterministic bytes,
+//! one reader of a spawned emulator's ready line, and the benches' reader of CPU time
+//! ([`cpu`]). It depends on nothing, so the
 //! protocol, the emulator, the client and the conformance suite can all dev-depend on it
 //! without forming a cycle.
+
+pub mod cpu;
 
 use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc;

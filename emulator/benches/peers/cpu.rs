@@ -13,10 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Instant;
-
-/// `/proc` counts CPU time in ticks of `USER_HZ`, which the kernel ABI fixes at 100 on every
-/// architecture this bench runs on.
-const TICKS_PER_SECOND: f64 = 100.0;
+use vod_testkit::cpu::{stat, TICKS_PER_SECOND};
 
 /// The counters at one moment.
 #[derive(Debug, Clone)]
@@ -53,8 +50,8 @@ impl Sample {
         Some(Self {
             at: Instant::now(),
             machine_busy: machine_busy()?,
-            client: stat_ticks("/proc/self/stat")?.1,
-            server: stat_ticks(&format!("/proc/{server}/stat"))?.1,
+            client: stat("/proc/self/stat")?.ticks,
+            server: stat(&format!("/proc/{server}/stat"))?.ticks,
             threads: threads(server)?,
         })
     }
@@ -105,19 +102,6 @@ fn machine_busy() -> Option<u64> {
     Some(total - fields.get(3)? - fields.get(4)?)
 }
 
-/// `(name, utime + stime)` of a `/proc/.../stat` file; the name is in parentheses and may
-/// hold spaces, so the numbers are read after the last `)`.
-fn stat_ticks(path: &str) -> Option<(String, u64)> {
-    let stat = std::fs::read_to_string(path).ok()?;
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let name = stat.get(open + 1..close)?.to_owned();
-    let rest: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
-    // after the name: state(0) ... utime(11) stime(12)
-    let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
-    Some((name, ticks))
-}
-
 /// `(name, ticks)` of every live thread of `pid`, by thread id.
 fn threads(pid: u32) -> Option<BTreeMap<String, (String, u64)>> {
     let mut threads = BTreeMap::new();
@@ -126,8 +110,11 @@ fn threads(pid: u32) -> Option<BTreeMap<String, (String, u64)>> {
         .flatten()
     {
         let path = entry.path().join("stat");
-        if let Some(stat) = path.to_str().and_then(stat_ticks) {
-            threads.insert(entry.file_name().to_string_lossy().into_owned(), stat);
+        if let Some(s) = path.to_str().and_then(stat) {
+            threads.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                (s.name, s.ticks),
+            );
         }
     }
     Some(threads)

@@ -6,11 +6,11 @@
 //! that are waiting to [`Lanes`] together (on an AVX-512 or AVX2 CPU, 4 bodies hash at about
 //! 3x and 8 at about 6x the single-stream rate on one core).
 //!
-//! A round takes whatever is queued *now* and never waits for more company: a lone body is
-//! hashed at once with the single-stream kernel, exactly as fast as a thread of its own.
-//! Within a round every body advances by the same whole number of 64-byte blocks (the
-//! shortest queued run), the shape `md5-many` hashes fastest; what is left of a chunk goes
-//! in the next round. Each body may have [`QUEUE_CHUNKS`] chunks queued, so a body cannot
+//! A round ([`Lanes::step`]) takes whatever is queued *now* and never waits for more company:
+//! a lone body is hashed at once with the single-stream kernel, exactly as fast as a thread
+//! of its own. Within a round every body advances by the same whole number of 64-byte blocks
+//! (the shortest queued run), the shape `md5-many` hashes fastest; what is left of a chunk
+//! goes in the next round. Each body may have [`QUEUE_CHUNKS`] chunks queued, so a body cannot
 //! run ahead of its hashing and memory stays bounded.
 
 use bytes::Bytes;
@@ -217,42 +217,30 @@ impl Service {
         }
     }
 
-    /// One step for every stream with bytes queued: whole blocks in lockstep through the
-    /// lanes, and runs shorter than a block (a body's last bytes) on their own.
+    /// One [`Lanes::step`] for every stream with bytes queued.
     fn round(&mut self) {
-        let mut ids = Vec::new();
-        let mut step = usize::MAX;
-        for (id, stream) in &mut self.streams {
-            let pending = stream.pending().len();
-            if pending == 0 {
-                continue;
-            }
-            if pending < 64 {
-                let tail = stream.pending().to_vec();
-                stream.md5.update(&tail);
-                stream.advance(pending);
-                continue;
-            }
-            ids.push(*id);
-            step = step.min(pending);
-        }
+        let ids: Vec<u64> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| !s.pending().is_empty())
+            .map(|(id, _)| *id)
+            .collect();
         if ids.is_empty() {
             return;
         }
-        let step = if ids.len() == 1 { step } else { step / 64 * 64 };
         let mut states: Vec<Md5> = Vec::with_capacity(ids.len());
         let mut inputs: Vec<&[u8]> = Vec::with_capacity(ids.len());
         for id in &ids {
             if let Some(stream) = self.streams.get(id) {
                 states.push(stream.md5);
-                inputs.push(&stream.pending()[..step]);
+                inputs.push(stream.pending());
             }
         }
-        self.lanes.update(&mut states, &inputs);
-        for (id, md5) in ids.iter().zip(states) {
+        let taken = self.lanes.step(&mut states, &inputs, usize::MAX);
+        for ((id, md5), n) in ids.iter().zip(states).zip(taken) {
             if let Some(stream) = self.streams.get_mut(id) {
                 stream.md5 = md5;
-                stream.advance(step);
+                stream.advance(n);
             }
         }
     }

@@ -115,6 +115,9 @@ impl Backend {
 /// The most streams one `md5-many` call takes; larger batches go in several calls.
 const MAX_BATCH: usize = 16;
 
+/// MD5 works on blocks of this many bytes.
+const BLOCK: usize = 64;
+
 /// Hashes several independent streams together, one per SIMD lane.
 #[derive(Clone, Copy, Debug)]
 pub struct Lanes {
@@ -157,6 +160,49 @@ impl Lanes {
         for (streams, inputs) in streams.chunks_mut(MAX_BATCH).zip(inputs.chunks(MAX_BATCH)) {
             self.update_batch(streams, inputs);
         }
+    }
+
+    /// One round of a hashing service: advances every stream over a prefix of its input, and
+    /// returns how many bytes of each input it took. Streams with a block or more go together
+    /// in lanes, by the same whole number of blocks (the shortest such input's, at most
+    /// `most` bytes), the shape `md5-many` hashes fastest; a lone one takes up to `most`
+    /// bytes with the single-stream kernel, and a stream with less than a block left takes it
+    /// alone. A service calls it again with what is left, joined by whatever streams came
+    /// meanwhile: a newcomer waits at most one round, and nobody waits for company.
+    ///
+    /// # Panics
+    /// If `streams` and `inputs` differ in length (a caller's bug, never the data's).
+    pub fn step(&self, streams: &mut [Md5], inputs: &[&[u8]], most: usize) -> Vec<usize> {
+        assert_eq!(streams.len(), inputs.len(), "one input per stream");
+        let most = most.max(BLOCK);
+        let mut taken = vec![0; inputs.len()];
+        let mut together = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            match input.len() {
+                0 => {}
+                n if n < BLOCK => {
+                    streams[i].update(input);
+                    taken[i] = n;
+                }
+                _ => together.push(i),
+            }
+        }
+        if let [lone] = together[..] {
+            let n = inputs[lone].len().min(most);
+            streams[lone].update(&inputs[lone][..n]);
+            taken[lone] = n;
+            return taken;
+        }
+        let shortest = together.iter().map(|&i| inputs[i].len()).min();
+        let n = shortest.unwrap_or(0).min(most) / BLOCK * BLOCK;
+        let mut states: Vec<Md5> = together.iter().map(|&i| streams[i]).collect();
+        let slices: Vec<&[u8]> = together.iter().map(|&i| &inputs[i][..n]).collect();
+        self.update(&mut states, &slices);
+        for (&i, state) in together.iter().zip(states) {
+            streams[i] = state;
+            taken[i] = n;
+        }
+        taken
     }
 
     /// [`Lanes::update`] for at most [`MAX_BATCH`] streams: padded up to whole groups with
@@ -292,6 +338,39 @@ mod tests {
             }
             prop_assert_eq!(h.finalize(), reference(&pieces.concat()));
             prop_assert_eq!(md5(&pieces.concat()), reference(&pieces.concat()));
+        }
+
+        /// Streams hashed by repeated [`Lanes::step`]s, newcomers joining between rounds, give
+        /// `md-5`'s digests on every backend, and every round takes something.
+        #[test]
+        fn stepped_streams_equal_md5_reference(
+            streams in arb_streams(12, 5000),
+            most in 1usize..3000,
+        ) {
+            for lanes in backends() {
+                let inputs: Vec<Vec<u8>> = streams.iter().map(|p| p.concat()).collect();
+                let mut states = vec![Md5::new(); inputs.len()];
+                let mut done = vec![0; inputs.len()];
+                let mut joined = 1;
+                while done.iter().zip(&inputs).any(|(d, i)| *d < i.len()) || joined < inputs.len() {
+                    let left: Vec<&[u8]> = inputs[..joined]
+                        .iter()
+                        .zip(&done)
+                        .map(|(i, d)| &i[*d..])
+                        .collect();
+                    let taken = lanes.step(&mut states[..joined], &left, most);
+                    prop_assert!(
+                        left.iter().all(|l| l.is_empty()) || taken.iter().any(|t| *t > 0)
+                    );
+                    for (d, t) in done.iter_mut().zip(taken) {
+                        *d += t;
+                    }
+                    joined = (joined + 1).min(inputs.len());
+                }
+                for (state, input) in states.iter().zip(&inputs) {
+                    prop_assert_eq!(state.finalize(), reference(input), "{:?}", lanes.backend());
+                }
+            }
         }
 
         /// Many streams of random lengths, fed in rounds of random pieces (a stream with no
