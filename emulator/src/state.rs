@@ -2,7 +2,7 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::cos::md5_lanes::Md5Lanes;
+use crate::cos::ingest::Ingestion;
 use crate::events::callback::Listener;
 use crate::faults::Faults;
 use crate::hub::EventHub;
@@ -32,7 +32,7 @@ struct Shared {
     task_flows: TaskFlows,
     journal: Journal,
     ids: Ids,
-    md5_lanes: Md5Lanes,
+    ingestion: Ingestion,
     exec_env: Vec<(String, String)>,
 }
 
@@ -78,7 +78,7 @@ impl AppState {
                 faults: parts.faults,
                 task_flows: parts.task_flows,
                 journal: parts.journal,
-                md5_lanes: Md5Lanes::default(),
+                ingestion: Ingestion::default(),
                 exec_env: parts.exec_env,
             }),
         }
@@ -144,9 +144,10 @@ impl AppState {
         &self.inner.ids
     }
 
-    /// The one MD5 service every ingested body is hashed by.
-    pub fn md5_lanes(&self) -> &Md5Lanes {
-        &self.inner.md5_lanes
+    /// What every ingested body shares: the one MD5 service and the budget of bytes waiting
+    /// for the disk.
+    pub fn ingestion(&self) -> &Ingestion {
+        &self.inner.ingestion
     }
 
     /// Back to a fresh emulator without restarting: empty store, journal and rule set, clock at

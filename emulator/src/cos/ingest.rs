@@ -1,11 +1,13 @@
 //! Streams a request body to a blob file while computing MD5 and CRC-64 on the fly.
 //!
-//! The body is never held whole in memory. Frames are gathered into chunks that go, through
-//! small bounded queues, to two consumers working in parallel: the emulator's one MD5 service
-//! ([`Md5Lanes`], which hashes every body in flight together in SIMD lanes; the MD5 is the
-//! ETag, and the bound of a single-stream PUT), and a thread of the body's own for the CRC-64
-//! and the disk write. Dedicated threads rather than tokio's blocking pool, so that many
-//! concurrent uploads can never starve each other of workers. A body that is too large, truncated, or whose Content-MD5 does not match leaves
+//! The body is never held whole in memory. Frames are gathered into aligned chunks that go,
+//! through bounded queues, to two consumers working in parallel: the emulator's one MD5
+//! service ([`Md5Lanes`], which hashes every body in flight together in SIMD lanes; the MD5
+//! is the ETag, and the bound of a single-stream PUT), and a thread of the body's own for the
+//! CRC-64 and the disk write (direct I/O straight from the chunk). The chunks waiting for
+//! disk share one budget across all bodies ([`Ingestion`]). Dedicated threads rather than
+//! tokio's blocking pool, so that many concurrent uploads can never starve each other of
+//! workers. A body that is too large, truncated, or whose Content-MD5 does not match leaves
 //! nothing behind.
 
 use super::md5_lanes::{Md5Lanes, Md5Stream};
@@ -15,22 +17,42 @@ use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http_body_util::BodyExt;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use vod_protocol::checksum::Crc64;
 
 pub use vod_protocol::wire::cos::MAX_OBJECT_BYTES;
 
-/// Chunks queued for the disk writer: enough to ride out a slow direct write (the VM's disk
-/// stalls for milliseconds now and then, and a stalled writer stops the receiving, which
-/// starves the MD5), small enough to bound memory (a chunk is shared with the MD5 service,
-/// which queues as many: about `(QUEUE_CHUNKS + 1) × CHUNK_BYTES`, 2.25 MiB, per upload).
-const QUEUE_CHUNKS: usize = 8;
+/// Chunks waiting for the disk, across every body being ingested: enough to ride out a slow
+/// direct write (the VM's disk stalls for milliseconds now and then, and a stalled writer
+/// stops the receiving, which starves the MD5; a lone PUT went 10% faster with 16 MiB of
+/// slack than with 2 MiB), and one budget for all so that memory stays bounded however many
+/// bodies come at once. A chunk queued for disk may also sit in the MD5 service's queue of
+/// its body (8 chunks at most): the same bytes, shared.
+const DISK_QUEUE_CHUNKS: usize = 64;
 
 /// Frames are gathered into chunks of exactly this size (but the last) before they go to the
 /// consumers: hyper yields small frames, and every hand-over costs a channel operation and a
 /// thread wake-up; a whole number of MD5 blocks keeps the lanes in lockstep, and of
 /// [`DIRECT_IO_ALIGN`] blocks lets the chunks go to disk with direct I/O as they are.
 const CHUNK_BYTES: usize = 256 * 1024;
+
+/// What every ingest shares: the MD5 service and the budget of chunks waiting for disk.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Ingestion {
+    md5_lanes: Md5Lanes,
+    disk_queue: Arc<Semaphore>,
+}
+
+impl Default for Ingestion {
+    fn default() -> Self {
+        Self {
+            md5_lanes: Md5Lanes::default(),
+            disk_queue: Arc::new(Semaphore::new(DISK_QUEUE_CHUNKS)),
+        }
+    }
+}
 
 /// A body safely on disk.
 #[derive(Debug)]
@@ -52,7 +74,7 @@ pub struct Ingested {
 /// store an empty object or part the client never meant.
 pub async fn ingest<B>(
     blobs: &Blobs,
-    md5_lanes: &Md5Lanes,
+    ingestion: &Ingestion,
     headers: &HeaderMap,
     body: B,
 ) -> Result<Ingested, CosError>
@@ -80,7 +102,7 @@ where
         None => None,
     };
     let writer = blobs.create()?;
-    let md5 = md5_lanes.stream()?;
+    let md5 = ingestion.md5_lanes.stream()?;
     let (disk_tx, disk_done) = spawn_worker(
         "blob-writer",
         (writer, Crc64::new()),
@@ -89,6 +111,10 @@ where
             w.write(data)
         },
     )?;
+    let disk = DiskQueue {
+        tx: disk_tx,
+        budget: Arc::clone(&ingestion.disk_queue),
+    };
     let mut body = body;
     let mut size: u64 = 0;
     let mut chunk = aligned_chunk();
@@ -120,16 +146,16 @@ where
             data = &data[n..];
             if chunk.len() == CHUNK_BYTES {
                 let full = std::mem::replace(&mut chunk, aligned_chunk());
-                if !hand_over(&md5, &disk_tx, full.freeze()).await {
+                if !hand_over(&md5, &disk, full.freeze()).await {
                     break 'frames;
                 }
             }
         }
     }
     if !chunk.is_empty() {
-        hand_over(&md5, &disk_tx, chunk.freeze()).await;
+        hand_over(&md5, &disk, chunk.freeze()).await;
     }
-    drop(disk_tx);
+    drop(disk);
     let md5 = md5.finish().await.map_err(std::io::Error::other)?;
     let (writer, crc) = finished(disk_done).await?;
     if declared.is_some_and(|n| n != size) {
@@ -164,30 +190,50 @@ fn aligned_chunk() -> BytesMut {
     buf
 }
 
-/// Gives a chunk to both consumers; `false` when one has stopped (its error is reported when
-/// its result is collected).
-async fn hand_over(md5: &Md5Stream, disk: &mpsc::Sender<Bytes>, chunk: Bytes) -> bool {
-    md5.update(chunk.clone()).await.is_ok() && disk.send(chunk).await.is_ok()
+/// A chunk for the disk writer, holding its place in the shared budget until it is written.
+type Queued = (Bytes, OwnedSemaphorePermit);
+
+/// One body's way to its disk writer.
+struct DiskQueue {
+    tx: mpsc::UnboundedSender<Queued>,
+    budget: Arc<Semaphore>,
 }
 
-/// Starts a thread that folds every frame it receives into `state` with `step`, and hands the
-/// state back when the sender is dropped (or the first error).
+impl DiskQueue {
+    /// Queues a chunk once the budget has room; `false` when the writer has stopped.
+    async fn send(&self, chunk: Bytes) -> bool {
+        match Arc::clone(&self.budget).acquire_owned().await {
+            Ok(permit) => self.tx.send((chunk, permit)).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Gives a chunk to both consumers; `false` when one has stopped (its error is reported when
+/// its result is collected).
+async fn hand_over(md5: &Md5Stream, disk: &DiskQueue, chunk: Bytes) -> bool {
+    md5.update(chunk.clone()).await.is_ok() && disk.send(chunk).await
+}
+
+/// Starts a thread that folds every chunk it receives into `state` with `step`, and hands the
+/// state back when the sender is dropped (or the first error). The queue is bounded by the
+/// budget its chunks hold.
 fn spawn_worker<S, F>(
     name: &str,
     mut state: S,
     step: F,
-) -> std::io::Result<(mpsc::Sender<Bytes>, Done<S>)>
+) -> std::io::Result<(mpsc::UnboundedSender<Queued>, Done<S>)>
 where
     S: Send + 'static,
     F: Fn(&mut S, &Bytes) -> std::io::Result<()> + Send + 'static,
 {
-    let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE_CHUNKS);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Queued>();
     let (done_tx, done_rx) = oneshot::channel();
     std::thread::Builder::new()
         .name(format!("ingest-{name}"))
         .spawn(move || {
             let mut result = Ok(());
-            while let Some(data) = rx.blocking_recv() {
+            while let Some((data, _budget)) = rx.blocking_recv() {
                 if let Err(e) = step(&mut state, &data) {
                     result = Err(e);
                     break;

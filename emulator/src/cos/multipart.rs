@@ -102,7 +102,7 @@ where
     } = part;
     live_upload(state, addr, &upload_id).await?;
     let store = state.store();
-    let got = ingest(store.blobs(), state.md5_lanes(), headers, body).await?;
+    let got = ingest(store.blobs(), state.ingestion(), headers, body).await?;
     let part = Part {
         part_number,
         size: got.size,

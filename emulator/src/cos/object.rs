@@ -64,7 +64,7 @@ where
     B::Error: std::error::Error + 'static,
 {
     let store = state.store();
-    let got = ingest(store.blobs(), state.md5_lanes(), headers, body).await?;
+    let got = ingest(store.blobs(), state.ingestion(), headers, body).await?;
     let obj = ObjectMeta {
         bucket: addr.bucket.clone(),
         key: addr.key.clone(),
