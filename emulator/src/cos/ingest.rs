@@ -54,6 +54,10 @@ impl Default for Ingestion {
     }
 }
 
+/// The most chunks the disk writer takes in one go (one vectored write): 4 MiB, the largest
+/// request the block layer commonly passes down whole.
+const WRITE_CHUNKS: usize = 16;
+
 /// A body safely on disk.
 #[derive(Debug)]
 pub struct Ingested {
@@ -106,9 +110,11 @@ where
     let (disk_tx, disk_done) = spawn_worker(
         "blob-writer",
         (writer, Crc64::new()),
-        |(w, crc), data: &Bytes| {
-            crc.update(data);
-            w.write(data)
+        |(w, crc), chunks: &[&[u8]]| {
+            for chunk in chunks {
+                crc.update(chunk);
+            }
+            w.write_all_of(chunks)
         },
     )?;
     let disk = DiskQueue {
@@ -215,9 +221,9 @@ async fn hand_over(md5: &Md5Stream, disk: &DiskQueue, chunk: Bytes) -> bool {
     md5.update(chunk.clone()).await.is_ok() && disk.send(chunk).await
 }
 
-/// Starts a thread that folds every chunk it receives into `state` with `step`, and hands the
-/// state back when the sender is dropped (or the first error). The queue is bounded by the
-/// budget its chunks hold.
+/// Starts a thread that folds the chunks it receives into `state` with `step`, all those
+/// waiting at once in one call (up to [`WRITE_CHUNKS`]), and hands the state back when the
+/// sender is dropped (or the first error). The queue is bounded by the budget its chunks hold.
 fn spawn_worker<S, F>(
     name: &str,
     mut state: S,
@@ -225,7 +231,7 @@ fn spawn_worker<S, F>(
 ) -> std::io::Result<(mpsc::UnboundedSender<Queued>, Done<S>)>
 where
     S: Send + 'static,
-    F: Fn(&mut S, &Bytes) -> std::io::Result<()> + Send + 'static,
+    F: Fn(&mut S, &[&[u8]]) -> std::io::Result<()> + Send + 'static,
 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Queued>();
     let (done_tx, done_rx) = oneshot::channel();
@@ -233,8 +239,16 @@ where
         .name(format!("ingest-{name}"))
         .spawn(move || {
             let mut result = Ok(());
-            while let Some((data, _budget)) = rx.blocking_recv() {
-                if let Err(e) = step(&mut state, &data) {
+            while let Some(first) = rx.blocking_recv() {
+                let mut batch = vec![first];
+                while batch.len() < WRITE_CHUNKS {
+                    match rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let chunks: Vec<&[u8]> = batch.iter().map(|(data, _budget)| &data[..]).collect();
+                if let Err(e) = step(&mut state, &chunks) {
                     result = Err(e);
                     break;
                 }

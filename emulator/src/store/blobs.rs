@@ -17,7 +17,7 @@
 
 use std::fs::File;
 use std::io;
-use std::io::Write;
+use std::io::{IoSlice, Write};
 use std::path::{Path, PathBuf};
 
 /// Bytes a blob writes through the page cache before it switches to direct I/O (a multiple
@@ -167,7 +167,7 @@ impl BlobWriter {
                 }
                 Mode::Direct(stage) if stage.len() == 0 && is_aligned(data) => {
                     let n = data.len() / ALIGN * ALIGN;
-                    if !write_direct(file, &data[..n])? {
+                    if !write_direct(file, &[&data[..n]])? {
                         self.mode = Mode::CachedOnly;
                     }
                     data = &data[n..];
@@ -181,6 +181,39 @@ impl BlobWriter {
                 Mode::CachedOnly => {
                     file.write_all(data)?;
                     data = &[];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends several buffers in order: in direct mode a run of aligned whole-block buffers
+    /// goes to the device in one vectored write. The disk takes one large write much faster
+    /// than as many small ones, one after the other (the VM's disk: 757 MB/s in 256 KiB
+    /// direct writes, 1.1 GB/s in 1 MiB ones), and a writer that fell behind is handed its
+    /// backlog this way.
+    ///
+    /// # Errors
+    /// The write fails (disk full, ...).
+    pub fn write_all_of(&mut self, buffers: &[&[u8]]) -> io::Result<()> {
+        let mut rest = buffers;
+        while let Some((first, tail)) = rest.split_first() {
+            let run = match (&self.mode, self.file.as_mut()) {
+                (Mode::Direct(stage), Some(_)) if stage.len() == 0 => {
+                    rest.iter().take_while(|b| is_whole_blocks(b)).count()
+                }
+                _ => 0,
+            };
+            match self.file.as_mut() {
+                Some(file) if run > 1 => {
+                    if !write_direct(file, &rest[..run])? {
+                        self.mode = Mode::CachedOnly;
+                    }
+                    rest = &rest[run..];
+                }
+                _ => {
+                    self.write(first)?;
+                    rest = tail;
                 }
             }
         }
@@ -228,19 +261,28 @@ fn is_aligned(data: &[u8]) -> bool {
     data.len() >= ALIGN && data.as_ptr().align_offset(ALIGN) == 0
 }
 
-/// Writes `data` (aligned, in whole blocks) with direct I/O. Returns `false` when the file
-/// system refused: the file is then out of direct mode, with the bytes written through the
-/// page cache.
-fn write_direct(file: &mut File, data: &[u8]) -> io::Result<bool> {
-    let mut pending = data;
-    while !pending.is_empty() {
-        match file.write(pending) {
+/// Whether `data` is whole aligned blocks at an aligned address: a piece a vectored direct
+/// write takes as it is.
+fn is_whole_blocks(data: &[u8]) -> bool {
+    is_aligned(data) && data.len().is_multiple_of(ALIGN)
+}
+
+/// Writes `pieces` (each aligned, in whole blocks) with direct I/O, in one system call where
+/// the kernel takes them all. Returns `false` when the file system refused: the file is then
+/// out of direct mode, with the bytes written through the page cache.
+fn write_direct(file: &mut File, pieces: &[&[u8]]) -> io::Result<bool> {
+    let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|p| IoSlice::new(p)).collect();
+    let mut pending = &mut slices[..];
+    while pending.iter().any(|s| !s.is_empty()) {
+        match file.write_vectored(pending) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(written) => pending = &pending[written..],
+            Ok(written) => IoSlice::advance_slices(&mut pending, written),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if direct::refused(&e) => {
                 direct::set(file, false)?;
-                file.write_all(pending)?;
+                for slice in pending.iter() {
+                    file.write_all(slice)?;
+                }
                 return Ok(false);
             }
             Err(e) => return Err(e),
@@ -289,7 +331,7 @@ impl Stage {
     /// front. Returns `false` when the file system refused the direct write: the file is then
     /// out of direct mode, with the bytes written through the page cache.
     fn write_to(&mut self, file: &mut File, n: usize) -> io::Result<bool> {
-        let direct = write_direct(file, &self.buf[self.start..self.start + n])?;
+        let direct = write_direct(file, &[&self.buf[self.start..self.start + n]])?;
         self.buf.copy_within(self.start + n..self.end, self.start);
         self.end -= n;
         Ok(direct)
@@ -414,6 +456,30 @@ mod tests {
         writer.write(odd).unwrap();
         for piece in rest.chunks(256 * 1024) {
             writer.write(piece).unwrap();
+        }
+        let name = writer.finish().unwrap();
+        assert!(std::fs::read(blobs.path(&name)).unwrap() == data);
+    }
+
+    /// Buffers handed over several at a time (aligned runs go in one vectored write, an odd
+    /// one in between through the stage) read back whole.
+    #[test]
+    fn buffers_written_several_at_a_time_read_back_whole() {
+        let len = DIRECT_AFTER as usize + 9 * 256 * 1024 + 4096 + 999;
+        let data = vod_testkit::bytes(len, 4);
+        let mut backing = vec![0u8; len + ALIGN];
+        let skip = backing.as_ptr().align_offset(ALIGN);
+        let aligned = &mut backing[skip..skip + len];
+        aligned.copy_from_slice(&data);
+        let mut pieces: Vec<&[u8]> = aligned.chunks(256 * 1024).collect();
+        // an unaligned piece in the middle: the runs around it still go whole
+        let (a, b) = pieces[6].split_at(100);
+        pieces.splice(6..7, [a, b]);
+        let root = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(root.path(), false).unwrap();
+        let mut writer = blobs.create().unwrap();
+        for group in pieces.chunks(3) {
+            writer.write_all_of(group).unwrap();
         }
         let name = writer.finish().unwrap();
         assert!(std::fs::read(blobs.path(&name)).unwrap() == data);
