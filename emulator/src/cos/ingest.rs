@@ -10,11 +10,12 @@
 //! workers. A body that is too large, truncated, or whose Content-MD5 does not match leaves
 //! nothing behind.
 
+use super::chunks::ChunkPool;
 use super::md5_lanes::{Md5Lanes, Md5Stream};
 use crate::error::{CosCode, CosError};
-use crate::store::{Blobs, DIRECT_IO_ALIGN};
+use crate::store::Blobs;
 use base64::Engine;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use std::sync::Arc;
@@ -28,21 +29,16 @@ pub use vod_protocol::wire::cos::MAX_OBJECT_BYTES;
 /// stops the receiving, which starves the MD5; a lone PUT went 10% faster with 16 MiB of
 /// slack than with 2 MiB), and one budget for all so that memory stays bounded however many
 /// bodies come at once. A chunk queued for disk may also sit in the MD5 service's queue of
-/// its body (8 chunks at most): the same bytes, shared.
-const DISK_QUEUE_CHUNKS: usize = 64;
+/// its body (2 at most): the same bytes, shared.
+const DISK_QUEUE_CHUNKS: usize = 16;
 
-/// Frames are gathered into chunks of exactly this size (but the last) before they go to the
-/// consumers: hyper yields small frames, and every hand-over costs a channel operation and a
-/// thread wake-up; a whole number of MD5 blocks keeps the lanes in lockstep, and of
-/// [`DIRECT_IO_ALIGN`] blocks lets the chunks go to disk with direct I/O as they are.
-const CHUNK_BYTES: usize = 256 * 1024;
-
-/// What every ingest shares: the MD5 service and the budget of chunks waiting for disk.
-/// Cheap to clone.
+/// What every ingest shares: the MD5 service, the budget of chunks waiting for disk, and
+/// the chunk buffers. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Ingestion {
     md5_lanes: Md5Lanes,
     disk_queue: Arc<Semaphore>,
+    chunks: Arc<ChunkPool>,
 }
 
 impl Default for Ingestion {
@@ -50,13 +46,14 @@ impl Default for Ingestion {
         Self {
             md5_lanes: Md5Lanes::default(),
             disk_queue: Arc::new(Semaphore::new(DISK_QUEUE_CHUNKS)),
+            chunks: Arc::default(),
         }
     }
 }
 
 /// The most chunks the disk writer takes in one go (one vectored write): 4 MiB, the largest
 /// request the block layer commonly passes down whole.
-const WRITE_CHUNKS: usize = 16;
+const WRITE_CHUNKS: usize = 4;
 
 /// A body safely on disk.
 #[derive(Debug)]
@@ -123,7 +120,7 @@ where
     };
     let mut body = body;
     let mut size: u64 = 0;
-    let mut chunk = aligned_chunk();
+    let mut chunk = ingestion.chunks.take();
     'frames: loop {
         let Some(frame) = body.frame().await else {
             break;
@@ -147,11 +144,9 @@ where
         }
         let mut data = &data[..];
         while !data.is_empty() {
-            let n = (CHUNK_BYTES - chunk.len()).min(data.len());
-            chunk.extend_from_slice(&data[..n]);
-            data = &data[n..];
-            if chunk.len() == CHUNK_BYTES {
-                let full = std::mem::replace(&mut chunk, aligned_chunk());
+            data = chunk.fill(data);
+            if chunk.is_full() {
+                let full = std::mem::replace(&mut chunk, ingestion.chunks.take());
                 if !hand_over(&md5, &disk, full.freeze()).await {
                     break 'frames;
                 }
@@ -182,19 +177,6 @@ where
 }
 
 type Done<S> = oneshot::Receiver<std::io::Result<S>>;
-
-/// An empty buffer for [`CHUNK_BYTES`] whose first byte sits at a [`DIRECT_IO_ALIGN`] address,
-/// so that the disk writer can hand full chunks to direct I/O without copying them.
-fn aligned_chunk() -> BytesMut {
-    let mut buf = BytesMut::with_capacity(CHUNK_BYTES + DIRECT_IO_ALIGN);
-    let skip = buf
-        .as_ptr()
-        .align_offset(DIRECT_IO_ALIGN)
-        .min(DIRECT_IO_ALIGN);
-    buf.resize(skip, 0);
-    drop(buf.split_to(skip));
-    buf
-}
 
 /// A chunk for the disk writer, holding its place in the shared budget until it is written.
 type Queued = (Bytes, OwnedSemaphorePermit);

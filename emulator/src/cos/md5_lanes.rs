@@ -20,8 +20,9 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use vod_protocol::checksum::md5::{Lanes, Md5};
 
-/// Chunks a body may have queued for hashing before its sender waits.
-const QUEUE_CHUNKS: usize = 8;
+/// Chunks a body may have queued for hashing before its sender waits (of 1 MiB: ingest's
+/// chunks are large, so that hand-overs are few).
+const QUEUE_CHUNKS: usize = 2;
 
 /// The hashing thread has gone (it only stops when the process is shutting down, or if it
 /// panicked).

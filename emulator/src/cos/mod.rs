@@ -5,6 +5,7 @@
 //! errors are XML documents with the code's HTTP status.
 
 mod auth;
+mod chunks;
 pub(crate) mod ingest;
 pub(crate) mod md5_lanes;
 mod multipart;
