@@ -226,19 +226,12 @@ impl Service {
 
     /// One [`Lanes::step`] for every stream with bytes queued.
     fn round(&mut self) {
-        let ids: Vec<u64> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| !s.pending().is_empty())
-            .map(|(id, _)| *id)
-            .collect();
-        if ids.is_empty() {
-            return;
-        }
-        let mut states: Vec<Md5> = Vec::with_capacity(ids.len());
-        let mut inputs: Vec<&[u8]> = Vec::with_capacity(ids.len());
-        for id in &ids {
-            if let Some(stream) = self.streams.get(id) {
+        let mut ids = Vec::new();
+        let mut states: Vec<Md5> = Vec::new();
+        let mut inputs: Vec<&[u8]> = Vec::new();
+        for (id, stream) in &self.streams {
+            if !stream.pending().is_empty() {
+                ids.push(*id);
                 states.push(stream.md5);
                 inputs.push(stream.pending());
             }

@@ -200,8 +200,8 @@ impl BlobWriter {
     pub fn write_all_of(&mut self, buffers: &[&[u8]]) -> io::Result<()> {
         let mut rest = buffers;
         while let Some((first, tail)) = rest.split_first() {
-            let run = match (&self.mode, self.file.as_mut()) {
-                (Mode::Direct(stage), Some(_)) if stage.len() == 0 => {
+            let run = match &self.mode {
+                Mode::Direct(stage) if stage.len() == 0 => {
                     rest.iter().take_while(|b| is_whole_blocks(b)).count()
                 }
                 _ => 0,

@@ -193,8 +193,10 @@ impl Lanes {
             taken[lone] = n;
             return taken;
         }
-        let shortest = together.iter().map(|&i| inputs[i].len()).min();
-        let n = shortest.unwrap_or(0).min(most) / BLOCK * BLOCK;
+        let Some(shortest) = together.iter().map(|&i| inputs[i].len()).min() else {
+            return taken;
+        };
+        let n = shortest.min(most) / BLOCK * BLOCK;
         let mut states: Vec<Md5> = together.iter().map(|&i| streams[i]).collect();
         let slices: Vec<&[u8]> = together.iter().map(|&i| &inputs[i][..n]).collect();
         self.update(&mut states, &slices);
